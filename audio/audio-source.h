@@ -1,0 +1,60 @@
+/* Audio sources: a file in any format libsndfile reads, raw s16le 16 kHz mono
+ * on stdin, or a PortAudio capture device; all delivered as 16 kHz mono. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define AUDIO_RATE 16000
+
+struct audio_source;
+
+struct audio_source_options {
+    /* Pace file and stdin input like a live microphone. */
+    bool realtime;
+    /* Microphone only: capture ring size in milliseconds (0: default 2000). */
+    unsigned ring_ms;
+};
+
+/* Opens a source from its spec:
+ *   "-"           raw signed 16-bit little-endian 16 kHz mono on stdin
+ *   "mic"         the default PortAudio input device
+ *   "mic:NAME"    the input device whose name contains NAME, or index NAME
+ *   anything else a file path
+ * On failure returns a negative errno and writes a message that names the file
+ * or device into err (which the caller logs). */
+int audio_source_open(const char *spec, const struct audio_source_options *opts, char *err,
+                      size_t errsz, struct audio_source **ret_source);
+
+/* Reads up to n samples of 16 kHz mono. Returns the number read (> 0), 0 at
+ * the end of the input, or a negative errno with a message in err (for
+ * example a file that turns out to be truncated or corrupt). A microphone
+ * blocks until samples arrive. */
+ssize_t audio_source_read(struct audio_source *source, int16_t *samples, size_t n, char *err,
+                          size_t errsz);
+
+/* A short description such as "speech.flac: 44100 Hz, 2 channels, FLAC". */
+const char *audio_source_describe(const struct audio_source *source);
+
+/* Samples lost to capture overruns (microphone only; 0 for files). */
+uint64_t audio_source_overruns(const struct audio_source *source);
+
+/* Stops capture, zeroes buffers. Accepts NULL. */
+void audio_source_free(struct audio_source *source);
+
+struct audio_device_info {
+    int index;
+    const char *name;
+    const char *host_api;
+    int max_input_channels;
+    double default_rate;
+    bool supports_16k;
+    bool is_default;
+};
+
+/* Calls fn once per input device. Returns 0 or a negative errno with a
+ * message in err. */
+int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, void *userdata),
+                            void *userdata, char *err, size_t errsz);

@@ -1,0 +1,41 @@
+/* Pieces shared by the audio source implementation files; not a public API. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Writes a message into err (which may be NULL or zero-sized). */
+void audio_set_error(char *err, size_t errsz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A malloc'd formatted string, or NULL when out of memory. */
+char *audio_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Mono int16 rate conversion to AUDIO_RATE that keeps timing: its filter
+ * delay is removed at the start and its tail is flushed at the end. */
+struct audio_resampler;
+
+/* The speexdsp quality setting (0..10) every conversion uses. */
+#define AUDIO_RESAMPLER_QUALITY 4
+
+int audio_resampler_new(unsigned in_rate, struct audio_resampler **ret_resampler);
+/* Zeroes the filter memory (it holds recent audio) before freeing. Accepts NULL. */
+void audio_resampler_free(struct audio_resampler *rs);
+/* Consumes up to *in_len samples and writes up to *out_len; on return both
+ * say how many were actually consumed and written. Returns 0 or -EIO. */
+int audio_resampler_process(struct audio_resampler *rs, const int16_t *in, size_t *in_len,
+                            int16_t *out, size_t *out_len);
+/* After the last input: writes up to n samples of the tail still inside the
+ * filter and returns how many; 0 once the output is exactly as long as the
+ * input, in time, was. */
+size_t audio_resampler_drain(struct audio_resampler *rs, int16_t *out, size_t n);
+
+/* PortAudio capture behind the "mic" and "mic:NAME" specs. */
+struct audio_mic;
+
+int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
+                   struct audio_mic **ret_mic);
+ssize_t audio_mic_read(struct audio_mic *mic, int16_t *samples, size_t n, char *err, size_t errsz);
+const char *audio_mic_describe(const struct audio_mic *mic);
+uint64_t audio_mic_overruns(const struct audio_mic *mic);
+void audio_mic_free(struct audio_mic *mic);

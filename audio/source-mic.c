@@ -1,0 +1,454 @@
+/* Microphone capture through PortAudio, and the list of input devices. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <portaudio.h>
+
+#include "audio-ring.h"
+#include "audio-source.h"
+#include "source-internal.h"
+
+#define DEFAULT_RING_MS 2000
+#define MAX_RING_MS 60000
+#define MIN_RATE 4000
+#define MAX_RATE 384000
+/* Samples taken from the ring per resampler call at the device rate. */
+#define MIC_CHUNK 4096
+/* How long the reader naps when the ring is empty: short against the 10 to
+ * 100 ms a capture period lasts, long enough not to burn a core. */
+#define POLL_NSEC (5 * 1000 * 1000L)
+/* A stream that is running but has delivered nothing for this long is stuck
+ * (a suspended or vanished device); saying so beats blocking forever. */
+#define STALL_POLLS (5 * 1000 / 5)
+
+struct audio_mic {
+    bool pa_initialized;
+    PaStream *stream;
+    struct audio_ring *ring;
+    unsigned rate;
+    struct audio_resampler *rs;
+    int16_t *in;
+    size_t in_len;
+    size_t in_pos;
+    char *spec;
+    char *description;
+};
+
+/* Runs on PortAudio's real-time thread: it only copies into the ring, which
+ * neither allocates, locks nor makes system calls; a full ring drops and
+ * counts the samples instead of waiting for the reader. */
+static int capture_callback(const void *input, void *output, unsigned long frames,
+                            const PaStreamCallbackTimeInfo *time_info, PaStreamCallbackFlags status,
+                            void *userdata)
+{
+    struct audio_ring *ring = userdata;
+
+    if (input) {
+        audio_ring_write(ring, input, frames);
+    }
+    return paContinue;
+}
+
+static const char *pa_error_text(PaError e)
+{
+    if (e == paUnanticipatedHostError) {
+        const PaHostErrorInfo *info = Pa_GetLastHostErrorInfo();
+
+        if (info && info->errorText && info->errorText[0]) {
+            return info->errorText;
+        }
+    }
+    return Pa_GetErrorText(e);
+}
+
+static bool contains_casefold(const char *haystack, const char *needle)
+{
+    size_t n = strlen(needle);
+
+    for (; *haystack; haystack++) {
+        size_t i = 0;
+
+        while (i < n && haystack[i] &&
+               tolower((unsigned char)haystack[i]) == tolower((unsigned char)needle[i])) {
+            i++;
+        }
+        if (i == n) {
+            return true;
+        }
+    }
+    return n == 0;
+}
+
+static bool all_digits(const char *s)
+{
+    if (!*s) {
+        return false;
+    }
+    for (; *s; s++) {
+        if (!isdigit((unsigned char)*s)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool is_input(PaDeviceIndex idx)
+{
+    const PaDeviceInfo *info = Pa_GetDeviceInfo(idx);
+
+    return info && info->maxInputChannels > 0 && info->name;
+}
+
+/* want is NULL for the default device, else an index or part of a name. */
+static int find_device(const char *spec, const char *want, char *err, size_t errsz,
+                       PaDeviceIndex *ret_index)
+{
+    PaDeviceIndex count = Pa_GetDeviceCount();
+    PaDeviceIndex found = paNoDevice;
+    int inputs = 0;
+
+    if (count < 0) {
+        audio_set_error(err, errsz, "%s: cannot list audio devices: %s", spec,
+                        pa_error_text(count));
+        return -EIO;
+    }
+    for (PaDeviceIndex i = 0; i < count; i++) {
+        inputs += is_input(i);
+    }
+
+    if (!want) {
+        found = Pa_GetDefaultInputDevice();
+        if (found == paNoDevice || !is_input(found)) {
+            audio_set_error(err, errsz, "%s: no default input device (%d input devices found)",
+                            spec, inputs);
+            return -ENODEV;
+        }
+        *ret_index = found;
+        return 0;
+    }
+    if (!*want) {
+        audio_set_error(err, errsz, "%s: empty device name", spec);
+        return -EINVAL;
+    }
+    if (all_digits(want)) {
+        long idx = strtol(want, NULL, 10);
+
+        if (strlen(want) > 9 || idx >= count || !is_input((PaDeviceIndex)idx)) {
+            audio_set_error(err, errsz,
+                            "%s: no input device with index %s (%d input devices found)", spec,
+                            want, inputs);
+            return -ENODEV;
+        }
+        *ret_index = (PaDeviceIndex)idx;
+        return 0;
+    }
+    /* An exact name wins over the first partial match, so a device whose
+     * name is contained in another's can still be picked. */
+    for (PaDeviceIndex i = 0; i < count && found == paNoDevice; i++) {
+        if (is_input(i) && strcasecmp(Pa_GetDeviceInfo(i)->name, want) == 0) {
+            found = i;
+        }
+    }
+    for (PaDeviceIndex i = 0; i < count && found == paNoDevice; i++) {
+        if (is_input(i) && contains_casefold(Pa_GetDeviceInfo(i)->name, want)) {
+            found = i;
+        }
+    }
+    if (found == paNoDevice) {
+        audio_set_error(err, errsz, "%s: no input device matches \"%s\" (%d input devices found)",
+                        spec, want, inputs);
+        return -ENODEV;
+    }
+    *ret_index = found;
+    return 0;
+}
+
+static PaStreamParameters input_params(PaDeviceIndex idx, const PaDeviceInfo *info)
+{
+    /* The high latency setting asks for larger periods: fewer wake-ups and
+     * fewer overruns on a busy machine, at a delay a wake word does not mind. */
+    return (PaStreamParameters){
+        .device = idx,
+        .channelCount = 1,
+        .sampleFormat = paInt16,
+        .suggestedLatency = info->defaultHighInputLatency,
+        .hostApiSpecificStreamInfo = NULL,
+    };
+}
+
+int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
+                   struct audio_mic **ret_mic)
+{
+    struct audio_mic *mic = NULL;
+    const char *want = strncmp(spec, "mic:", 4) == 0 ? spec + 4 : NULL;
+    const PaDeviceInfo *info;
+    const PaHostApiInfo *api;
+    PaStreamParameters params;
+    PaDeviceIndex idx = paNoDevice;
+    PaError pe;
+    uint64_t ring_samples;
+    int r;
+
+    mic = calloc(1, sizeof(*mic));
+    if (!mic) {
+        audio_set_error(err, errsz, "%s: out of memory", spec);
+        r = -ENOMEM;
+        goto cleanup;
+    }
+    mic->spec = strdup(spec);
+    if (!mic->spec) {
+        audio_set_error(err, errsz, "%s: out of memory", spec);
+        r = -ENOMEM;
+        goto cleanup;
+    }
+
+    pe = Pa_Initialize();
+    if (pe != paNoError) {
+        audio_set_error(err, errsz, "%s: cannot initialise PortAudio: %s", spec, pa_error_text(pe));
+        r = -EIO;
+        goto cleanup;
+    }
+    mic->pa_initialized = true;
+
+    r = find_device(spec, want, err, errsz, &idx);
+    if (r < 0) {
+        goto cleanup;
+    }
+    info = Pa_GetDeviceInfo(idx);
+    api = Pa_GetHostApiInfo(info->hostApi);
+    params = input_params(idx, info);
+
+    /* Capturing at 16 kHz spares us resampling; many devices only do 44.1
+     * or 48 kHz natively, and then we convert in the reader, off the
+     * real-time thread. */
+    mic->rate = AUDIO_RATE;
+    if (Pa_IsFormatSupported(&params, NULL, AUDIO_RATE) != paFormatIsSupported) {
+        double rate = info->defaultSampleRate;
+
+        if (rate < MIN_RATE || rate > MAX_RATE ||
+            Pa_IsFormatSupported(&params, NULL, rate) != paFormatIsSupported) {
+            audio_set_error(err, errsz,
+                            "%s: device \"%s\" can capture 16-bit mono at neither %d Hz nor "
+                            "its default %.0f Hz",
+                            spec, info->name, AUDIO_RATE, rate);
+            r = -ENOTSUP;
+            goto cleanup;
+        }
+        mic->rate = (unsigned)lround(rate);
+    }
+
+    if (ring_ms == 0) {
+        ring_ms = DEFAULT_RING_MS;
+    }
+    if (ring_ms > MAX_RING_MS) {
+        ring_ms = MAX_RING_MS;
+    }
+    ring_samples = (uint64_t)ring_ms * mic->rate / 1000;
+    r = audio_ring_new((size_t)ring_samples, &mic->ring);
+    if (r < 0) {
+        audio_set_error(err, errsz, "%s: cannot allocate the capture ring: %s", spec, strerror(-r));
+        goto cleanup;
+    }
+
+    if (mic->rate != AUDIO_RATE) {
+        mic->in = calloc(MIC_CHUNK, sizeof(*mic->in));
+        if (!mic->in) {
+            audio_set_error(err, errsz, "%s: out of memory", spec);
+            r = -ENOMEM;
+            goto cleanup;
+        }
+        r = audio_resampler_new(mic->rate, &mic->rs);
+        if (r < 0) {
+            audio_set_error(err, errsz, "%s: cannot resample from %u Hz: %s", spec, mic->rate,
+                            strerror(-r));
+            goto cleanup;
+        }
+    }
+
+    mic->description = audio_strdup_printf("%s: \"%s\" via %s, %u Hz%s", spec, info->name,
+                                           api && api->name ? api->name : "?", mic->rate,
+                                           mic->rate == AUDIO_RATE ? "" : " resampled to 16000 Hz");
+    if (!mic->description) {
+        audio_set_error(err, errsz, "%s: out of memory", spec);
+        r = -ENOMEM;
+        goto cleanup;
+    }
+
+    pe = Pa_OpenStream(&mic->stream, &params, NULL, mic->rate, paFramesPerBufferUnspecified,
+                       paNoFlag, capture_callback, mic->ring);
+    if (pe != paNoError) {
+        mic->stream = NULL;
+        audio_set_error(err, errsz, "%s: cannot open \"%s\": %s", spec, info->name,
+                        pa_error_text(pe));
+        r = -EIO;
+        goto cleanup;
+    }
+    pe = Pa_StartStream(mic->stream);
+    if (pe != paNoError) {
+        audio_set_error(err, errsz, "%s: cannot start capture on \"%s\": %s", spec, info->name,
+                        pa_error_text(pe));
+        r = -EIO;
+        goto cleanup;
+    }
+
+    *ret_mic = mic;
+    mic = NULL;
+    r = 0;
+cleanup:
+    audio_mic_free(mic);
+    return r;
+}
+
+/* Takes what the ring holds and hands back 16 kHz samples, or 0 if none. */
+static ssize_t take(struct audio_mic *mic, int16_t *out, size_t n, char *err, size_t errsz)
+{
+    if (!mic->rs) {
+        return (ssize_t)audio_ring_read(mic->ring, out, n);
+    }
+    for (;;) {
+        size_t in_len;
+        size_t out_len = n;
+        int r;
+
+        if (mic->in_pos == mic->in_len) {
+            mic->in_len = audio_ring_read(mic->ring, mic->in, MIC_CHUNK);
+            mic->in_pos = 0;
+            if (mic->in_len == 0) {
+                return 0;
+            }
+        }
+        in_len = mic->in_len - mic->in_pos;
+        r = audio_resampler_process(mic->rs, mic->in + mic->in_pos, &in_len, out, &out_len);
+        if (r < 0) {
+            audio_set_error(err, errsz, "%s: resampling failed", mic->spec);
+            return r;
+        }
+        mic->in_pos += in_len;
+        if (out_len > 0) {
+            return (ssize_t)out_len;
+        }
+    }
+}
+
+ssize_t audio_mic_read(struct audio_mic *mic, int16_t *samples, size_t n, char *err, size_t errsz)
+{
+    const struct timespec nap = {.tv_sec = 0, .tv_nsec = POLL_NSEC};
+
+    for (unsigned polls = 0;; polls++) {
+        ssize_t got = take(mic, samples, n, err, errsz);
+        PaError active;
+
+        if (got != 0) {
+            return got;
+        }
+        active = Pa_IsStreamActive(mic->stream);
+        if (active < 0) {
+            audio_set_error(err, errsz, "%s: capture failed: %s", mic->spec, pa_error_text(active));
+            return -EIO;
+        }
+        if (active == 0) {
+            audio_set_error(err, errsz, "%s: capture stopped", mic->spec);
+            return -EIO;
+        }
+        if (polls >= STALL_POLLS) {
+            audio_set_error(err, errsz, "%s: no audio from the device for %d s", mic->spec,
+                            STALL_POLLS * 5 / 1000);
+            return -ETIMEDOUT;
+        }
+        nanosleep(&nap, NULL);
+    }
+}
+
+const char *audio_mic_describe(const struct audio_mic *mic)
+{
+    return mic->description;
+}
+
+uint64_t audio_mic_overruns(const struct audio_mic *mic)
+{
+    return audio_ring_overruns(mic->ring);
+}
+
+void audio_mic_free(struct audio_mic *mic)
+{
+    if (!mic) {
+        return;
+    }
+    /* Closing an active stream aborts it: the callback is not running any
+     * more once this returns, so the ring can go. */
+    if (mic->stream) {
+        Pa_CloseStream(mic->stream);
+    }
+    audio_ring_free(mic->ring);
+    audio_resampler_free(mic->rs);
+    if (mic->in) {
+        explicit_bzero(mic->in, MIC_CHUNK * sizeof(*mic->in));
+        free(mic->in);
+    }
+    if (mic->pa_initialized) {
+        Pa_Terminate();
+    }
+    free(mic->description);
+    free(mic->spec);
+    free(mic);
+}
+
+int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, void *userdata),
+                            void *userdata, char *err, size_t errsz)
+{
+    PaDeviceIndex count;
+    PaDeviceIndex def;
+    PaError pe;
+    int r;
+
+    if (!fn) {
+        audio_set_error(err, errsz, "audio_devices_enumerate: no callback");
+        return -EINVAL;
+    }
+    pe = Pa_Initialize();
+    if (pe != paNoError) {
+        audio_set_error(err, errsz, "cannot initialise PortAudio: %s", pa_error_text(pe));
+        return -EIO;
+    }
+
+    count = Pa_GetDeviceCount();
+    if (count < 0) {
+        audio_set_error(err, errsz, "cannot list audio devices: %s", pa_error_text(count));
+        r = -EIO;
+        goto cleanup;
+    }
+    def = Pa_GetDefaultInputDevice();
+    for (PaDeviceIndex i = 0; i < count; i++) {
+        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
+        const PaHostApiInfo *api;
+        PaStreamParameters params;
+        struct audio_device_info d;
+
+        if (!is_input(i)) {
+            continue;
+        }
+        api = Pa_GetHostApiInfo(info->hostApi);
+        params = input_params(i, info);
+        d = (struct audio_device_info){
+            .index = i,
+            .name = info->name,
+            .host_api = api && api->name ? api->name : "?",
+            .max_input_channels = info->maxInputChannels,
+            .default_rate = info->defaultSampleRate,
+            .supports_16k = Pa_IsFormatSupported(&params, NULL, AUDIO_RATE) == paFormatIsSupported,
+            .is_default = i == def,
+        };
+        fn(&d, userdata);
+    }
+    r = 0;
+cleanup:
+    Pa_Terminate();
+    return r;
+}
