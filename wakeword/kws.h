@@ -1,0 +1,51 @@
+/* The wake-word spotter: PocketSphinx keyphrase search over a dictionary that
+ * holds only the words of the configured phrases. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct kws;
+
+struct kws_phrase {
+    const char *text;  /* lower-case words separated by single spaces */
+    double threshold;  /* PocketSphinx keyphrase threshold, > 0 */
+};
+
+struct kws_params {
+    const char *model_dir; /* acoustic model (the -hmm directory) */
+    const char *dict_path; /* pronunciation dictionary to take the words from */
+    const struct kws_phrase *phrases;
+    size_t n_phrases;
+    bool decoder_log; /* let PocketSphinx log to stderr (debugging) */
+};
+
+struct kws_detection {
+    const char *phrase;   /* valid until the next kws call */
+    double confidence;    /* posterior, 0 to 1, as pocketsphinx_continuous prints it */
+    uint64_t start;       /* first sample of the phrase, counted from the first fed */
+    uint64_t end;         /* one past its last sample */
+    uint64_t detected_at; /* samples fed when the detection came */
+};
+
+/* Loads the model and builds the dictionary. A word missing from the
+ * dictionary, an unreadable model or dictionary: a negative errno and a
+ * message naming it in err. */
+int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws **ret_kws);
+void kws_free(struct kws *kws);
+
+/* Feeds 16 kHz mono samples. Returns 1 and fills *ret_detection when a phrase
+ * was spotted (the spotter then starts afresh after it), 0 when not, or a
+ * negative errno. */
+int kws_feed(struct kws *kws, const int16_t *samples, size_t n,
+             struct kws_detection *ret_detection);
+
+/* Samples the spotter did not hear (while a request streams, while muted):
+ * advances its clock and starts it afresh. */
+int kws_skip(struct kws *kws, uint64_t n);
+
+/* Checks that every word of the phrases is in the dictionary, without
+ * loading the model (for `hark check-config`). */
+int kws_check_phrases(const char *dict_path, const struct kws_phrase *phrases, size_t n_phrases,
+                      char *err, size_t errsz);
