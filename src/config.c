@@ -1,0 +1,1070 @@
+/* hark's configuration file: one table of keys drives parsing (through inih),
+ * validation, the defaults, `hark check-config --dump` and doc/config.md. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "hark-build.h"
+
+/* A configuration file is a few hundred bytes; anything near this is a mistake
+ * (the wrong file), and the limit bounds what we read into memory. */
+#define CONFIG_FILE_MAX (64 * 1024)
+
+/* inih reads each line into a buffer of INI_MAX_LINE bytes that must also hold
+ * the '\n' and the NUL. It splits a longer line silently and counts the rest
+ * as a line of its own, which would shift every line number after it. */
+#define CONFIG_LINE_MAX (INI_MAX_LINE - 2)
+
+#define PHRASE_MAX_WORDS 4
+#define MSG_MAX 512
+
+static const char utf8_bom[] = "\xEF\xBB\xBF";
+
+/* Build-time defaults go into fixed-size fields. */
+_Static_assert(sizeof(HARK_MODEL_DIR) <= CONFIG_STRING_MAX, "HARK_MODEL_DIR is too long");
+_Static_assert(sizeof(HARK_DICT) <= CONFIG_STRING_MAX, "HARK_DICT is too long");
+
+enum key_type {
+    KEY_STRING,   /* char[CONFIG_STRING_MAX] */
+    KEY_DURATION, /* unsigned milliseconds, written with a unit */
+    KEY_DOUBLE,   /* double */
+    KEY_PHRASES,  /* the wake phrase list (wakeword.phrases and n_phrases) */
+};
+
+struct key {
+    const char *section;
+    const char *name;
+    enum key_type type;
+    size_t offset; /* into struct hark_config */
+    /* Durations: milliseconds. Doubles: the value. Phrases: each threshold. */
+    double min, max;
+    const char *def;     /* the default, as a user would write it */
+    const char *doc_def; /* the default as doc/config.md shows it, when set at build time */
+    const char *help;
+    /* Strings: what is wrong with a value, or NULL. */
+    const char *(*check)(const char *value);
+};
+
+struct section {
+    const char *name;
+    const char *help;
+};
+
+static const char *check_input(const char *value);
+
+#define OFF(field) offsetof(struct hark_config, field)
+
+/* Every section, in the order of the file, for doc/config.md and the dump. */
+static const struct section sections[] = {
+    {"audio", "Where sound comes from and how much of it is kept in memory."},
+    {"wakeword", "The phrases that wake hark, spotted locally by PocketSphinx."},
+    {"endpoint", "When a request that follows the wake phrase has ended."},
+};
+
+/* Every key. */
+static const struct key keys[] = {
+    {"audio", "input", KEY_STRING, OFF(audio.input), 0, 0, "mic", NULL,
+     "Where audio comes from: `mic` (the default input device), `mic:NAME` (the input device "
+     "whose name contains NAME, or whose index is NAME), `-` (raw signed 16-bit little-endian "
+     "16 kHz mono on standard input) or the path of a sound file.",
+     check_input},
+    {"audio", "ring", KEY_DURATION, OFF(audio.ring_ms), 100, 10000, "2s", NULL,
+     "Capture buffer between the sound card and hark. Sound that arrives while it is full is "
+     "dropped and counted as an overrun.",
+     NULL},
+    {"audio", "preroll", KEY_DURATION, OFF(audio.preroll_ms), 0, 2000, "500ms", NULL,
+     "Sound kept from before the wake phrase was recognised, in memory only, so that a request "
+     "spoken without a pause is not cut off.",
+     NULL},
+    {"wakeword", "phrases", KEY_PHRASES, OFF(wakeword.phrases), 1e-50, 1e50, "hey computer", NULL,
+     "Comma-separated wake phrases, each `PHRASE` or `PHRASE/THRESHOLD`, for example "
+     "`hey computer/1e-20, ok speaker/1e-10`. A phrase is 1 to 4 words of letters and "
+     "apostrophes (upper case is folded to lower case), and its words must be in `dict`. "
+     "A phrase without a threshold uses `threshold`.",
+     NULL},
+    {"wakeword", "threshold", KEY_DOUBLE, OFF(wakeword.threshold), 1e-50, 1e50, "1e-20", NULL,
+     "PocketSphinx keyword-spotting threshold (`-kws_threshold`) for phrases that name none. "
+     "Raise it (toward 1e-5) if hark wakes when nobody said the phrase; lower it (toward "
+     "1e-40) if it misses the phrase.",
+     NULL},
+    {"wakeword", "model_dir", KEY_STRING, OFF(wakeword.model_dir), 0, 0, HARK_MODEL_DIR,
+     "set at build time (meson option `model_dir`)",
+     "Directory of the PocketSphinx acoustic model.", NULL},
+    {"wakeword", "dict", KEY_STRING, OFF(wakeword.dict), 0, 0, HARK_DICT,
+     "set at build time (meson option `dict`)",
+     "Pronunciation dictionary that the words of the wake phrases are looked up in.", NULL},
+    {"endpoint", "silence", KEY_DURATION, OFF(endpoint.silence_ms), 200, 5000, "700ms", NULL,
+     "A request ends after this much silence following speech.", NULL},
+    {"endpoint", "max_length", KEY_DURATION, OFF(endpoint.max_length_ms), 1000, 60000, "10s", NULL,
+     "A request ends at this length even if the speaker goes on.", NULL},
+    {"endpoint", "no_speech", KEY_DURATION, OFF(endpoint.no_speech_ms), 500, 30000, "5s", NULL,
+     "A request is abandoned when no speech starts within this time after the wake phrase.", NULL},
+    {"endpoint", "min_speech", KEY_DURATION, OFF(endpoint.min_speech_ms), 30, 1000, "150ms", NULL,
+     "Sound shorter than this does not count as the start of speech (a click, a cough).", NULL},
+    {"endpoint", "vad_threshold_db", KEY_DOUBLE, OFF(endpoint.vad_threshold_db), 3, 30, "9", NULL,
+     "Sound this many decibels above the measured noise floor counts as speech. Raise it if "
+     "background noise is taken for speech; lower it if quiet speech is missed.",
+     NULL},
+};
+
+#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* One parse of one text. */
+struct parser {
+    struct hark_config cfg; /* the file over the defaults; the caller's only on success */
+    const char *text;
+    size_t len;
+    size_t pos;
+    unsigned line;         /* lines handed to inih: the line it is parsing */
+    unsigned section_line; /* the latest section header */
+    bool seen[N_KEYS];
+    unsigned err_line; /* the earliest error so far, 0 if none */
+    char msg[MSG_MAX];
+};
+
+/* strtod() and printf("%g") follow LC_NUMERIC, which the program may have set
+ * from the environment; the file format always writes numbers with '.'. */
+static locale_t c_locale_enter(locale_t *old)
+{
+    locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+
+    *old = c ? uselocale(c) : (locale_t)0;
+    return c;
+}
+
+static void c_locale_leave(locale_t c, locale_t old)
+{
+    if (c) {
+        uselocale(old);
+        freelocale(c);
+    }
+}
+
+/* The file format is ASCII; the <ctype.h> functions would follow the locale. */
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static bool is_letter(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static void *key_field(struct hark_config *cfg, const struct key *k)
+{
+    return (char *)cfg + k->offset;
+}
+
+static const void *key_cfield(const struct hark_config *cfg, const struct key *k)
+{
+    return (const char *)cfg + k->offset;
+}
+
+static const struct key *key_find(const char *section, const char *name)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0) {
+            return &keys[i];
+        }
+    }
+    return NULL;
+}
+
+static bool section_known(const char *name)
+{
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+        if (strcmp(sections[i].name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Whole seconds as "5s", anything else as "700ms": the shortest exact form. */
+static void format_duration(unsigned ms, char *buf, size_t size)
+{
+    if (ms != 0 && ms % 1000 == 0) {
+        snprintf(buf, size, "%us", ms / 1000);
+    } else {
+        snprintf(buf, size, "%ums", ms);
+    }
+}
+
+/* The shortest form that reads back as the same double, so the dump
+ * round-trips without printing 1e-20 as 9.9999999999999995e-21 (and 30 as
+ * "30", not "3e+01"). */
+static void format_double(double x, char *buf, size_t size)
+{
+    char best[32] = "", try[32];
+
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(try, sizeof(try), "%.*g", prec, x);
+        if (strtod(try, NULL) == x && (best[0] == '\0' || strlen(try) < strlen(best))) {
+            memcpy(best, try, sizeof(best));
+        }
+    }
+    snprintf(buf, size, "%s", best);
+}
+
+static void format_range(const struct key *k, char *buf, size_t size)
+{
+    char lo[32], hi[32];
+
+    switch (k->type) {
+    case KEY_DURATION:
+        format_duration((unsigned)k->min, lo, sizeof(lo));
+        format_duration((unsigned)k->max, hi, sizeof(hi));
+        snprintf(buf, size, "%s to %s", lo, hi);
+        break;
+    case KEY_DOUBLE:
+        format_double(k->min, lo, sizeof(lo));
+        format_double(k->max, hi, sizeof(hi));
+        snprintf(buf, size, "%s to %s", lo, hi);
+        break;
+    case KEY_PHRASES:
+        format_double(k->min, lo, sizeof(lo));
+        format_double(k->max, hi, sizeof(hi));
+        snprintf(buf, size, "1 to %d phrases, thresholds %s to %s", CONFIG_MAX_PHRASES, lo, hi);
+        break;
+    case KEY_STRING:
+        snprintf(buf, size, "at most %d bytes", CONFIG_STRING_MAX - 1);
+        break;
+    }
+}
+
+static const char *type_name(enum key_type type)
+{
+    switch (type) {
+    case KEY_STRING:
+        return "string";
+    case KEY_DURATION:
+        return "duration";
+    case KEY_DOUBLE:
+        return "number";
+    case KEY_PHRASES:
+        return "phrase list";
+    }
+    return "?";
+}
+
+static const char *check_input(const char *value)
+{
+    if (strcmp(value, "mic:") == 0) {
+        return "names no device (write mic, or mic:NAME)";
+    }
+    return NULL;
+}
+
+enum number_status {
+    NUMBER_OK,
+    NUMBER_INVALID,
+    NUMBER_NOT_FINITE,
+    NUMBER_OUT_OF_RANGE,
+};
+
+static enum number_status parse_number(const char *s, double min, double max, double *ret)
+{
+    char *end;
+    double x;
+
+    errno = 0;
+    x = strtod(s, &end);
+    if (end == s || *end != '\0') {
+        return NUMBER_INVALID;
+    }
+    if (errno == ERANGE) {
+        return NUMBER_OUT_OF_RANGE;
+    }
+    if (!isfinite(x)) {
+        return NUMBER_NOT_FINITE;
+    }
+    if (x < min || x > max) {
+        return NUMBER_OUT_OF_RANGE;
+    }
+    *ret = x;
+    return 0;
+}
+
+/* Describes a bad number: what is e.g. "value '1e99' for threshold". */
+static void number_error(enum number_status st, const char *what, const struct key *k, char *msg,
+                         size_t msgsz)
+{
+    char range[80];
+
+    switch (st) {
+    case NUMBER_INVALID:
+        snprintf(msg, msgsz, "%s is not a number", what);
+        break;
+    case NUMBER_NOT_FINITE:
+        snprintf(msg, msgsz, "%s is not a finite number", what);
+        break;
+    case NUMBER_OUT_OF_RANGE:
+    case NUMBER_OK:
+        if (k->type == KEY_PHRASES) {
+            char lo[32], hi[32];
+            format_double(k->min, lo, sizeof(lo));
+            format_double(k->max, hi, sizeof(hi));
+            snprintf(range, sizeof(range), "%s to %s", lo, hi);
+        } else {
+            format_range(k, range, sizeof(range));
+        }
+        snprintf(msg, msgsz, "%s out of range (%s)", what, range);
+        break;
+    }
+}
+
+static int parse_double(const struct key *k, const char *value, double *ret, char *msg,
+                        size_t msgsz)
+{
+    enum number_status st = parse_number(value, k->min, k->max, ret);
+    char what[CONFIG_LINE_MAX + 64];
+
+    if (st == NUMBER_OK) {
+        return 0;
+    }
+    snprintf(what, sizeof(what), "value '%s' for %s", value, k->name);
+    number_error(st, what, k, msg, msgsz);
+    return -EINVAL;
+}
+
+/* A number of milliseconds or seconds, with its unit and no exponent, so that
+ * "700" (which unit?) and "7s0" are errors rather than guesses. */
+static int parse_duration(const struct key *k, const char *value, unsigned *ret, char *msg,
+                          size_t msgsz)
+{
+    size_t n = strspn(value, "0123456789.");
+    const char *unit = value + n;
+    char num[CONFIG_LINE_MAX + 1];
+    char range[64];
+    double x, scale = 1;
+    unsigned ms;
+    char *end;
+
+    if (value[0] == '-') {
+        snprintf(msg, msgsz, "value '%s' for %s is negative", value, k->name);
+        return -EINVAL;
+    }
+    if (n > 0 && *unit == '\0') {
+        snprintf(msg, msgsz, "value '%s' for %s: missing unit (ms or s)", value, k->name);
+        return -EINVAL;
+    }
+    if (strcmp(unit, "ms") == 0) {
+        scale = 1;
+    } else if (strcmp(unit, "s") == 0) {
+        scale = 1000;
+    } else {
+        n = 0;
+    }
+    if (n == 0 || n >= sizeof(num)) {
+        snprintf(msg, msgsz, "value '%s' for %s is not a duration (write e.g. 700ms or 0.7s)",
+                 value, k->name);
+        return -EINVAL;
+    }
+    memcpy(num, value, n);
+    num[n] = '\0';
+    errno = 0;
+    x = strtod(num, &end);
+    if (end != num + n || errno != 0) {
+        snprintf(msg, msgsz, "value '%s' for %s is not a duration (write e.g. 700ms or 0.7s)",
+                 value, k->name);
+        return -EINVAL;
+    }
+    x *= scale;
+    format_range(k, range, sizeof(range));
+    if (x > k->max + 0.5) {
+        snprintf(msg, msgsz, "value '%s' for %s out of range (%s)", value, k->name, range);
+        return -EINVAL;
+    }
+    /* Round first: 0.03s is 29.999999999999996ms in binary. */
+    ms = (unsigned)(x + 0.5);
+    if (x - ms > 1e-6 || ms - x > 1e-6) {
+        snprintf(msg, msgsz, "value '%s' for %s is not a whole number of milliseconds", value,
+                 k->name);
+        return -EINVAL;
+    }
+    if (ms < k->min || ms > k->max) {
+        snprintf(msg, msgsz, "value '%s' for %s out of range (%s)", value, k->name, range);
+        return -EINVAL;
+    }
+    *ret = ms;
+    return 0;
+}
+
+/* Lower-cases a phrase and collapses its blanks into single spaces. */
+static int normalise_phrase(const char *in, char *out, size_t outsz, char *msg, size_t msgsz)
+{
+    size_t o = 0;
+    unsigned words = 0;
+    bool in_word = false, word_has_letter = false;
+
+    for (const char *p = in;; p++) {
+        if (*p == '\0' || is_blank(*p)) {
+            if (in_word && !word_has_letter) {
+                snprintf(msg, msgsz, "phrase '%s' has a word without letters", in);
+                return -EINVAL;
+            }
+            in_word = false;
+            if (*p == '\0') {
+                break;
+            }
+            continue;
+        }
+        if (!is_letter(*p) && *p != '\'') {
+            snprintf(msg, msgsz, "phrase '%s' may contain only letters, apostrophes and spaces",
+                     in);
+            return -EINVAL;
+        }
+        if (!in_word) {
+            in_word = true;
+            word_has_letter = false;
+            if (++words > PHRASE_MAX_WORDS) {
+                snprintf(msg, msgsz, "phrase '%s' has more than %d words", in, PHRASE_MAX_WORDS);
+                return -EINVAL;
+            }
+            if (o > 0) {
+                if (o + 1 >= outsz) {
+                    goto too_long;
+                }
+                out[o++] = ' ';
+            }
+        }
+        if (o + 1 >= outsz) {
+            goto too_long;
+        }
+        word_has_letter = word_has_letter || is_letter(*p);
+        out[o++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p - 'A' + 'a') : *p;
+    }
+    out[o] = '\0';
+    return 0;
+
+too_long:
+    snprintf(msg, msgsz, "phrase '%s' is too long (at most %zu characters)", in, outsz - 1);
+    return -EINVAL;
+}
+
+static char *strip(char *s)
+{
+    char *end = s + strlen(s);
+
+    while (is_blank(*s)) {
+        s++;
+    }
+    while (end > s && is_blank(end[-1])) {
+        *--end = '\0';
+    }
+    return s;
+}
+
+/* "PHRASE[/THRESHOLD], ...". A phrase without a threshold gets 0, which
+ * resolve_thresholds() replaces with [wakeword] threshold once the whole file
+ * is read: that key may come after this one. */
+static int parse_phrases(const struct key *k, const char *value, struct hark_config *cfg, char *msg,
+                         size_t msgsz)
+{
+    /* Zeroed: it is copied whole, and stack garbage after a phrase's NUL
+     * would otherwise end up in the caller's struct. */
+    struct config_phrase list[CONFIG_MAX_PHRASES] = {0};
+    size_t n = 0;
+
+    for (const char *p = value;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[CONFIG_LINE_MAX + 1];
+        char *text, *slash;
+
+        if (len >= sizeof(item)) {
+            snprintf(msg, msgsz, "phrase list for %s is too long", k->name);
+            return -EINVAL;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        text = strip(item);
+        if (*text == '\0') {
+            snprintf(msg, msgsz, "empty phrase in the list (two commas, or one at the end?)");
+            return -EINVAL;
+        }
+        if (n == CONFIG_MAX_PHRASES) {
+            snprintf(msg, msgsz, "too many phrases (at most %d)", CONFIG_MAX_PHRASES);
+            return -EINVAL;
+        }
+        list[n].threshold = 0;
+        slash = strchr(text, '/');
+        if (slash) {
+            char *thr = strip(slash + 1);
+            enum number_status st;
+
+            *slash = '\0';
+            text = strip(text);
+            if (*text == '\0') {
+                snprintf(msg, msgsz, "threshold '%s' without a phrase", thr);
+                return -EINVAL;
+            }
+            if (*thr == '\0') {
+                snprintf(msg, msgsz, "phrase '%s': missing threshold after '/'", text);
+                return -EINVAL;
+            }
+            st = parse_number(thr, k->min, k->max, &list[n].threshold);
+            if (st != NUMBER_OK) {
+                char what[2 * CONFIG_LINE_MAX];
+                snprintf(what, sizeof(what), "threshold '%s' for phrase '%s'", thr, text);
+                number_error(st, what, k, msg, msgsz);
+                return -EINVAL;
+            }
+        }
+        if (normalise_phrase(text, list[n].text, sizeof(list[n].text), msg, msgsz) < 0) {
+            return -EINVAL;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(list[i].text, list[n].text) == 0) {
+                snprintf(msg, msgsz, "duplicate phrase '%.*s'", (int)sizeof(list[n].text),
+                         list[n].text);
+                return -EINVAL;
+            }
+        }
+        n++;
+        if (!comma) {
+            break;
+        }
+        p = comma + 1;
+    }
+    memcpy(key_field(cfg, k), list, n * sizeof(list[0]));
+    cfg->wakeword.n_phrases = n;
+    return 0;
+}
+
+static int parse_string(const struct key *k, const char *value, char *field, char *msg,
+                        size_t msgsz)
+{
+    size_t len = strlen(value);
+    const char *why;
+
+    if (len >= CONFIG_STRING_MAX) {
+        snprintf(msg, msgsz, "value for %s is too long (%zu bytes, at most %d)", k->name, len,
+                 CONFIG_STRING_MAX - 1);
+        return -EINVAL;
+    }
+    why = k->check ? k->check(value) : NULL;
+    if (why) {
+        snprintf(msg, msgsz, "value '%s' for %s %s", value, k->name, why);
+        return -EINVAL;
+    }
+    memcpy(field, value, len + 1);
+    return 0;
+}
+
+/* The one place a value is read, for the file and for the defaults alike. */
+static int parse_value(const struct key *k, const char *value, struct hark_config *cfg, char *msg,
+                       size_t msgsz)
+{
+    if (*value == '\0') {
+        snprintf(msg, msgsz, "empty value for %s", k->name);
+        return -EINVAL;
+    }
+    /* "key =;x" gives ";x", which "key = ;x" (as the dump writes it) would
+     * read as a comment. */
+    if (*value == ';') {
+        snprintf(msg, msgsz, "value '%s' for %s starts with ';', which reads as a comment", value,
+                 k->name);
+        return -EINVAL;
+    }
+    /* inih keeps "mic # default" whole: a string would silently become a
+     * file name, so say what happened instead. */
+    for (const char *p = value; (p = strchr(p, '#')); p++) {
+        if (p > value && is_blank(p[-1])) {
+            snprintf(msg, msgsz,
+                     "value '%s' for %s: '#' starts a comment only at the start of a line "
+                     "(use ';' after a value)",
+                     value, k->name);
+            return -EINVAL;
+        }
+    }
+    switch (k->type) {
+    case KEY_STRING:
+        return parse_string(k, value, key_field(cfg, k), msg, msgsz);
+    case KEY_DURATION:
+        return parse_duration(k, value, key_field(cfg, k), msg, msgsz);
+    case KEY_DOUBLE:
+        return parse_double(k, value, key_field(cfg, k), msg, msgsz);
+    case KEY_PHRASES:
+        return parse_phrases(k, value, cfg, msg, msgsz);
+    }
+    return -EINVAL;
+}
+
+static void resolve_thresholds(struct hark_config *cfg)
+{
+    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
+        if (cfg->wakeword.phrases[i].threshold == 0) {
+            cfg->wakeword.phrases[i].threshold = cfg->wakeword.threshold;
+        }
+    }
+}
+
+/* Every key's default, read from the table as a file would be. The phrases'
+ * thresholds stay unresolved: a file may set [wakeword] threshold and the
+ * default phrase must follow it. */
+static void parse_defaults(struct hark_config *cfg)
+{
+    char msg[MSG_MAX];
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < N_KEYS; i++) {
+        /* Cannot fail: test-config checks every default. */
+        (void)parse_value(&keys[i], keys[i].def, cfg, msg, sizeof(msg));
+    }
+}
+
+static void init_defaults(struct hark_config *cfg)
+{
+    parse_defaults(cfg);
+    resolve_thresholds(cfg);
+}
+
+void config_init_defaults(struct hark_config *cfg)
+{
+    locale_t old, c = c_locale_enter(&old);
+
+    init_defaults(cfg);
+    c_locale_leave(c, old);
+}
+
+/* Keeps the earliest error: inih goes on after one, and an error can be
+ * reported on an earlier line than the one being parsed (a section header). */
+__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, unsigned line,
+                                                      const char *fmt, ...)
+{
+    va_list ap;
+
+    if (p->err_line == 0 || line < p->err_line) {
+        p->err_line = line;
+        va_start(ap, fmt);
+        vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
+
+/* inih's handler: one key. Returns nonzero if it is good. */
+static int handle_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct parser *p = user;
+    const struct key *k;
+    char msg[MSG_MAX];
+
+    if (*section == '\0') {
+        return fail(p, p->line, "key outside any section: '%s'", name);
+    }
+    if (!section_known(section)) {
+        return fail(p, p->section_line ? p->section_line : p->line, "unknown section [%s]",
+                    section);
+    }
+    if (*name == '\0') {
+        return fail(p, p->line, "missing key before '=' in [%s]", section);
+    }
+    k = key_find(section, name);
+    if (!k) {
+        return fail(p, p->line, "unknown key '%s' in [%s]", name, section);
+    }
+    if (p->seen[k - keys]) {
+        return fail(p, p->line, "duplicate key '%s' in [%s]", name, section);
+    }
+    p->seen[k - keys] = true;
+    if (parse_value(k, value ? value : "", &p->cfg, msg, sizeof(msg)) < 0) {
+        return fail(p, p->line, "%s", msg);
+    }
+    return 1;
+}
+
+static const char *skip_bom_and_blanks(const char *s, unsigned line)
+{
+    if (line == 1 && strncmp(s, utf8_bom, 3) == 0) {
+        s += 3;
+    }
+    while (is_blank(*s)) {
+        s++;
+    }
+    return s;
+}
+
+/* inih's reader: one line per call, so that p->line is the line inih counts
+ * and the handler can name it (Debian builds inih without
+ * INI_HANDLER_LINENO). check_lines() keeps every line short enough for this. */
+static char *read_line(char *buf, int size, void *stream)
+{
+    struct parser *p = stream;
+    const char *s = p->text + p->pos;
+    const char *nl, *t;
+    size_t n;
+
+    if (p->pos >= p->len || size < 2) {
+        return NULL;
+    }
+    nl = memchr(s, '\n', p->len - p->pos);
+    n = nl ? (size_t)(nl - s) + 1 : p->len - p->pos;
+    if (n > (size_t)size - 1) {
+        n = (size_t)size - 1;
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    p->pos += n;
+    p->line++;
+    t = skip_bom_and_blanks(buf, p->line);
+    if (*t == '[' && strchr(t, ']')) {
+        p->section_line = p->line;
+    }
+    return buf;
+}
+
+/* What inih found wrong with a line: it only says which line. */
+static const char *syntax_error(const char *text, size_t len, unsigned line)
+{
+    size_t pos = 0;
+    char buf[CONFIG_LINE_MAX + 2];
+    const char *nl, *t;
+    size_t n;
+
+    for (unsigned l = 1; l < line && pos < len; l++) {
+        nl = memchr(text + pos, '\n', len - pos);
+        pos = nl ? (size_t)(nl - text) + 1 : len;
+    }
+    nl = memchr(text + pos, '\n', len - pos);
+    n = (nl ? (size_t)(nl - text) : len) - pos;
+    if (n >= sizeof(buf)) {
+        n = sizeof(buf) - 1;
+    }
+    memcpy(buf, text + pos, n);
+    buf[n] = '\0';
+    t = skip_bom_and_blanks(buf, line);
+    if (*t == '[') {
+        return "section header without closing ']'";
+    }
+    return "expected 'key = value', a [section] header or a comment";
+}
+
+/* Finds the first line that inih would take silently but differently from
+ * what the file says. Returns its offset (len if none) and says what is wrong
+ * in msg; the line number goes into *ret_line. */
+static size_t check_lines(const char *text, size_t len, unsigned *ret_line, char *msg, size_t msgsz)
+{
+    unsigned line = 1;
+
+    for (size_t pos = 0; pos < len; line++) {
+        const char *s = text + pos;
+        const char *nl = memchr(s, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - s) : len - pos;
+        size_t next = pos + n + 1;
+        size_t i = 0;
+
+        *ret_line = line;
+        if (memchr(s, '\0', n)) {
+            snprintf(msg, msgsz, "NUL byte (not a text file?)");
+            return pos;
+        }
+        if (n > CONFIG_LINE_MAX) {
+            snprintf(msg, msgsz, "line too long (%zu bytes, at most %d)", n, CONFIG_LINE_MAX);
+            return pos;
+        }
+        if (line == 1 && n >= 3 && memcmp(s, utf8_bom, 3) == 0) {
+            s += 3;
+            n -= 3;
+        }
+        /* inih reads an indented line after a key as more of that key's value
+         * (INI_ALLOW_MULTILINE), and one elsewhere as a line of its own: refuse
+         * both rather than explain the difference. */
+        while (i < n && is_blank(s[i])) {
+            i++;
+        }
+        if (i > 0 && i < n && s[i] != ';' && s[i] != '#') {
+            snprintf(msg, msgsz,
+                     "indented line (keys and [section] headers start in the first column; "
+                     "values do not continue on the next line)");
+            return pos;
+        }
+        pos = next;
+    }
+    return len;
+}
+
+static int parse_text(struct hark_config *cfg, const char *name, const char *text, size_t len,
+                      char *err, size_t errsz)
+{
+    struct parser *p = NULL;
+    unsigned bad_line = 0;
+    size_t good_len;
+    int r;
+
+    if (len > CONFIG_FILE_MAX) {
+        snprintf(err, errsz, "%s: file too large (more than %d KiB)", name, CONFIG_FILE_MAX / 1024);
+        r = -EFBIG;
+        goto out;
+    }
+    p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, errsz, "%s: out of memory", name);
+        r = -ENOMEM;
+        goto out;
+    }
+    /* inih sees only the lines before a bad one, so that an error it finds
+     * there is still the first one reported. */
+    good_len = check_lines(text, len, &bad_line, p->msg, sizeof(p->msg));
+    if (good_len < len) {
+        p->err_line = bad_line;
+    }
+    parse_defaults(&p->cfg);
+    p->text = text;
+    p->len = good_len;
+    r = ini_parse_stream(read_line, p, handle_key, p);
+    if (r < 0) {
+        snprintf(err, errsz, "%s: cannot parse (inih error %d)", name, r);
+        r = -ENOMEM;
+    } else if (p->err_line != 0 && (r == 0 || p->err_line <= (unsigned)r)) {
+        snprintf(err, errsz, "%s:%u: %s", name, p->err_line, p->msg);
+        r = -EINVAL;
+    } else if (r > 0) {
+        snprintf(err, errsz, "%s:%d: %s", name, r, syntax_error(text, len, (unsigned)r));
+        r = -EINVAL;
+    } else {
+        resolve_thresholds(&p->cfg);
+        *cfg = p->cfg;
+    }
+out:
+    free(p);
+    if (r < 0) {
+        init_defaults(cfg);
+    }
+    return r;
+}
+
+int config_load_string(struct hark_config *cfg, const char *name, const char *text, char *err,
+                       size_t errsz)
+{
+    locale_t old, c = c_locale_enter(&old);
+    int r = parse_text(cfg, name, text, strnlen(text, CONFIG_FILE_MAX + 1), err, errsz);
+
+    c_locale_leave(c, old);
+    return r;
+}
+
+int config_load(struct hark_config *cfg, const char *path, char *err, size_t errsz)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f;
+    int r;
+
+    f = fopen(path, "re");
+    if (!f) {
+        r = -errno;
+        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(-r));
+        goto out;
+    }
+    /* One byte more than allowed, to tell "too large" from "just fits". */
+    buf = malloc(CONFIG_FILE_MAX + 1);
+    if (!buf) {
+        r = -ENOMEM;
+        snprintf(err, errsz, "%s: out of memory", path);
+        goto out;
+    }
+    len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        r = errno ? -errno : -EIO;
+        snprintf(err, errsz, "%s: cannot read: %s", path, strerror(-r));
+        goto out;
+    }
+    {
+        locale_t old, c = c_locale_enter(&old);
+        r = parse_text(cfg, path, buf, len, err, errsz);
+        c_locale_leave(c, old);
+    }
+out:
+    if (f) {
+        fclose(f);
+    }
+    free(buf);
+    if (r < 0) {
+        config_init_defaults(cfg);
+    }
+    return r;
+}
+
+static bool file_exists(const char *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+const char *config_default_path(void)
+{
+    static char path[PATH_MAX];
+    const char *xdg = getenv("XDG_CONFIG_HOME");
+    const char *home = getenv("HOME");
+    int n = -1;
+
+    /* The XDG base directory spec says to ignore a relative XDG_CONFIG_HOME. */
+    if (xdg && xdg[0] == '/') {
+        n = snprintf(path, sizeof(path), "%s/hark/hark.conf", xdg);
+    } else if (home && home[0] != '\0') {
+        n = snprintf(path, sizeof(path), "%s/.config/hark/hark.conf", home);
+    }
+    if (n > 0 && (size_t)n < sizeof(path) && file_exists(path)) {
+        return path;
+    }
+    snprintf(path, sizeof(path), "%s", HARK_SYSCONFDIR "/hark/hark.conf");
+    if (file_exists(path)) {
+        return path;
+    }
+    return NULL;
+}
+
+/* The value as the file would say it; phrases that use the default threshold
+ * leave it out, so the defaults dump as they are written in the table. */
+static void format_value(const struct hark_config *cfg, const struct key *k, const char *sep,
+                         char *buf, size_t size)
+{
+    const void *field = key_cfield(cfg, k);
+
+    buf[0] = '\0';
+    switch (k->type) {
+    case KEY_STRING:
+        snprintf(buf, size, "%s", (const char *)field);
+        break;
+    case KEY_DURATION:
+        format_duration(*(const unsigned *)field, buf, size);
+        break;
+    case KEY_DOUBLE:
+        format_double(*(const double *)field, buf, size);
+        break;
+    case KEY_PHRASES:
+        for (size_t i = 0, o = 0; i < cfg->wakeword.n_phrases && o < size; i++) {
+            const struct config_phrase *ph = &cfg->wakeword.phrases[i];
+            char thr[32] = "";
+
+            if (ph->threshold != cfg->wakeword.threshold) {
+                thr[0] = '/';
+                format_double(ph->threshold, thr + 1, sizeof(thr) - 1);
+            }
+            o += (size_t)snprintf(buf + o, size - o, "%s%s%s", i > 0 ? sep : "", ph->text, thr);
+        }
+        break;
+    }
+}
+
+void config_dump(const struct hark_config *cfg, FILE *out)
+{
+    locale_t old, c = c_locale_enter(&old);
+    const char *section = NULL;
+    char value[2048];
+
+    for (size_t i = 0; i < N_KEYS; i++) {
+        const struct key *k = &keys[i];
+        const char *eq = " = ";
+
+        if (!section || strcmp(section, k->section) != 0) {
+            fprintf(out, "%s[%s]\n", section ? "\n" : "", k->section);
+            section = k->section;
+        }
+        /* Dumping a file that was read must give a file that reads back, so
+         * stay within the line limit even if the file used fewer spaces. */
+        format_value(cfg, k, ", ", value, sizeof(value));
+        if (strlen(k->name) + 3 + strlen(value) > CONFIG_LINE_MAX) {
+            format_value(cfg, k, ",", value, sizeof(value));
+            eq = "=";
+        }
+        fprintf(out, "%s%s%s\n", k->name, eq, value);
+    }
+    c_locale_leave(c, old);
+}
+
+/* Markdown table cells: a '|' would end the cell. */
+static void write_cell(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|') {
+            fputc('\\', out);
+        }
+        fputc(*s, out);
+    }
+}
+
+void config_write_reference(FILE *out)
+{
+    locale_t old, c = c_locale_enter(&old);
+    char range[128];
+
+    fputs("<!-- Generated from the key table in src/config.c by config_write_reference();\n"
+          "     do not edit. To regenerate after changing the table, run\n"
+          "     HARK_WRITE_REFERENCE=1 meson test -C BUILDDIR config -->\n"
+          "\n"
+          "# Configuration\n"
+          "\n"
+          "hark reads one INI file. When none is named, it uses the first of these that "
+          "exists:\n"
+          "`$XDG_CONFIG_HOME/hark/hark.conf` (or `~/.config/hark/hark.conf`), then\n"
+          "`SYSCONFDIR/hark/hark.conf` (SYSCONFDIR is set at build time: `/etc` in\n"
+          "distribution packages, `/usr/local/etc` when built with meson's defaults).\n"
+          "Without a file every key has its default. `samples/hark.conf` lists every key.\n"
+          "\n"
+          "## Syntax\n"
+          "\n"
+          "```ini\n"
+          "; a comment\n"
+          "[endpoint]\n"
+          "silence = 700ms   ; a comment after a value\n"
+          "```\n"
+          "\n"
+          "* `[section]` headers and `key = value` lines; every key belongs to a section, and\n"
+          "  each key may appear once. Unknown sections and keys are errors, so that a typing\n"
+          "  mistake does not go unnoticed.\n"
+          "* A line starting with `;` or `#` is a comment. After a value, ` ;` (with a blank\n"
+          "  before it) starts a comment; ` #` there is an error.\n"
+          "* Keys and headers start in the first column: an indented line is an error, and a\n"
+          "  value cannot continue on the next line.\n"
+          "* Durations need a unit: `700ms`, `0.7s`, `5s` (whole milliseconds).\n"
+          "* Lines are at most ",
+          out);
+    fprintf(out, "%d bytes, the file at most %d KiB.\n", CONFIG_LINE_MAX, CONFIG_FILE_MAX / 1024);
+    fputs("\n"
+          "hark reports the first error as `FILE:LINE: message`, for example\n"
+          "`hark.conf:7: unknown key 'silense' in [endpoint]`, and then uses nothing from the\n"
+          "file.\n",
+          out);
+
+    for (size_t s = 0; s < N_SECTIONS; s++) {
+        fprintf(out, "\n## [%s]\n\n%s\n\n", sections[s].name, sections[s].help);
+        fputs("| Key | Type | Default | Range | Description |\n"
+              "|-----|------|---------|-------|-------------|\n",
+              out);
+        for (size_t i = 0; i < N_KEYS; i++) {
+            const struct key *k = &keys[i];
+
+            if (strcmp(k->section, sections[s].name) != 0) {
+                continue;
+            }
+            format_range(k, range, sizeof(range));
+            fprintf(out, "| `%s` | %s | ", k->name, type_name(k->type));
+            if (k->doc_def) {
+                write_cell(out, k->doc_def);
+            } else {
+                fputc('`', out);
+                write_cell(out, k->def);
+                fputc('`', out);
+            }
+            fputs(" | ", out);
+            write_cell(out, range);
+            fputs(" | ", out);
+            write_cell(out, k->help);
+            fputs(" |\n", out);
+        }
+    }
+    c_locale_leave(c, old);
+}

@@ -1,0 +1,62 @@
+/* hark's configuration: one table of keys drives parsing, validation,
+ * `hark check-config` and doc/config.md. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_PHRASES 8
+#define CONFIG_PHRASE_MAX 64
+#define CONFIG_STRING_MAX 256
+
+struct config_phrase {
+    char text[CONFIG_PHRASE_MAX]; /* lower case words separated by single spaces */
+    double threshold;             /* PocketSphinx -kws_threshold for this phrase */
+};
+
+struct hark_config {
+    struct {
+        char input[CONFIG_STRING_MAX]; /* source spec, see audio_source_open() */
+        unsigned ring_ms;              /* capture ring */
+        unsigned preroll_ms;           /* audio kept before the wake phrase */
+    } audio;
+    struct {
+        struct config_phrase phrases[CONFIG_MAX_PHRASES];
+        size_t n_phrases;
+        double threshold; /* for phrases that name none */
+        char model_dir[CONFIG_STRING_MAX];
+        char dict[CONFIG_STRING_MAX];
+    } wakeword;
+    struct {
+        unsigned silence_ms;    /* utterance ends after this much silence */
+        unsigned max_length_ms; /* ... or at this length */
+        unsigned no_speech_ms;  /* ... or when no speech follows the wake */
+        unsigned min_speech_ms; /* speech shorter than this is not a start */
+        double vad_threshold_db; /* speech is this far above the noise floor */
+    } endpoint;
+};
+
+/* Sets every key to its default. */
+void config_init_defaults(struct hark_config *cfg);
+
+/* Parses an INI file over the defaults. On error returns a negative errno and
+ * writes "FILE:LINE: message" (or "FILE: message") into err; *cfg is then
+ * left with the defaults and nothing of the file. */
+int config_load(struct hark_config *cfg, const char *path, char *err, size_t errsz);
+
+/* The same for text in memory; name stands in for the file name in errors. */
+int config_load_string(struct hark_config *cfg, const char *name, const char *text, char *err,
+                       size_t errsz);
+
+/* The configuration file used when none is given: $XDG_CONFIG_HOME/hark/hark.conf
+ * (or ~/.config/hark/hark.conf) when it exists, else SYSCONFDIR/hark/hark.conf
+ * when it exists, else NULL (built-in defaults). Returned string is static. */
+const char *config_default_path(void);
+
+/* Writes the effective configuration as an INI file (every key, with its
+ * value), as `hark check-config --dump` prints it. */
+void config_dump(const struct hark_config *cfg, FILE *out);
+
+/* Writes the Markdown reference of every key (doc/config.md). */
+void config_write_reference(FILE *out);

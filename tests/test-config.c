@@ -1,0 +1,670 @@
+/* Tests for the configuration file: bad input gives FILE:LINE errors and
+ * leaves the defaults, good input sets every key, the dump reads back, and
+ * doc/config.md matches the key table.
+ *
+ * Usage: test-config DOC_CONFIG_MD SAMPLE_HARK_CONF
+ * With HARK_WRITE_REFERENCE=1 in the environment it rewrites DOC_CONFIG_MD. */
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "hark-build.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+static bool config_equal(const struct hark_config *a, const struct hark_config *b)
+{
+    if (strcmp(a->audio.input, b->audio.input) != 0 || a->audio.ring_ms != b->audio.ring_ms ||
+        a->audio.preroll_ms != b->audio.preroll_ms) {
+        return false;
+    }
+    if (a->wakeword.n_phrases != b->wakeword.n_phrases ||
+        a->wakeword.threshold != b->wakeword.threshold ||
+        strcmp(a->wakeword.model_dir, b->wakeword.model_dir) != 0 ||
+        strcmp(a->wakeword.dict, b->wakeword.dict) != 0) {
+        return false;
+    }
+    for (size_t i = 0; i < a->wakeword.n_phrases; i++) {
+        if (strcmp(a->wakeword.phrases[i].text, b->wakeword.phrases[i].text) != 0 ||
+            a->wakeword.phrases[i].threshold != b->wakeword.phrases[i].threshold) {
+            return false;
+        }
+    }
+    return a->endpoint.silence_ms == b->endpoint.silence_ms &&
+           a->endpoint.max_length_ms == b->endpoint.max_length_ms &&
+           a->endpoint.no_speech_ms == b->endpoint.no_speech_ms &&
+           a->endpoint.min_speech_ms == b->endpoint.min_speech_ms &&
+           a->endpoint.vad_threshold_db == b->endpoint.vad_threshold_db;
+}
+
+static void test_defaults(void)
+{
+    struct hark_config cfg;
+
+    memset(&cfg, 0xa5, sizeof(cfg));
+    config_init_defaults(&cfg);
+    CHECK(strcmp(cfg.audio.input, "mic") == 0);
+    CHECK(cfg.audio.ring_ms == 2000);
+    CHECK(cfg.audio.preroll_ms == 500);
+    CHECK(cfg.wakeword.n_phrases == 1);
+    CHECK(strcmp(cfg.wakeword.phrases[0].text, "hey computer") == 0);
+    CHECK(cfg.wakeword.phrases[0].threshold == 1e-20);
+    CHECK(cfg.wakeword.threshold == 1e-20);
+    CHECK(strcmp(cfg.wakeword.model_dir, HARK_MODEL_DIR) == 0);
+    CHECK(strcmp(cfg.wakeword.dict, HARK_DICT) == 0);
+    CHECK(cfg.endpoint.silence_ms == 700);
+    CHECK(cfg.endpoint.max_length_ms == 10000);
+    CHECK(cfg.endpoint.no_speech_ms == 5000);
+    CHECK(cfg.endpoint.min_speech_ms == 150);
+    CHECK(cfg.endpoint.vad_threshold_db == 9.0);
+}
+
+struct bad_case {
+    const char *text;
+    const char *prefix; /* the whole "name:LINE: " (or "name: ") */
+    const char *phrase; /* a part of the message */
+};
+
+/* inih would read this as one line, or as two: both are wrong. */
+static char long_line[300];
+static char nine_phrases[200];
+static char long_phrase[200];
+
+static const struct bad_case bad_cases[] = {
+    /* Structure. */
+    {"[endpoint]\nsilense = 700ms\n", "hark.conf:2: ", "unknown key 'silense' in [endpoint]"},
+    {"[wakeword]\nphrases = a\nphrases = b\n",
+     "hark.conf:3: ", "duplicate key 'phrases' in [wakeword]"},
+    {"[cloudy]\nx = 1\n", "hark.conf:1: ", "unknown section [cloudy]"},
+    {"[audio]\ninput = mic\n\n[privacy]\n; soon\nlocal_only = yes\n",
+     "hark.conf:4: ", "unknown section [privacy]"},
+    {"; hark\n\n\ninput = mic\n", "hark.conf:4: ", "key outside any section: 'input'"},
+    {"[audio]\ninput mic\n", "hark.conf:2: ", "expected 'key = value'"},
+    {"[audio\ninput = mic\n", "hark.conf:1: ", "section header without closing ']'"},
+    {"[audio]\n= mic\n", "hark.conf:2: ", "missing key before '='"},
+    {"[audio]\ninput = mic\n  ring = 1s\n", "hark.conf:3: ", "indented line"},
+    {"[audio]\n\tinput = mic\n", "hark.conf:2: ", "indented line"},
+    {long_line, "hark.conf:2: ", "line too long (250 bytes, at most 198)"},
+    /* The earliest error wins, whichever of inih and the handler found it. */
+    {"[audio]\ngarbage\n[endpoint]\nsilense = 1s\n", "hark.conf:2: ", "expected 'key = value'"},
+    {"[endpoint]\nsilence = 1\n[audio\n", "hark.conf:2: ", "missing unit"},
+    {"[endpoint]\nsilense = 1s\n  indented\n", "hark.conf:2: ", "unknown key 'silense'"},
+    {"[endpoint\n\n  indented\n", "hark.conf:1: ", "without closing ']'"},
+    {"[audio]\n  ring = 1s\nbogus = 1\n", "hark.conf:2: ", "indented line"},
+    /* Line numbers count comments, blank lines, CRLF and a byte-order mark. */
+    {"; c\n\n# c\n[endpoint]\n\nsilence = 1h\n", "hark.conf:6: ", "is not a duration"},
+    {"[endpoint]\r\nmin_speech = 10ms\r\n",
+     "hark.conf:2: ", "value '10ms' for min_speech out of range (30ms to 1s)"},
+    {"\xEF\xBB\xBF[audio]\nbogus = 1\n", "hark.conf:2: ", "unknown key 'bogus' in [audio]"},
+    /* Durations. */
+    {"[endpoint]\nsilence = 20s\n",
+     "hark.conf:2: ", "value '20s' for silence out of range (200ms to 5s)"},
+    {"[endpoint]\nsilence = 700\n",
+     "hark.conf:2: ", "value '700' for silence: missing unit (ms or s)"},
+    {"[endpoint]\nsilence = 7s0\n", "hark.conf:2: ", "value '7s0' for silence is not a duration"},
+    {"[endpoint]\nsilence = -5s\n", "hark.conf:2: ", "value '-5s' for silence is negative"},
+    {"[endpoint]\nsilence =\n", "hark.conf:2: ", "empty value for silence"},
+    {"[endpoint]\nsilence = 700 ms\n", "hark.conf:2: ", "is not a duration"},
+    {"[endpoint]\nsilence = 1e3ms\n", "hark.conf:2: ", "is not a duration"},
+    {"[endpoint]\nsilence = 1.2.3s\n", "hark.conf:2: ", "is not a duration"},
+    {"[endpoint]\nsilence = 700ms # not a comment\n",
+     "hark.conf:2: ", "'#' starts a comment only at the start of a line"},
+    {"[audio]\ninput = mic # the laptop's\n",
+     "hark.conf:2: ", "'#' starts a comment only at the start of a line"},
+    {"[audio]\nring = 99999999999999999999999s\n", "hark.conf:2: ", "out of range (100ms to 10s)"},
+    {"[audio]\npreroll = 0.5ms\n", "hark.conf:2: ", "not a whole number of milliseconds"},
+    {"[audio]\nring = nan\n", "hark.conf:2: ", "is not a duration"},
+    /* Numbers. */
+    {"[endpoint]\nvad_threshold_db = 9x\n",
+     "hark.conf:2: ", "value '9x' for vad_threshold_db is not a number"},
+    {"[endpoint]\nvad_threshold_db = 2\n", "hark.conf:2: ", "out of range (3 to 30)"},
+    {"[wakeword]\nthreshold = 1e-20x\n", "hark.conf:2: ", "is not a number"},
+    {"[wakeword]\nthreshold = nan\n", "hark.conf:2: ", "is not a finite number"},
+    {"[wakeword]\nthreshold = -inf\n", "hark.conf:2: ", "is not a finite number"},
+    {"[wakeword]\nthreshold = 1e999\n", "hark.conf:2: ", "out of range (1e-50 to 1e+50)"},
+    {"[wakeword]\nthreshold = 1e-999\n", "hark.conf:2: ", "out of range"},
+    {"[wakeword]\nthreshold = 0\n", "hark.conf:2: ", "out of range"},
+    /* Strings. */
+    {"[audio]\ninput = mic:\n", "hark.conf:2: ", "names no device"},
+    {"[wakeword]\ndict =\n", "hark.conf:2: ", "empty value for dict"},
+    {"[wakeword]\ndict =;x\n", "hark.conf:2: ", "starts with ';'"},
+    /* Wake phrases. */
+    {"[wakeword]\nphrases = hey c0mputer\n",
+     "hark.conf:2: ", "phrase 'hey c0mputer' may contain only letters, apostrophes and spaces"},
+    {"[wakeword]\nphrases = ok speaker, hey computer!\n",
+     "hark.conf:2: ", "phrase 'hey computer!' may contain"},
+    {"[wakeword]\nphrases = hey there my dear computer\n", "hark.conf:2: ", "more than 4 words"},
+    {"[wakeword]\nphrases = hey computer, Hey   COMPUTER/1e-10\n",
+     "hark.conf:2: ", "duplicate phrase 'hey computer'"},
+    {nine_phrases, "hark.conf:2: ", "too many phrases (at most 8)"},
+    {"[wakeword]\nphrases = hey computer/\n", "hark.conf:2: ", "missing threshold after '/'"},
+    {"[wakeword]\nphrases = /1e-20\n", "hark.conf:2: ", "without a phrase"},
+    {"[wakeword]\nphrases = hey computer/1e-99\n",
+     "hark.conf:2: ", "threshold '1e-99' for phrase 'hey computer' out of range (1e-50 to 1e+50)"},
+    {"[wakeword]\nphrases = hey computer/-1e-20\n", "hark.conf:2: ", "out of range"},
+    {"[wakeword]\nphrases = hey computer/high\n", "hark.conf:2: ", "is not a number"},
+    {"[wakeword]\nphrases = hey computer/1e-20/3\n", "hark.conf:2: ", "is not a number"},
+    {"[wakeword]\nphrases = a,,b\n", "hark.conf:2: ", "empty phrase"},
+    {"[wakeword]\nphrases = hey computer,\n", "hark.conf:2: ", "empty phrase"},
+    {"[wakeword]\nphrases = hey ' you\n", "hark.conf:2: ", "word without letters"},
+    {long_phrase, "hark.conf:2: ", "is too long (at most 63 characters)"},
+};
+
+static void make_bad_inputs(void)
+{
+    size_t o;
+
+    o = (size_t)snprintf(long_line, sizeof(long_line), "[audio]\ninput = ");
+    memset(long_line + o, 'x', 250 - 8);
+    snprintf(long_line + o + 250 - 8, sizeof(long_line) - o - 250 + 8, "\n");
+
+    o = (size_t)snprintf(nine_phrases, sizeof(nine_phrases), "[wakeword]\nphrases = ");
+    for (int i = 0; i < 9; i++) {
+        o += (size_t)snprintf(nine_phrases + o, sizeof(nine_phrases) - o, "%sword %c",
+                              i ? ", " : "", 'a' + i);
+    }
+
+    o = (size_t)snprintf(long_phrase, sizeof(long_phrase), "[wakeword]\nphrases = ");
+    memset(long_phrase + o, 'o', 64);
+    long_phrase[o + 64] = '\0';
+}
+
+/* The caller's struct holds the defaults, to the byte, after any error. */
+static void expect_defaults(const struct hark_config *cfg)
+{
+    struct hark_config def;
+
+    config_init_defaults(&def);
+    CHECK(config_equal(cfg, &def));
+    CHECK(memcmp(cfg, &def, sizeof(def)) == 0);
+}
+
+static void expect_error(int r, const char *err, const char *prefix, const char *phrase,
+                         const char *what)
+{
+    if (r >= 0 || strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, phrase)) {
+        fprintf(stderr, "%s: r=%d, got \"%s\", want \"%s...%s...\"\n", what, r, err, prefix,
+                phrase);
+        failures++;
+    }
+}
+
+static void test_bad_inputs(void)
+{
+    make_bad_inputs();
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        const struct bad_case *c = &bad_cases[i];
+        struct hark_config cfg;
+        char err[512] = "";
+        char what[64];
+        int r;
+
+        memset(&cfg, 0x5a, sizeof(cfg));
+        r = config_load_string(&cfg, "hark.conf", c->text, err, sizeof(err));
+        snprintf(what, sizeof(what), "bad case %zu", i);
+        expect_error(r, err, c->prefix, c->phrase, what);
+        CHECK(r == -EINVAL);
+        expect_defaults(&cfg);
+    }
+    printf("%zu bad inputs\n", sizeof(bad_cases) / sizeof(bad_cases[0]));
+}
+
+static void test_too_large(void)
+{
+    size_t n = 70 * 1024;
+    char *text = malloc(n + 1);
+    struct hark_config cfg;
+    char err[256] = "";
+    int r;
+
+    CHECK(text);
+    if (!text) {
+        return;
+    }
+    /* A valid file, just too long: comment lines. */
+    for (size_t i = 0; i < n; i++) {
+        text[i] = i % 64 == 63 ? '\n' : (i % 64 == 0 ? ';' : 'c');
+    }
+    text[n] = '\0';
+    r = config_load_string(&cfg, "big.conf", text, err, sizeof(err));
+    CHECK(r == -EFBIG);
+    expect_error(r, err, "big.conf: ", "file too large (more than 64 KiB)", "too large");
+    expect_defaults(&cfg);
+
+    /* Just under the limit is fine. */
+    text[64 * 1024 - 1] = '\n';
+    text[64 * 1024] = '\0';
+    r = config_load_string(&cfg, "big.conf", text, err, sizeof(err));
+    CHECK(r == 0);
+    free(text);
+}
+
+static void test_good_input(void)
+{
+    static const char text[] =
+        "# laptop\n"
+        "; both comment styles\n"
+        "\n"
+        "[audio]\n"
+        "input = mic:USB Audio   ; inline comment\n"
+        "ring=250ms\n"
+        "preroll = 1.5s\n"
+        "\n"
+        "[wakeword]\n"
+        "phrases = Hey   Computer/1e-30 ,  ok speaker, don't  stop/2.5e-12,jarvis\n"
+        "model_dir = /opt/models/en-us\n"
+        "dict = models/tiny.dict\n"
+        "threshold = 1e-15\n"
+        "\n"
+        "[endpoint]\n"
+        "max_length = 1s\n"
+        "silence = 0.2s\n"
+        "no_speech = 30s\n"
+        "min_speech = 0.03s\n"
+        "vad_threshold_db = 12.5\n";
+    struct hark_config cfg;
+    char err[256] = "";
+    int r;
+
+    r = config_load_string(&cfg, "good.conf", text, err, sizeof(err));
+    CHECK(r == 0);
+    if (r < 0) {
+        fprintf(stderr, "good input: %s\n", err);
+        return;
+    }
+    CHECK(strcmp(cfg.audio.input, "mic:USB Audio") == 0);
+    CHECK(cfg.audio.ring_ms == 250);
+    CHECK(cfg.audio.preroll_ms == 1500);
+    CHECK(cfg.wakeword.n_phrases == 4);
+    CHECK(strcmp(cfg.wakeword.phrases[0].text, "hey computer") == 0);
+    CHECK(cfg.wakeword.phrases[0].threshold == 1e-30);
+    CHECK(strcmp(cfg.wakeword.phrases[1].text, "ok speaker") == 0);
+    /* threshold comes after phrases in the file and still applies. */
+    CHECK(cfg.wakeword.phrases[1].threshold == 1e-15);
+    CHECK(strcmp(cfg.wakeword.phrases[2].text, "don't stop") == 0);
+    CHECK(cfg.wakeword.phrases[2].threshold == 2.5e-12);
+    CHECK(strcmp(cfg.wakeword.phrases[3].text, "jarvis") == 0);
+    CHECK(cfg.wakeword.phrases[3].threshold == 1e-15);
+    CHECK(cfg.wakeword.threshold == 1e-15);
+    CHECK(strcmp(cfg.wakeword.model_dir, "/opt/models/en-us") == 0);
+    CHECK(strcmp(cfg.wakeword.dict, "models/tiny.dict") == 0);
+    CHECK(cfg.endpoint.silence_ms == 200);
+    CHECK(cfg.endpoint.max_length_ms == 1000);
+    CHECK(cfg.endpoint.no_speech_ms == 30000);
+    CHECK(cfg.endpoint.min_speech_ms == 30);
+    CHECK(cfg.endpoint.vad_threshold_db == 12.5);
+}
+
+static void test_partial_and_empty(void)
+{
+    struct hark_config cfg, def;
+    char err[256] = "";
+
+    config_init_defaults(&def);
+
+    /* An empty file, and only comments: the defaults. */
+    CHECK(config_load_string(&cfg, "empty.conf", "", err, sizeof(err)) == 0);
+    CHECK(config_equal(&cfg, &def));
+    CHECK(config_load_string(&cfg, "c.conf", "; nothing\n  # indented comment\n\n", err,
+                             sizeof(err)) == 0);
+    CHECK(config_equal(&cfg, &def));
+
+    /* One key: the rest keep their defaults; no final newline; BOM. */
+    CHECK(config_load_string(&cfg, "one.conf", "\xEF\xBB\xBF[endpoint]\nsilence=1s", err,
+                             sizeof(err)) == 0);
+    CHECK(cfg.endpoint.silence_ms == 1000);
+    def.endpoint.silence_ms = 1000;
+    CHECK(config_equal(&cfg, &def));
+
+    /* A changed threshold also moves the default phrase's threshold. */
+    CHECK(config_load_string(&cfg, "t.conf", "[wakeword]\nthreshold = 1e-5\n", err, sizeof(err)) ==
+          0);
+    CHECK(cfg.wakeword.n_phrases == 1 && cfg.wakeword.phrases[0].threshold == 1e-5);
+
+    /* Range ends are inside the range. */
+    CHECK(config_load_string(&cfg, "r.conf",
+                             "[audio]\nring = 100ms\npreroll = 0ms\n"
+                             "[endpoint]\nsilence = 5s\nmax_length = 60s\nno_speech = 0.5s\n"
+                             "min_speech = 1s\nvad_threshold_db = 30\n"
+                             "[wakeword]\nthreshold = 1e50\nphrases = a/1e-50, b c d e\n",
+                             err, sizeof(err)) == 0);
+    CHECK(cfg.audio.ring_ms == 100 && cfg.audio.preroll_ms == 0);
+    CHECK(cfg.endpoint.max_length_ms == 60000 && cfg.endpoint.no_speech_ms == 500);
+    CHECK(cfg.wakeword.phrases[0].threshold == 1e-50);
+    CHECK(cfg.wakeword.phrases[1].threshold == 1e50);
+    CHECK(strcmp(cfg.wakeword.phrases[1].text, "b c d e") == 0);
+
+    /* A good load replaces everything an earlier one set. */
+    CHECK(config_load_string(&cfg, "e.conf", "", err, sizeof(err)) == 0);
+    config_init_defaults(&def);
+    CHECK(config_equal(&cfg, &def));
+}
+
+static void roundtrip(const struct hark_config *cfg, const char *what)
+{
+    struct hark_config back;
+    char *text = NULL;
+    size_t len = 0;
+    char err[256] = "";
+    FILE *f = open_memstream(&text, &len);
+
+    CHECK(f);
+    if (!f) {
+        return;
+    }
+    config_dump(cfg, f);
+    fclose(f);
+    if (config_load_string(&back, "dump", text, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s: dump does not load: %s\n%s", what, err, text);
+        failures++;
+    } else if (!config_equal(cfg, &back)) {
+        fprintf(stderr, "%s: dump reads back differently:\n%s", what, text);
+        failures++;
+    }
+    free(text);
+}
+
+static void test_dump(void)
+{
+    struct hark_config cfg;
+    char err[256] = "";
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    config_init_defaults(&cfg);
+    roundtrip(&cfg, "defaults");
+
+    /* The defaults dump as the table writes them. */
+    f = open_memstream(&text, &len);
+    CHECK(f);
+    if (f) {
+        config_dump(&cfg, f);
+        fclose(f);
+        CHECK(strstr(text, "[audio]\ninput = mic\nring = 2s\npreroll = 500ms\n\n[wakeword]\n"
+                           "phrases = hey computer\nthreshold = 1e-20\n") == text);
+        CHECK(strstr(text, "\n[endpoint]\nsilence = 700ms\nmax_length = 10s\nno_speech = 5s\n"
+                           "min_speech = 150ms\nvad_threshold_db = 9\n"));
+        free(text);
+    }
+
+    CHECK(config_load_string(&cfg, "x.conf",
+                             "[audio]\ninput = /tmp/a file.wav\nring = 1.25s\npreroll = 0s\n"
+                             "[wakeword]\nphrases = a/0.1, b c, d'e/3e-7\nthreshold = 1e-30\n"
+                             "[endpoint]\nvad_threshold_db = 3.3333333333333335\n",
+                             err, sizeof(err)) == 0);
+    roundtrip(&cfg, "custom");
+
+    /* A line near the limit, written without spaces, dumps within it. */
+    {
+        char tight[256];
+        size_t o = (size_t)snprintf(tight, sizeof(tight), "[wakeword]\nphrases=");
+
+        for (int i = 0; i < 8; i++) {
+            if (i > 0) {
+                tight[o++] = ',';
+            }
+            memset(tight + o, 'a' + i, 22);
+            o += 22;
+        }
+        snprintf(tight + o, sizeof(tight) - o, "\n");
+        CHECK(config_load_string(&cfg, "tight.conf", tight, err, sizeof(err)) == 0);
+        roundtrip(&cfg, "tight");
+    }
+}
+
+static char *write_temp(const char *content, size_t len)
+{
+    static char path[64];
+    int fd;
+
+    snprintf(path, sizeof(path), "/tmp/test-config-XXXXXX");
+    fd = mkstemp(path);
+    CHECK(fd >= 0);
+    if (fd < 0) {
+        return NULL;
+    }
+    CHECK(write(fd, content, len) == (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static void test_files(void)
+{
+    static const char good[] = "[endpoint]\nsilence = 900ms\n";
+    static const char nul[] = "[endpoint]\nsilence = 9\0000ms\n";
+    struct hark_config cfg;
+    char err[512] = "";
+    char want[128];
+    char *path;
+    int r;
+
+    path = write_temp(good, sizeof(good) - 1);
+    if (path) {
+        r = config_load(&cfg, path, err, sizeof(err));
+        CHECK(r == 0);
+        CHECK(cfg.endpoint.silence_ms == 900);
+        unlink(path);
+    }
+
+    path = write_temp(nul, sizeof(nul) - 1);
+    if (path) {
+        memset(&cfg, 0x5a, sizeof(cfg));
+        r = config_load(&cfg, path, err, sizeof(err));
+        snprintf(want, sizeof(want), "%s:2: ", path);
+        expect_error(r, err, want, "NUL byte", "NUL byte");
+        expect_defaults(&cfg);
+        unlink(path);
+    }
+
+    memset(&cfg, 0x5a, sizeof(cfg));
+    r = config_load(&cfg, "/nonexistent/hark.conf", err, sizeof(err));
+    CHECK(r == -ENOENT);
+    CHECK(strcmp(err, "/nonexistent/hark.conf: cannot open: No such file or directory") == 0);
+    expect_defaults(&cfg);
+
+    memset(&cfg, 0x5a, sizeof(cfg));
+    r = config_load(&cfg, "/", err, sizeof(err));
+    CHECK(r < 0);
+    expect_error(r, err, "/: ", "cannot", "directory");
+    expect_defaults(&cfg);
+}
+
+static void test_sample(const char *sample)
+{
+    struct hark_config cfg, def;
+    char err[512] = "";
+
+    config_init_defaults(&def);
+    if (config_load(&cfg, sample, err, sizeof(err)) < 0) {
+        fprintf(stderr, "sample: %s\n", err);
+        failures++;
+        return;
+    }
+    /* The sample shows every default. */
+    CHECK(config_equal(&cfg, &def));
+}
+
+static void test_default_path(void)
+{
+    char dir[] = "/tmp/test-config-home-XXXXXX";
+    char path[256];
+    const char *p;
+    FILE *f;
+
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/hark", dir);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/hark/hark.conf", dir);
+    f = fopen(path, "w");
+    CHECK(f);
+    if (f) {
+        fclose(f);
+    }
+
+    setenv("XDG_CONFIG_HOME", dir, 1);
+    p = config_default_path();
+    CHECK(p && strcmp(p, path) == 0);
+
+    /* A relative XDG_CONFIG_HOME is ignored; $HOME/.config is next. */
+    setenv("XDG_CONFIG_HOME", "relative", 1);
+    setenv("HOME", "/nonexistent", 1);
+    p = config_default_path();
+    CHECK(!p || strcmp(p, HARK_SYSCONFDIR "/hark/hark.conf") == 0);
+
+    unsetenv("XDG_CONFIG_HOME");
+    snprintf(path, sizeof(path), "%s/.config", dir);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/.config/hark", dir);
+    CHECK(mkdir(path, 0700) == 0);
+    snprintf(path, sizeof(path), "%s/.config/hark/hark.conf", dir);
+    f = fopen(path, "w");
+    CHECK(f);
+    if (f) {
+        fclose(f);
+    }
+    setenv("HOME", dir, 1);
+    p = config_default_path();
+    CHECK(p && strcmp(p, path) == 0);
+
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/.config/hark", dir);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/.config", dir);
+    rmdir(path);
+    snprintf(path, sizeof(path), "%s/hark/hark.conf", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/hark", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
+/* A program that takes LC_NUMERIC from the environment still reads "0.7s". */
+static void test_locale(void)
+{
+    static const char *const locales[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+                                          "ru_RU.UTF-8"};
+    struct hark_config cfg;
+    char err[256] = "";
+
+    for (size_t i = 0; i < sizeof(locales) / sizeof(locales[0]); i++) {
+        if (setlocale(LC_NUMERIC, locales[i])) {
+            CHECK(config_load_string(&cfg, "l.conf", "[endpoint]\nsilence = 0.7s\n", err,
+                                     sizeof(err)) == 0);
+            CHECK(cfg.endpoint.silence_ms == 700);
+            roundtrip(&cfg, "locale");
+            setlocale(LC_NUMERIC, "C");
+            return;
+        }
+    }
+    printf("no comma-decimal locale installed; locale test skipped\n");
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = NULL;
+    size_t cap = 0;
+
+    *len = 0;
+    if (!f) {
+        return NULL;
+    }
+    for (;;) {
+        if (*len + 4096 > cap) {
+            char *nbuf = realloc(buf, cap += 65536);
+            if (!nbuf) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nbuf;
+        }
+        size_t n = fread(buf + *len, 1, cap - *len, f);
+        *len += n;
+        if (n == 0) {
+            break;
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+static void test_reference(const char *doc)
+{
+    char *want = NULL, *have;
+    size_t want_len = 0, have_len;
+    const char *write = getenv("HARK_WRITE_REFERENCE");
+    FILE *f = open_memstream(&want, &want_len);
+
+    CHECK(f);
+    if (!f) {
+        return;
+    }
+    config_write_reference(f);
+    fclose(f);
+
+    if (write && strcmp(write, "1") == 0) {
+        f = fopen(doc, "w");
+        CHECK(f);
+        if (f) {
+            CHECK(fwrite(want, 1, want_len, f) == want_len);
+            CHECK(fclose(f) == 0);
+            printf("wrote %s\n", doc);
+        }
+        free(want);
+        return;
+    }
+    have = read_all(doc, &have_len);
+    if (!have || have_len != want_len || memcmp(have, want, want_len) != 0) {
+        fprintf(stderr,
+                "%s differs from config_write_reference(); regenerate it with\n"
+                "  HARK_WRITE_REFERENCE=1 meson test -C BUILDDIR config\n",
+                doc);
+        failures++;
+    }
+    free(have);
+    free(want);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s DOC_CONFIG_MD SAMPLE_HARK_CONF\n", argv[0]);
+        return 2;
+    }
+    test_defaults();
+    test_bad_inputs();
+    test_too_large();
+    test_good_input();
+    test_partial_and_empty();
+    test_dump();
+    test_files();
+    test_sample(argv[2]);
+    test_default_path();
+    test_locale();
+    test_reference(argv[1]);
+
+    if (failures) {
+        fprintf(stderr, "%d checks failed\n", failures);
+        return 1;
+    }
+    printf("all config tests passed\n");
+    return 0;
+}
