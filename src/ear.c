@@ -1,0 +1,238 @@
+/* The ear state machine, see ear.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio-preroll.h"
+#include "audio-source.h"
+#include "audio-vad.h"
+#include "ear.h"
+#include "kws.h"
+
+/* The spotter and the VAD get audio in 20 ms steps, the Opus frame size. */
+#define STEP 320
+/* PocketSphinx reports a phrase kws_delay (10 frames) after its end, plus up
+ * to one step of buffering. */
+#define DETECTION_LAG (10 * 160 + STEP)
+/* The longest wake phrase the pre-roll ring has room for. */
+#define MAX_PHRASE_S 3
+
+struct ear {
+    struct kws *kws;
+    struct audio_vad *vad;
+    struct audio_preroll *preroll;
+    struct audio_endpoint endpoint;
+    struct audio_endpoint_params endpoint_params;
+    unsigned preroll_ms;
+
+    struct ear_callbacks cb;
+    void *userdata;
+
+    enum ear_state state;
+    uint64_t position;       /* samples fed */
+    uint64_t stream_started; /* position when the request began */
+    int16_t *copy;           /* pre-roll handed out at a wake */
+    size_t copy_cap;
+};
+
+int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks, void *userdata,
+            char *err, size_t errsz, struct ear **ret_ear)
+{
+    struct kws_phrase phrases[CONFIG_MAX_PHRASES];
+    struct kws_params kp = {
+        .model_dir = cfg->wakeword.model_dir,
+        .dict_path = cfg->wakeword.dict,
+        .phrases = phrases,
+        .n_phrases = cfg->wakeword.n_phrases,
+    };
+    struct audio_vad_params vp = {.threshold_db = cfg->endpoint.vad_threshold_db};
+    struct ear *ear;
+    int r;
+
+    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
+        phrases[i] = (struct kws_phrase){
+            .text = cfg->wakeword.phrases[i].text,
+            .threshold = cfg->wakeword.phrases[i].threshold,
+        };
+    }
+    ear = calloc(1, sizeof(*ear));
+    if (!ear) {
+        return -ENOMEM;
+    }
+    ear->cb = *callbacks;
+    ear->userdata = userdata;
+    ear->preroll_ms = cfg->audio.preroll_ms;
+    ear->endpoint_params = (struct audio_endpoint_params){
+        .silence_ms = cfg->endpoint.silence_ms,
+        .max_length_ms = cfg->endpoint.max_length_ms,
+        .no_speech_ms = cfg->endpoint.no_speech_ms,
+        .min_speech_ms = cfg->endpoint.min_speech_ms,
+    };
+    /* Room for the pre-roll, the phrase and the detection lag. */
+    ear->copy_cap = (size_t)cfg->audio.preroll_ms * AUDIO_RATE / 1000 +
+                    MAX_PHRASE_S * AUDIO_RATE + DETECTION_LAG;
+    ear->copy = calloc(ear->copy_cap, sizeof(*ear->copy));
+    if (!ear->copy) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    r = audio_preroll_new(ear->copy_cap, &ear->preroll);
+    if (r < 0) {
+        snprintf(err, errsz, "cannot allocate the pre-roll ring");
+        goto fail;
+    }
+    r = audio_vad_new(&vp, &ear->vad);
+    if (r < 0) {
+        snprintf(err, errsz, "invalid voice-activity settings");
+        goto fail;
+    }
+    r = kws_new(&kp, err, errsz, &ear->kws);
+    if (r < 0) {
+        goto fail;
+    }
+    *ret_ear = ear;
+    return 0;
+
+fail:
+    ear_free(ear);
+    return r;
+}
+
+void ear_free(struct ear *ear)
+{
+    if (!ear) {
+        return;
+    }
+    kws_free(ear->kws);
+    audio_vad_free(ear->vad);
+    audio_preroll_free(ear->preroll);
+    if (ear->copy) {
+        explicit_bzero(ear->copy, ear->copy_cap * sizeof(*ear->copy));
+    }
+    free(ear->copy);
+    free(ear);
+}
+
+static double seconds(uint64_t samples)
+{
+    return (double)samples / AUDIO_RATE;
+}
+
+static void start_request(struct ear *ear, const struct kws_detection *d)
+{
+    uint64_t phrase_len = d->end - d->start;
+    uint64_t end = d->detected_at > DETECTION_LAG ? d->detected_at - DETECTION_LAG : 0;
+    uint64_t start = end > phrase_len ? end - phrase_len : 0;
+    uint64_t preroll = (uint64_t)ear->preroll_ms * AUDIO_RATE / 1000;
+    uint64_t from = start > preroll ? start - preroll : 0;
+    uint64_t copied_from = from;
+    size_t n;
+    struct ear_wake wake;
+
+    n = audio_preroll_copy(ear->preroll, from, ear->copy, ear->copy_cap, &copied_from);
+    wake = (struct ear_wake){
+        .t = seconds(d->detected_at),
+        .phrase = d->phrase,
+        .score = d->confidence,
+        .phrase_start = seconds(start),
+        .preroll_s = start > copied_from ? seconds(start - copied_from) : 0.0,
+    };
+    ear->state = EAR_STREAMING;
+    ear->stream_started = ear->position;
+    audio_endpoint_init(&ear->endpoint, &ear->endpoint_params, end / AUDIO_VAD_FRAME,
+                        d->detected_at / AUDIO_VAD_FRAME);
+    if (ear->cb.on_wake) {
+        ear->cb.on_wake(ear->userdata, &wake);
+    }
+    if (ear->cb.on_audio && n > 0) {
+        ear->cb.on_audio(ear->userdata, ear->copy, n);
+    }
+    explicit_bzero(ear->copy, n * sizeof(*ear->copy));
+}
+
+static int end_request(struct ear *ear, char *err, size_t errsz)
+{
+    struct ear_end end = {
+        .t = (double)ear->endpoint.end_frame * AUDIO_VAD_FRAME / AUDIO_RATE,
+        .reason = audio_endpoint_result_to_string(ear->endpoint.result),
+        .duration_s = (double)(ear->endpoint.end_frame - ear->endpoint.wake_frame) *
+                      AUDIO_VAD_FRAME / AUDIO_RATE,
+    };
+    int r;
+
+    ear->state = EAR_IDLE;
+    /* The spotter did not hear the request; it starts afresh after it. */
+    r = kws_skip(ear->kws, ear->position - ear->stream_started);
+    if (r < 0) {
+        snprintf(err, errsz, "the wake-word decoder failed to restart");
+        return r;
+    }
+    if (ear->cb.on_end) {
+        ear->cb.on_end(ear->userdata, &end);
+    }
+    return 0;
+}
+
+static int step(struct ear *ear, const int16_t *samples, size_t n, char *err, size_t errsz)
+{
+    struct kws_detection d;
+    int r;
+
+    audio_preroll_push(ear->preroll, samples, n);
+    audio_vad_feed(ear->vad, samples, n);
+    ear->position += n;
+
+    if (ear->state == EAR_IDLE) {
+        r = kws_feed(ear->kws, samples, n, &d);
+        if (r < 0) {
+            snprintf(err, errsz, "the wake-word decoder failed");
+            return r;
+        }
+        if (r > 0) {
+            start_request(ear, &d);
+        }
+        return 0;
+    }
+
+    if (ear->cb.on_audio) {
+        ear->cb.on_audio(ear->userdata, samples, n);
+    }
+    if (audio_endpoint_update(&ear->endpoint, ear->vad) != AUDIO_ENDPOINT_CONTINUE) {
+        return end_request(ear, err, errsz);
+    }
+    return 0;
+}
+
+int ear_feed(struct ear *ear, const int16_t *samples, size_t n, char *err, size_t errsz)
+{
+    while (n > 0) {
+        size_t k = n < STEP ? n : STEP;
+        int r = step(ear, samples, k, err, errsz);
+        if (r < 0) {
+            return r;
+        }
+        samples += k;
+        n -= k;
+    }
+    return 0;
+}
+
+int ear_finish(struct ear *ear, char *err, size_t errsz)
+{
+    static const int16_t silence[STEP];
+
+    /* Bounded: max_length ends any request. */
+    while (ear->state == EAR_STREAMING) {
+        int r = step(ear, silence, STEP, err, errsz);
+        if (r < 0) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+enum ear_state ear_get_state(const struct ear *ear)
+{
+    return ear->state;
+}

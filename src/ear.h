@@ -1,0 +1,54 @@
+/* The ear: the local listening pipeline's state machine. It owns the pre-roll,
+ * the voice-activity and end-of-speech detectors and the wake-word spotter, and
+ * turns 16 kHz audio into wake and end-of-request events plus the request's
+ * audio. In IDLE the audio exists only in the pre-roll ring. Not thread-safe:
+ * one thread (the ear thread) feeds it. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct ear;
+
+enum ear_state {
+    EAR_IDLE,      /* spotting; audio only in the pre-roll ring */
+    EAR_STREAMING, /* a request: its audio goes to on_audio */
+};
+
+struct ear_wake {
+    double t;            /* seconds into the audio at which the wake was detected */
+    const char *phrase;
+    double score;        /* the spotter's confidence, 0 to 1 */
+    double phrase_start; /* estimated start of the phrase, seconds */
+    double preroll_s;    /* audio before the phrase in the request */
+};
+
+struct ear_end {
+    double t;          /* seconds into the audio at which the request ended */
+    const char *reason; /* "silence", "max_length" or "no_speech" */
+    double duration_s; /* from the wake to the end */
+};
+
+struct ear_callbacks {
+    void (*on_wake)(void *userdata, const struct ear_wake *wake);
+    /* The request's audio, 16 kHz mono: pre-roll and phrase first, then live
+     * audio until the end of speech. Only between on_wake and on_end. */
+    void (*on_audio)(void *userdata, const int16_t *samples, size_t n);
+    void (*on_end)(void *userdata, const struct ear_end *end);
+};
+
+int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks, void *userdata,
+            char *err, size_t errsz, struct ear **ret_ear);
+/* Zeroes the pre-roll before freeing it. Accepts NULL. */
+void ear_free(struct ear *ear);
+
+/* Feeds 16 kHz mono audio; callbacks run from inside. */
+int ear_feed(struct ear *ear, const int16_t *samples, size_t n, char *err, size_t errsz);
+
+/* The input has ended: a request still open is finished as the microphone
+ * would finish it, by the silence that follows. */
+int ear_finish(struct ear *ear, char *err, size_t errsz);
+
+enum ear_state ear_get_state(const struct ear *ear);

@@ -1,0 +1,333 @@
+/* hark: the command line. Each subcommand parses its own options, loads the
+ * config once and logs errors once, here at the edge. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audio-source.h"
+#include "config.h"
+#include "ear.h"
+#include "events.h"
+#include "hark-build.h"
+#include "kws.h"
+#include "log.h"
+
+#define ERRSZ 512
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* No SA_RESTART: a blocking read returns EINTR and the loop sees the flag. */
+static void install_stop_handlers(void)
+{
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: hark [-v] COMMAND [OPTIONS]\n"
+          "\n"
+          "commands:\n"
+          "  listen [--config F] [--input SRC] [--realtime]\n"
+          "                         run the local pipeline (wake word, end of speech);\n"
+          "                         prints JSON Lines events; never opens a network socket\n"
+          "  check-config [FILE] [--dump]\n"
+          "                         validate a config file (default: the default path)\n"
+          "  check-config --reference\n"
+          "                         print the reference of every config key (doc/config.md)\n"
+          "  devices                list audio input devices\n"
+          "  version                print the version\n"
+          "\n"
+          "SRC is a file (WAV, FLAC, Ogg, ... any rate and channels), '-' for raw s16le\n"
+          "16 kHz mono on stdin, 'mic' or 'mic:NAME' for a capture device.\n"
+          "-v raises the log level (repeat for debug). See doc/cli.md.\n",
+          out);
+}
+
+/* Loads --config, or the default path, or the built-in defaults. */
+static int load_config(const char *path, struct hark_config *cfg)
+{
+    char err[ERRSZ];
+    int r;
+
+    config_init_defaults(cfg);
+    if (!path) {
+        path = config_default_path();
+        if (!path) {
+            log_info("no config file, using built-in defaults");
+            return 0;
+        }
+    }
+    r = config_load(cfg, path, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s", err);
+        return r;
+    }
+    log_info("config: %s", path);
+    return 0;
+}
+
+static void on_wake(void *userdata, const struct ear_wake *wake)
+{
+    (void)userdata;
+    log_info("wake: '%s' at %.2f s (phrase from %.2f s, %.2f s of pre-roll)", wake->phrase,
+             wake->t, wake->phrase_start, wake->preroll_s);
+    events_wake(wake->t, wake->phrase, wake->score);
+}
+
+static void on_end(void *userdata, const struct ear_end *end)
+{
+    (void)userdata;
+    events_utterance_end(end->t, end->reason, end->duration_s);
+}
+
+static int cmd_listen(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"input", required_argument, NULL, 'i'},
+        {"realtime", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const struct ear_callbacks callbacks = {.on_wake = on_wake, .on_end = on_end};
+    const char *config_path = NULL, *input = NULL;
+    struct audio_source_options sopts = {0};
+    struct hark_config cfg;
+    struct audio_source *source = NULL;
+    struct ear *ear = NULL;
+    int16_t buf[1024];
+    char err[ERRSZ];
+    int c, r;
+
+    while ((c = getopt_long(argc, argv, "c:i:rh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'i':
+            input = optarg;
+            break;
+        case 'r':
+            sopts.realtime = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        log_error("listen: unexpected argument '%s'", argv[optind]);
+        return 2;
+    }
+    if (load_config(config_path, &cfg) < 0) {
+        return 1;
+    }
+    sopts.ring_ms = cfg.audio.ring_ms;
+    if (!input) {
+        input = cfg.audio.input;
+    }
+
+    r = ear_new(&cfg, &callbacks, NULL, err, sizeof(err), &ear);
+    if (r < 0) {
+        log_error("%s", err);
+        goto finish;
+    }
+    r = audio_source_open(input, &sopts, err, sizeof(err), &source);
+    if (r < 0) {
+        log_error("%s", err);
+        goto finish;
+    }
+    log_info("listening to %s", audio_source_describe(source));
+    install_stop_handlers();
+
+    while (!stop_requested) {
+        ssize_t n = audio_source_read(source, buf, sizeof(buf) / sizeof(buf[0]), err, sizeof(err));
+        if (n == -EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            r = (int)n;
+            log_error("%s", err);
+            goto finish;
+        }
+        if (n == 0) {
+            break;
+        }
+        r = ear_feed(ear, buf, (size_t)n, err, sizeof(err));
+        if (r < 0) {
+            log_error("%s", err);
+            goto finish;
+        }
+    }
+    r = ear_finish(ear, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s", err);
+    }
+    if (audio_source_overruns(source) > 0) {
+        log_warning("%llu samples lost to capture overruns",
+                    (unsigned long long)audio_source_overruns(source));
+    }
+
+finish:
+    audio_source_free(source);
+    ear_free(ear);
+    explicit_bzero(buf, sizeof(buf));
+    return r < 0 ? 1 : 0;
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"dump", no_argument, NULL, 'd'},
+        {"reference", no_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    struct kws_phrase phrases[CONFIG_MAX_PHRASES];
+    struct hark_config cfg;
+    const char *path;
+    bool dump = false;
+    char err[ERRSZ];
+    int c, r;
+
+    while ((c = getopt_long(argc, argv, "dRh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            dump = true;
+            break;
+        case 'R':
+            config_write_reference(stdout);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (argc - optind > 1) {
+        log_error("check-config: one file at most");
+        return 2;
+    }
+    path = optind < argc ? argv[optind] : config_default_path();
+    config_init_defaults(&cfg);
+    if (path) {
+        r = config_load(&cfg, path, err, sizeof(err));
+        if (r < 0) {
+            log_error("%s", err);
+            return 1;
+        }
+    }
+    /* A phrase whose words the dictionary lacks would stop `hark listen`;
+     * say so now. */
+    for (size_t i = 0; i < cfg.wakeword.n_phrases; i++) {
+        phrases[i] = (struct kws_phrase){.text = cfg.wakeword.phrases[i].text,
+                                         .threshold = cfg.wakeword.phrases[i].threshold};
+    }
+    r = kws_check_phrases(cfg.wakeword.dict, phrases, cfg.wakeword.n_phrases, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s: %s", path ? path : "(defaults)", err);
+        return 1;
+    }
+    if (dump) {
+        config_dump(&cfg, stdout);
+    }
+    fprintf(stderr, "%s: OK\n", path ? path : "(built-in defaults)");
+    return 0;
+}
+
+static void print_device(const struct audio_device_info *info, void *userdata)
+{
+    (void)userdata;
+    printf("%3d  %-40s  %-6s  %d ch  %6.0f Hz%s%s\n", info->index, info->name, info->host_api,
+           info->max_input_channels, info->default_rate,
+           info->supports_16k ? "  16 kHz ok" : "  resampled", info->is_default ? "  (default)" : "");
+}
+
+static int cmd_devices(int argc, char **argv)
+{
+    char err[ERRSZ];
+
+    if (argc > 1) {
+        if (strcmp(argv[1], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        log_error("devices: unexpected argument '%s'", argv[1]);
+        return 2;
+    }
+    if (audio_devices_enumerate(print_device, NULL, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int level = LOG_LEVEL_WARNING;
+    int i = 1;
+
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {
+            level = level < LOG_LEVEL_INFO ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
+        } else if (strcmp(argv[i], "-vv") == 0) {
+            level = LOG_LEVEL_DEBUG;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("hark %s\n", HARK_VERSION);
+            return 0;
+        } else {
+            log_error("unknown option '%s'", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    log_set_level((enum log_level)level);
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    argc -= i;
+    argv += i;
+    if (strcmp(argv[0], "listen") == 0) {
+        return cmd_listen(argc, argv);
+    }
+    if (strcmp(argv[0], "check-config") == 0) {
+        return cmd_check_config(argc, argv);
+    }
+    if (strcmp(argv[0], "devices") == 0) {
+        return cmd_devices(argc, argv);
+    }
+    if (strcmp(argv[0], "version") == 0) {
+        printf("hark %s\n", HARK_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[0], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    log_error("unknown command '%s'", argv[0]);
+    usage(stderr);
+    return 2;
+}
