@@ -44,6 +44,10 @@ uint64_t audio_source_overruns(const struct audio_source *source);
 /* Stops capture, zeroes buffers. Accepts NULL. */
 void audio_source_free(struct audio_source *source);
 
+/* ALSA and JACK print pages of probing chatter on stderr while PortAudio
+ * looks for devices; it is hidden unless shown here (hark -vv). */
+void audio_set_backend_messages(bool show);
+
 struct audio_device_info {
     int index;
     const char *name;

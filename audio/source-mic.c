@@ -1,6 +1,7 @@
 /* Microphone capture through PortAudio, and the list of input devices. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <portaudio.h>
 
@@ -44,6 +46,56 @@ struct audio_mic {
 /* Runs on PortAudio's real-time thread: it only copies into the ring, which
  * neither allocates, locks nor makes system calls; a full ring drops and
  * counts the samples instead of waiting for the reader. */
+static bool backend_messages;
+
+void audio_set_backend_messages(bool show)
+{
+    backend_messages = show;
+}
+
+/* PortAudio's ALSA and JACK back-ends write straight to fd 2 while probing.
+ * Point fd 2 at /dev/null for the call; this happens while hark starts or
+ * lists devices, before any other thread writes to stderr. Returns the saved
+ * fd, or -1 when nothing was redirected. */
+static int quiet_begin(void)
+{
+    int saved, null;
+
+    if (backend_messages) {
+        return -1;
+    }
+    null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null < 0) {
+        return -1;
+    }
+    fflush(stderr);
+    saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+    if (saved >= 0 && dup2(null, STDERR_FILENO) < 0) {
+        close(saved);
+        saved = -1;
+    }
+    close(null);
+    return saved;
+}
+
+static void quiet_end(int saved)
+{
+    if (saved < 0) {
+        return;
+    }
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+}
+
+static PaError initialize_quietly(void)
+{
+    int saved = quiet_begin();
+    PaError pe = Pa_Initialize();
+
+    quiet_end(saved);
+    return pe;
+}
+
 static int capture_callback(const void *input, void *output, unsigned long frames,
                             const PaStreamCallbackTimeInfo *time_info, PaStreamCallbackFlags status,
                             void *userdata)
@@ -209,7 +261,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
         goto cleanup;
     }
 
-    pe = Pa_Initialize();
+    pe = initialize_quietly();
     if (pe != paNoError) {
         audio_set_error(err, errsz, "%s: cannot initialise PortAudio: %s", spec, pa_error_text(pe));
         r = -EIO;
@@ -412,7 +464,7 @@ int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, voi
         audio_set_error(err, errsz, "audio_devices_enumerate: no callback");
         return -EINVAL;
     }
-    pe = Pa_Initialize();
+    pe = initialize_quietly();
     if (pe != paNoError) {
         audio_set_error(err, errsz, "cannot initialise PortAudio: %s", pa_error_text(pe));
         return -EIO;

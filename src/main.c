@@ -80,17 +80,36 @@ static int load_config(const char *path, struct hark_config *cfg)
     return 0;
 }
 
+/* What `hark listen` knows of the request's audio: only how much there was.
+ * Nothing is kept or sent; the cloud link will be the consumer. */
+struct listen_state {
+    uint64_t request_samples;
+};
+
 static void on_wake(void *userdata, const struct ear_wake *wake)
 {
-    (void)userdata;
+    struct listen_state *ls = userdata;
+
+    ls->request_samples = 0;
     log_info("wake: '%s' at %.2f s (phrase from %.2f s, %.2f s of pre-roll)", wake->phrase,
              wake->t, wake->phrase_start, wake->preroll_s);
     events_wake(wake->t, wake->phrase, wake->score);
 }
 
+static void on_audio(void *userdata, const int16_t *samples, size_t n)
+{
+    struct listen_state *ls = userdata;
+
+    (void)samples;
+    ls->request_samples += n;
+}
+
 static void on_end(void *userdata, const struct ear_end *end)
 {
-    (void)userdata;
+    struct listen_state *ls = userdata;
+
+    log_info("request ended (%s) at %.2f s: %.2f s of audio from the pre-roll on", end->reason,
+             end->t, (double)ls->request_samples / AUDIO_RATE);
     events_utterance_end(end->t, end->reason, end->duration_s);
 }
 
@@ -103,7 +122,12 @@ static int cmd_listen(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    const struct ear_callbacks callbacks = {.on_wake = on_wake, .on_end = on_end};
+    const struct ear_callbacks callbacks = {
+        .on_wake = on_wake,
+        .on_audio = on_audio,
+        .on_end = on_end,
+    };
+    struct listen_state ls = {0};
     const char *config_path = NULL, *input = NULL;
     struct audio_source_options sopts = {0};
     struct hark_config cfg;
@@ -144,7 +168,7 @@ static int cmd_listen(int argc, char **argv)
         input = cfg.audio.input;
     }
 
-    r = ear_new(&cfg, &callbacks, NULL, err, sizeof(err), &ear);
+    r = ear_new(&cfg, &callbacks, &ls, err, sizeof(err), &ear);
     if (r < 0) {
         log_error("%s", err);
         goto finish;
@@ -256,7 +280,9 @@ static int cmd_check_config(int argc, char **argv)
 
 static void print_device(const struct audio_device_info *info, void *userdata)
 {
-    (void)userdata;
+    unsigned *count = userdata;
+
+    (*count)++;
     printf("%3d  %-40s  %-6s  %d ch  %6.0f Hz%s%s\n", info->index, info->name, info->host_api,
            info->max_input_channels, info->default_rate,
            info->supports_16k ? "  16 kHz ok" : "  resampled", info->is_default ? "  (default)" : "");
@@ -264,6 +290,7 @@ static void print_device(const struct audio_device_info *info, void *userdata)
 
 static int cmd_devices(int argc, char **argv)
 {
+    unsigned count = 0;
     char err[ERRSZ];
 
     if (argc > 1) {
@@ -274,9 +301,12 @@ static int cmd_devices(int argc, char **argv)
         log_error("devices: unexpected argument '%s'", argv[1]);
         return 2;
     }
-    if (audio_devices_enumerate(print_device, NULL, err, sizeof(err)) < 0) {
+    if (audio_devices_enumerate(print_device, &count, err, sizeof(err)) < 0) {
         log_error("%s", err);
         return 1;
+    }
+    if (count == 0) {
+        fprintf(stderr, "no audio input devices found\n");
     }
     return 0;
 }
@@ -304,6 +334,7 @@ int main(int argc, char **argv)
         }
     }
     log_set_level((enum log_level)level);
+    audio_set_backend_messages(level >= LOG_LEVEL_DEBUG);
     if (i >= argc) {
         usage(stderr);
         return 2;
