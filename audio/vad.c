@@ -107,18 +107,37 @@ static void finish_frame(struct audio_vad *vad)
 
 void audio_vad_feed(struct audio_vad *vad, const int16_t *samples, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        double x = samples[i];
-        /* One-pole high-pass, corner near 120 Hz. */
-        double y = 0.955 * (vad->hp_y1 + x - vad->hp_x1);
+    /* Runs on every sample the device hears: the state lives in locals so
+     * the loop stays in registers. */
+    double x1 = vad->hp_x1, y1 = vad->hp_y1, sum = vad->frame_sum;
 
-        vad->hp_x1 = x;
-        vad->hp_y1 = y;
-        vad->frame_sum += y * y;
-        if (++vad->frame_fill == AUDIO_VAD_FRAME) {
+    while (n > 0) {
+        size_t k = AUDIO_VAD_FRAME - vad->frame_fill;
+
+        if (k > n) {
+            k = n;
+        }
+        for (size_t i = 0; i < k; i++) {
+            double x = samples[i];
+            /* One-pole high-pass, corner near 120 Hz. */
+            double y = 0.955 * (y1 + x - x1);
+
+            x1 = x;
+            y1 = y;
+            sum += y * y;
+        }
+        samples += k;
+        n -= k;
+        vad->frame_fill += k;
+        if (vad->frame_fill == AUDIO_VAD_FRAME) {
+            vad->frame_sum = sum;
             finish_frame(vad);
+            sum = 0.0;
         }
     }
+    vad->hp_x1 = x1;
+    vad->hp_y1 = y1;
+    vad->frame_sum = sum;
 }
 
 uint64_t audio_vad_frames(const struct audio_vad *vad)

@@ -1,5 +1,6 @@
 /* The ear state machine, see ear.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,13 +11,22 @@
 #include "ear.h"
 #include "kws.h"
 
-/* The spotter and the VAD get audio in 20 ms steps, the Opus frame size. */
+/* A request's audio goes on in 20 ms steps, the Opus frame size, so that it
+ * stops within a step of the end of speech. */
 #define STEP 320
+/* While spotting, larger pieces save the decoder per-call work; detection
+ * time is still exact to this many samples (128 ms). */
+#define IDLE_STEP 2048
 /* PocketSphinx reports a phrase kws_delay (10 frames) after its end, plus up
  * to one step of buffering. */
 #define DETECTION_LAG (10 * 160 + STEP)
 /* The longest wake phrase the pre-roll ring has room for. */
 #define MAX_PHRASE_S 3
+/* The spotter is gated by the VAD: it hears audio only from GATE_LOOKBACK
+ * before speech until GATE_HANG_FRAMES after it, and sleeps through silence
+ * and steady noise, which is most of a day. */
+#define GATE_LOOKBACK (AUDIO_RATE * 3 / 10)
+#define GATE_HANG_FRAMES 50
 
 struct ear {
     struct kws *kws;
@@ -31,7 +41,9 @@ struct ear {
 
     enum ear_state state;
     uint64_t position;       /* samples fed */
-    uint64_t stream_started; /* position when the request began */
+    uint64_t kws_position;   /* samples the spotter has heard or skipped */
+    uint64_t vad_seen;       /* VAD frames looked at for the gate */
+    uint64_t last_speech;    /* one past the last speech frame, 0 if none yet */
     int16_t *copy;           /* pre-roll handed out at a wake */
     size_t copy_cap;
 };
@@ -71,7 +83,7 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
     };
     /* Room for the pre-roll, the phrase and the detection lag. */
     ear->copy_cap = (size_t)cfg->audio.preroll_ms * AUDIO_RATE / 1000 +
-                    MAX_PHRASE_S * AUDIO_RATE + DETECTION_LAG;
+                    MAX_PHRASE_S * AUDIO_RATE + DETECTION_LAG + GATE_LOOKBACK;
     ear->copy = calloc(ear->copy_cap, sizeof(*ear->copy));
     if (!ear->copy) {
         r = -ENOMEM;
@@ -139,7 +151,6 @@ static void start_request(struct ear *ear, const struct kws_detection *d)
         .preroll_s = start > copied_from ? seconds(start - copied_from) : 0.0,
     };
     ear->state = EAR_STREAMING;
-    ear->stream_started = ear->position;
     audio_endpoint_init(&ear->endpoint, &ear->endpoint_params, end / AUDIO_VAD_FRAME,
                         d->detected_at / AUDIO_VAD_FRAME);
     if (ear->cb.on_wake) {
@@ -163,7 +174,8 @@ static int end_request(struct ear *ear, char *err, size_t errsz)
 
     ear->state = EAR_IDLE;
     /* The spotter did not hear the request; it starts afresh after it. */
-    r = kws_skip(ear->kws, ear->position - ear->stream_started);
+    r = kws_skip(ear->kws, ear->position - ear->kws_position);
+    ear->kws_position = ear->position;
     if (r < 0) {
         snprintf(err, errsz, "the wake-word decoder failed to restart");
         return r;
@@ -174,25 +186,62 @@ static int end_request(struct ear *ear, char *err, size_t errsz)
     return 0;
 }
 
-static int step(struct ear *ear, const int16_t *samples, size_t n, char *err, size_t errsz)
+/* Whether the spotter should hear the audio up to now: speech within the
+ * last GATE_HANG_FRAMES. */
+static bool gate_open(struct ear *ear)
 {
+    uint64_t frames = audio_vad_frames(ear->vad);
+
+    for (; ear->vad_seen < frames; ear->vad_seen++) {
+        if (audio_vad_is_speech(ear->vad, ear->vad_seen)) {
+            ear->last_speech = ear->vad_seen + 1;
+        }
+    }
+    return ear->last_speech > 0 && frames - ear->last_speech < GATE_HANG_FRAMES;
+}
+
+/* Lets the spotter hear what it has not heard of the last n samples, plus
+ * the lookback before them when it was asleep. */
+static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
+{
+    uint64_t from = ear->position - n;
     struct kws_detection d;
+    size_t k;
     int r;
 
+    from = from > GATE_LOOKBACK ? from - GATE_LOOKBACK : 0;
+    if (from < ear->kws_position) {
+        from = ear->kws_position;
+    }
+    if (from > ear->kws_position) {
+        r = kws_skip(ear->kws, from - ear->kws_position);
+        if (r < 0) {
+            snprintf(err, errsz, "the wake-word decoder failed to restart");
+            return r;
+        }
+    }
+    k = audio_preroll_copy(ear->preroll, from, ear->copy, ear->copy_cap, &from);
+    ear->kws_position = from + k;
+    r = kws_feed(ear->kws, ear->copy, k, &d);
+    explicit_bzero(ear->copy, k * sizeof(*ear->copy));
+    if (r < 0) {
+        snprintf(err, errsz, "the wake-word decoder failed");
+        return r;
+    }
+    if (r > 0) {
+        start_request(ear, &d);
+    }
+    return 0;
+}
+
+static int step(struct ear *ear, const int16_t *samples, size_t n, char *err, size_t errsz)
+{
     audio_preroll_push(ear->preroll, samples, n);
     audio_vad_feed(ear->vad, samples, n);
     ear->position += n;
 
     if (ear->state == EAR_IDLE) {
-        r = kws_feed(ear->kws, samples, n, &d);
-        if (r < 0) {
-            snprintf(err, errsz, "the wake-word decoder failed");
-            return r;
-        }
-        if (r > 0) {
-            start_request(ear, &d);
-        }
-        return 0;
+        return gate_open(ear) ? spot(ear, n, err, errsz) : 0;
     }
 
     if (ear->cb.on_audio) {
@@ -207,7 +256,8 @@ static int step(struct ear *ear, const int16_t *samples, size_t n, char *err, si
 int ear_feed(struct ear *ear, const int16_t *samples, size_t n, char *err, size_t errsz)
 {
     while (n > 0) {
-        size_t k = n < STEP ? n : STEP;
+        size_t max = ear->state == EAR_IDLE ? IDLE_STEP : STEP;
+        size_t k = n < max ? n : max;
         int r = step(ear, samples, k, err, errsz);
         if (r < 0) {
             return r;

@@ -133,7 +133,7 @@ static int cmd_listen(int argc, char **argv)
     struct hark_config cfg;
     struct audio_source *source = NULL;
     struct ear *ear = NULL;
-    int16_t buf[1024];
+    int16_t buf[2048];
     char err[ERRSZ];
     int c, r;
 

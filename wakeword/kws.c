@@ -318,30 +318,18 @@ int kws_skip(struct kws *kws, uint64_t n)
     return restart(kws);
 }
 
-int kws_feed(struct kws *kws, const int16_t *samples, size_t n,
-             struct kws_detection *ret_detection)
+/* Fills *d from the decoder's hypothesis; false when there is none. */
+static bool take_detection(struct kws *kws, struct kws_detection *d)
 {
     const char *hyp;
     ps_seg_t *seg;
     int32 score;
     int sf = 0, ef = 0;
     double confidence = 0.0;
-    int r;
-
-    if (!kws->in_utt) {
-        r = restart(kws);
-        if (r < 0) {
-            return r;
-        }
-    }
-    if (ps_process_raw(kws->ps, samples, n, FALSE, FALSE) < 0) {
-        return -EIO;
-    }
-    kws->fed += n;
 
     hyp = ps_get_hyp(kws->ps, &score);
     if (!hyp || !*hyp) {
-        return 0;
+        return false;
     }
     snprintf(kws->phrase, sizeof(kws->phrase), "%s", hyp);
     /* The segment holds the phrase's frames and its posterior. */
@@ -356,13 +344,43 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n,
     for (size_t len = strlen(kws->phrase); len > 0 && kws->phrase[len - 1] == ' '; len--) {
         kws->phrase[len - 1] = '\0';
     }
-    *ret_detection = (struct kws_detection){
+    *d = (struct kws_detection){
         .phrase = kws->phrase,
         .confidence = confidence,
         .start = kws->utt_start + (uint64_t)sf * 160,
         .end = kws->utt_start + (uint64_t)(ef + 1) * 160,
         .detected_at = kws->fed,
     };
+    return true;
+}
+
+int kws_feed(struct kws *kws, const int16_t *samples, size_t n,
+             struct kws_detection *ret_detection)
+{
+    struct kws_detection d;
+    int r;
+
+    if (!kws->in_utt) {
+        r = restart(kws);
+        if (r < 0) {
+            return r;
+        }
+    }
+    if (ps_process_raw(kws->ps, samples, n, FALSE, FALSE) < 0) {
+        return -EIO;
+    }
+    kws->fed += n;
+
+    /* One utterance runs until a detection. Ending it at the decoder's own
+     * end of speech, as pocketsphinx_continuous does, was tried: on the
+     * corpus it changed which clips woke without finding more. */
+    if (!take_detection(kws, &d)) {
+        return 0;
+    }
     r = restart(kws);
-    return r < 0 ? r : 1;
+    if (r < 0) {
+        return r;
+    }
+    *ret_detection = d;
+    return 1;
 }
