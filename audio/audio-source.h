@@ -31,7 +31,8 @@ int audio_source_open(const char *spec, const struct audio_source_options *opts,
 /* Reads up to n samples of 16 kHz mono. Returns the number read (> 0), 0 at
  * the end of the input, or a negative errno with a message in err (for
  * example a file that turns out to be truncated or corrupt). A microphone
- * blocks until samples arrive. */
+ * blocks until samples arrive. -EINTR: a signal interrupted a wait for stdin;
+ * read again unless the caller is stopping. */
 ssize_t audio_source_read(struct audio_source *source, int16_t *samples, size_t n, char *err,
                           size_t errsz);
 

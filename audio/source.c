@@ -390,14 +390,8 @@ static int wait_readable(int fd)
 {
     struct pollfd p = {.fd = fd, .events = POLLIN};
 
-    for (;;) {
-        if (poll(&p, 1, -1) >= 0) {
-            return 0;
-        }
-        if (errno != EINTR) {
-            return -errno;
-        }
-    }
+    /* EINTR goes back to the caller, which may have been asked to stop. */
+    return poll(&p, 1, -1) >= 0 ? 0 : -errno;
 }
 
 static ssize_t stdin_read(struct audio_source *src, int16_t *out, size_t n, char *err, size_t errsz)
@@ -424,15 +418,17 @@ static ssize_t stdin_read(struct audio_source *src, int16_t *out, size_t n, char
             int e = errno;
             int r = 0;
 
-            if (e == EINTR) {
-                continue;
-            }
             if (e == EAGAIN || e == EWOULDBLOCK) {
                 r = wait_readable(STDIN_FILENO);
                 if (r == 0) {
                     continue;
                 }
                 e = -r;
+            }
+            if (e == EINTR) {
+                /* A signal: the caller decides whether to read on. */
+                audio_set_error(err, errsz, "stdin: interrupted");
+                return -EINTR;
             }
             audio_set_error(err, errsz, "stdin: read failed: %s", strerror(e));
             return -e;

@@ -1,0 +1,38 @@
+# Shared helpers for the shell tests: sourced, not run.
+# Each test gets its own temporary directory, removed on exit.
+set -eu
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/hark-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# say VOICE TEXT OUT.wav: synthesized speech, 16 kHz mono.
+say() {
+    flite -voice "$1" -t "$2" -o "$TMP/say.wav"
+    sox "$TMP/say.wav" -r 16000 -c 1 -b 16 "$3"
+}
+
+# silence SECONDS OUT.wav: digital silence (-D: no random dither, so every
+# run hears the same audio).
+silence() {
+    sox -D -n -r 16000 -c 1 -b 16 "$2" trim 0 "$1"
+}
+
+# field NAME: the value of a JSON field in the lines on stdin (numbers and
+# simple strings, as hark's events print them).
+field() {
+    sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p"
+}
+
+# approx A B TOLERANCE: |A - B| <= TOLERANCE
+approx() {
+    awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }'
+}
+
+# ge A B: A >= B
+ge() {
+    awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'
+}
