@@ -30,6 +30,11 @@ int audio_resampler_process(struct audio_resampler *rs, const int16_t *in, size_
  * input, in time, was. */
 size_t audio_resampler_drain(struct audio_resampler *rs, int16_t *out, size_t n);
 
+/* Pa_Initialize() with fd 2 pointed at /dev/null while ALSA and JACK probe
+ * (unless audio_set_backend_messages(true)); returns its PaError. Meant for
+ * start-up: a message another thread writes meanwhile would be lost. */
+int audio_pa_initialize_quietly(void);
+
 /* PortAudio capture behind the "mic" and "mic:NAME" specs. */
 struct audio_mic;
 

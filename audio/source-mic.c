@@ -87,7 +87,9 @@ static void quiet_end(int saved)
     close(saved);
 }
 
-static PaError initialize_quietly(void)
+/* Pa_Initialize() without the back-ends' probing chatter; the playback sink
+ * (sink.c) starts PortAudio this way too. */
+int audio_pa_initialize_quietly(void)
 {
     int saved = quiet_begin();
     PaError pe = Pa_Initialize();
@@ -261,7 +263,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
         goto cleanup;
     }
 
-    pe = initialize_quietly();
+    pe = audio_pa_initialize_quietly();
     if (pe != paNoError) {
         audio_set_error(err, errsz, "%s: cannot initialise PortAudio: %s", spec, pa_error_text(pe));
         r = -EIO;
@@ -464,7 +466,7 @@ int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, voi
         audio_set_error(err, errsz, "audio_devices_enumerate: no callback");
         return -EINVAL;
     }
-    pe = initialize_quietly();
+    pe = audio_pa_initialize_quietly();
     if (pe != paNoError) {
         audio_set_error(err, errsz, "cannot initialise PortAudio: %s", pa_error_text(pe));
         return -EIO;
