@@ -1,0 +1,211 @@
+/* Tests for pins: they must equal what the openssl command line computes for
+ * certificates it made (EC and RSA, PEM and DER), and bad files are named. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pin.h"
+
+static int failures;
+static char tmp[4096];
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            failures++;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+/* Runs a shell command; the paths in it are ours (mkdtemp), never input. */
+__attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
+{
+    char cmd[8192];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    int r = system(cmd);
+    if (r != 0) {
+        fprintf(stderr, "command failed (%d): %s\n", r, cmd);
+    }
+    return r;
+}
+
+/* The pin as RFC 7469 and the openssl command line compute it. */
+static void openssl_pin(const char *pem, char out[PIN_STRING_MAX])
+{
+    char cmd[8192];
+    char line[128] = "";
+
+    snprintf(cmd, sizeof(cmd),
+             "openssl x509 -in '%s' -pubkey -noout | openssl pkey -pubin -outform der"
+             " | openssl dgst -sha256 -binary | base64",
+             pem);
+    FILE *p = popen(cmd, "r");
+    if (!p || !fgets(line, sizeof(line), p)) {
+        fprintf(stderr, "cannot run: %s\n", cmd);
+        exit(1);
+    }
+    pclose(p);
+    line[strcspn(line, "\n")] = '\0';
+    snprintf(out, PIN_STRING_MAX, "sha256/%s", line);
+}
+
+static size_t read_bytes(const char *path, uint8_t *buf, size_t sz)
+{
+    FILE *f = fopen(path, "rbe");
+    size_t n;
+
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    n = fread(buf, 1, sz, f);
+    fclose(f);
+    return n;
+}
+
+static void write_bytes(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wbe");
+
+    if (!f || fwrite(data, 1, len, f) != len) {
+        perror(path);
+        exit(1);
+    }
+    fclose(f);
+}
+
+/* Generates a self-signed certificate with the openssl command line and
+ * checks pin_from_file (PEM and DER) and pin_from_der against it. */
+static void check_cert(const char *name, const char *newkey, char ret_pin[PIN_STRING_MAX])
+{
+    char pem[4200], der[4200], expect[PIN_STRING_MAX], pin[PIN_STRING_MAX], err[512];
+    uint8_t bytes[8192];
+
+    snprintf(pem, sizeof(pem), "%s/%s.pem", tmp, name);
+    snprintf(der, sizeof(der), "%s/%s.der", tmp, name);
+    if (run("openssl req -x509 %s -nodes -keyout '%s/%s.key' -out '%s' -days 2 -subj /CN=%s "
+            "2>/dev/null",
+            newkey, tmp, name, pem, name) != 0 ||
+        run("openssl x509 -in '%s' -outform der -out '%s'", pem, der) != 0) {
+        exit(1);
+    }
+    openssl_pin(pem, expect);
+    CHECK(pin_is_valid(expect));
+
+    err[0] = '\0';
+    CHECK(pin_from_file(pem, pin, err, sizeof(err)) == 0);
+    CHECK(strcmp(pin, expect) == 0);
+    if (strcmp(pin, expect) != 0) {
+        fprintf(stderr, "%s PEM: got %s, openssl says %s (%s)\n", name, pin, expect, err);
+    }
+    CHECK(pin_is_valid(pin));
+
+    memset(pin, 0, sizeof(pin));
+    CHECK(pin_from_file(der, pin, err, sizeof(err)) == 0);
+    CHECK(strcmp(pin, expect) == 0);
+
+    size_t n = read_bytes(der, bytes, sizeof(bytes));
+    memset(pin, 0, sizeof(pin));
+    CHECK(pin_from_der(bytes, n, pin) == 0);
+    CHECK(strcmp(pin, expect) == 0);
+    CHECK(pin_from_der(bytes, n - 1, pin) < 0); /* truncated */
+    CHECK(pin_from_der(bytes, 0, pin) < 0);
+
+    memcpy(ret_pin, expect, PIN_STRING_MAX);
+}
+
+/* err must name the file and say something about why. */
+static void check_bad_file(const char *path, const char *why)
+{
+    char pin[PIN_STRING_MAX];
+    char err[1024] = "";
+
+    CHECK(pin_from_file(path, pin, err, sizeof(err)) < 0);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(strstr(err, why) != NULL);
+    if (!strstr(err, path) || !strstr(err, why)) {
+        fprintf(stderr, "error for %s lacks the path or \"%s\": %s\n", path, why, err);
+    }
+}
+
+int main(void)
+{
+    char ec_pin[PIN_STRING_MAX], rsa_pin[PIN_STRING_MAX], pin[PIN_STRING_MAX], err[1024];
+    char path[4200], path2[4200];
+
+    snprintf(tmp, sizeof(tmp), "%s/hark-test-pin.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmp)) {
+        perror("mkdtemp");
+        return 1;
+    }
+
+    check_cert("ec", "-newkey ec -pkeyopt ec_paramgen_curve:P-256", ec_pin);
+    check_cert("rsa", "-newkey rsa:2048", rsa_pin);
+    CHECK(strcmp(ec_pin, rsa_pin) != 0);
+
+    /* A chain file: the pin is the first certificate's (the leaf). */
+    snprintf(path, sizeof(path), "%s/chain.pem", tmp);
+    CHECK(run("cat '%s/rsa.pem' '%s/ec.pem' > '%s'", tmp, tmp, path) == 0);
+    CHECK(pin_from_file(path, pin, err, sizeof(err)) == 0 && strcmp(pin, rsa_pin) == 0);
+
+    /* PEM with text around it (as `openssl x509 -text` writes it). */
+    snprintf(path, sizeof(path), "%s/text.pem", tmp);
+    CHECK(run("openssl x509 -in '%s/ec.pem' -text > '%s'", tmp, path) == 0);
+    CHECK(pin_from_file(path, pin, err, sizeof(err)) == 0 && strcmp(pin, ec_pin) == 0);
+
+    /* Bad files: every error names the file. */
+    snprintf(path, sizeof(path), "%s/missing.pem", tmp);
+    check_bad_file(path, "No such file");
+    CHECK(pin_from_file(path, pin, err, sizeof(err)) == -ENOENT);
+    snprintf(path, sizeof(path), "%s/empty.pem", tmp);
+    write_bytes(path, "", 0);
+    check_bad_file(path, "empty");
+    snprintf(path, sizeof(path), "%s/garbage.bin", tmp);
+    write_bytes(path, "\x30\x82\x01\x00 not a certificate at all", 30);
+    check_bad_file(path, "not a certificate");
+    snprintf(path, sizeof(path), "%s/garbage.txt", tmp);
+    write_bytes(path, "hello\n", 6);
+    check_bad_file(path, "not a certificate");
+    snprintf(path, sizeof(path), "%s/bad.pem", tmp);
+    write_bytes(path, "-----BEGIN CERTIFICATE-----\nnot!base64\n-----END CERTIFICATE-----\n", 65);
+    check_bad_file(path, "PEM");
+    /* A private key is not a certificate, though it is PEM. */
+    snprintf(path, sizeof(path), "%s/ec.key", tmp);
+    check_bad_file(path, "not a certificate");
+    check_bad_file(tmp, "not a regular file");
+
+    /* pin_is_valid */
+    CHECK(pin_is_valid("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
+    CHECK(!pin_is_valid(NULL));
+    CHECK(!pin_is_valid(""));
+    CHECK(!pin_is_valid("sha256/"));
+    CHECK(!pin_is_valid("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
+    CHECK(!pin_is_valid("sha1/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
+    CHECK(!pin_is_valid("SHA256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
+    CHECK(!pin_is_valid("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"));   /* no padding */
+    CHECK(!pin_is_valid("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU==")); /* too long */
+    CHECK(!pin_is_valid("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFV=")); /* not canonical */
+    CHECK(!pin_is_valid("sha256/47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU=")); /* base64url */
+    CHECK(!pin_is_valid("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSu U=")); /* space */
+    CHECK(!pin_is_valid("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= "));
+    CHECK(!pin_is_valid("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")); /* 36 bytes */
+
+    snprintf(path2, sizeof(path2), "rm -rf '%s'", tmp);
+    if (system(path2) != 0) {
+        fprintf(stderr, "cannot remove %s\n", tmp);
+    }
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("ok\n");
+    return 0;
+}
