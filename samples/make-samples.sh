@@ -15,9 +15,10 @@ make() {
     sox "$tmp/lead.wav" "$tmp/speech.wav" "$tmp/tail.wav" "$tmp/clean.wav"
     len=$(soxi -D "$tmp/clean.wav")
     sox -R -n -r 16000 -c 1 -b 16 "$tmp/noise.wav" synth "$len" pinknoise vol 0.004
-    sox -m "$tmp/clean.wav" "$tmp/noise.wav" -r 22050 "$out"
+    sox -R -m "$tmp/clean.wav" "$tmp/noise.wav" -r 22050 "$out"
 }
 
 make weather.flac slt "hey computer, what is the weather like in paris today?"
 make timer.flac rms "good morning. hey computer, set a timer for ten minutes."
+make banking.flac kal16 "hey computer, what is the balance of my bank account?"
 make no-wake.flac awb "I was thinking we could take the car to the garage tomorrow morning."

@@ -14,6 +14,7 @@
 #include <ini.h>
 
 #include "hark-build.h"
+#include "pin.h"
 
 /* A configuration file is a few hundred bytes; anything near this is a mistake
  * (the wrong file), and the limit bounds what we read into memory. */
@@ -38,6 +39,7 @@ enum key_type {
     KEY_DURATION, /* unsigned milliseconds, written with a unit */
     KEY_DOUBLE,   /* double */
     KEY_PHRASES,  /* the wake phrase list (wakeword.phrases and n_phrases) */
+    KEY_UINT,     /* unsigned, a whole number */
 };
 
 struct key {
@@ -52,6 +54,8 @@ struct key {
     const char *help;
     /* Strings: what is wrong with a value, or NULL. */
     const char *(*check)(const char *value);
+    /* Strings: may be empty (the default then is empty: not set). */
+    bool optional;
 };
 
 struct section {
@@ -60,6 +64,8 @@ struct section {
 };
 
 static const char *check_input(const char *value);
+static const char *check_url(const char *value);
+static const char *check_pins(const char *value);
 
 #define OFF(field) offsetof(struct hark_config, field)
 
@@ -68,6 +74,8 @@ static const struct section sections[] = {
     {"audio", "Where sound comes from and how much of it is kept in memory."},
     {"wakeword", "The phrases that wake hark, spotted locally by PocketSphinx."},
     {"endpoint", "When a request that follows the wake phrase has ended."},
+    {"cloud", "The assistant cloud: where requests go and how its server is recognised."},
+    {"storage", "Where hark keeps what must survive a restart: the device identity."},
 };
 
 /* Every key. */
@@ -76,44 +84,68 @@ static const struct key keys[] = {
      "Where audio comes from: `mic` (the default input device), `mic:NAME` (the input device "
      "whose name contains NAME, or whose index is NAME), `-` (raw signed 16-bit little-endian "
      "16 kHz mono on standard input) or the path of a sound file.",
-     check_input},
+     check_input, false},
     {"audio", "ring", KEY_DURATION, OFF(audio.ring_ms), 100, 10000, "2s", NULL,
      "Capture buffer between the sound card and hark. Sound that arrives while it is full is "
      "dropped and counted as an overrun.",
-     NULL},
+     NULL, false},
     {"audio", "preroll", KEY_DURATION, OFF(audio.preroll_ms), 0, 2000, "500ms", NULL,
      "Sound kept from before the wake phrase was recognised, in memory only, so that a request "
      "spoken without a pause is not cut off.",
-     NULL},
+     NULL, false},
     {"wakeword", "phrases", KEY_PHRASES, OFF(wakeword.phrases), 1e-50, 1e50, "hey computer", NULL,
      "Comma-separated wake phrases, each `PHRASE` or `PHRASE/THRESHOLD`, for example "
      "`hey computer/1e-20, ok speaker/1e-10`. A phrase is 1 to 4 words of letters and "
      "apostrophes (upper case is folded to lower case), and its words must be in `dict`. "
      "A phrase without a threshold uses `threshold`.",
-     NULL},
+     NULL, false},
     {"wakeword", "threshold", KEY_DOUBLE, OFF(wakeword.threshold), 1e-50, 1e50, "1e-20", NULL,
      "PocketSphinx keyword-spotting threshold (`-kws_threshold`) for phrases that name none. "
      "Raise it (toward 1e-5) if hark wakes when nobody said the phrase; lower it (toward "
      "1e-40) if it misses the phrase.",
-     NULL},
+     NULL, false},
     {"wakeword", "model_dir", KEY_STRING, OFF(wakeword.model_dir), 0, 0, HARK_MODEL_DIR,
      "set at build time (meson option `model_dir`)",
-     "Directory of the PocketSphinx acoustic model.", NULL},
+     "Directory of the PocketSphinx acoustic model.", NULL, false},
     {"wakeword", "dict", KEY_STRING, OFF(wakeword.dict), 0, 0, HARK_DICT,
      "set at build time (meson option `dict`)",
-     "Pronunciation dictionary that the words of the wake phrases are looked up in.", NULL},
+     "Pronunciation dictionary that the words of the wake phrases are looked up in.", NULL, false},
     {"endpoint", "silence", KEY_DURATION, OFF(endpoint.silence_ms), 200, 5000, "700ms", NULL,
-     "A request ends after this much silence following speech.", NULL},
+     "A request ends after this much silence following speech.", NULL, false},
     {"endpoint", "max_length", KEY_DURATION, OFF(endpoint.max_length_ms), 1000, 60000, "10s", NULL,
-     "A request ends at this length even if the speaker goes on.", NULL},
+     "A request ends at this length even if the speaker goes on.", NULL, false},
     {"endpoint", "no_speech", KEY_DURATION, OFF(endpoint.no_speech_ms), 500, 30000, "5s", NULL,
-     "A request is abandoned when no speech starts within this time after the wake phrase.", NULL},
+     "A request is abandoned when no speech starts within this time after the wake phrase.", NULL, false},
     {"endpoint", "min_speech", KEY_DURATION, OFF(endpoint.min_speech_ms), 30, 1000, "150ms", NULL,
-     "Sound shorter than this does not count as the start of speech (a click, a cough).", NULL},
+     "Sound shorter than this does not count as the start of speech (a click, a cough).", NULL, false},
     {"endpoint", "vad_threshold_db", KEY_DOUBLE, OFF(endpoint.vad_threshold_db), 3, 30, "9", NULL,
      "Sound this many decibels above the measured noise floor counts as speech. Raise it if "
      "background noise is taken for speech; lower it if quiet speech is missed.",
-     NULL},
+     NULL, false},
+    {"cloud", "url", KEY_STRING, OFF(cloud.url), 0, 0, "", NULL,
+     "The assistant cloud's websocket address, `wss://HOST:PORT/PATH` (the path defaults to "
+     "`/v1/assist`). Only `wss://` is accepted: the link is always TLS. Empty: no cloud, and "
+     "`hark run` refuses to start.",
+     check_url, true},
+    {"cloud", "pins", KEY_STRING, OFF(cloud.pins), 0, 0, "", NULL,
+     "Comma-separated SHA-256 pins of the server's public key, `sha256/<base64>` as "
+     "`hark pin CERT.pem` prints them. The server must present one of them or it receives "
+     "nothing but the TLS handshake. Give two in production: the current key and a backup. "
+     "Required by `hark run`.",
+     check_pins, true},
+    {"cloud", "ca_file", KEY_STRING, OFF(cloud.ca_file), 0, 0, "", NULL,
+     "Optional PEM file of certificate authorities: the server's chain and host name are then "
+     "checked as well. It never replaces the pins.",
+     NULL, true},
+    {"cloud", "bitrate", KEY_UINT, OFF(cloud.bitrate), 6000, 64000, "24000", NULL,
+     "Opus bitrate of the request audio, in bit/s.", NULL, false},
+    {"cloud", "complexity", KEY_UINT, OFF(cloud.complexity), 0, 10, "5", NULL,
+     "Opus encoder complexity: 0 is cheapest, 10 sounds best for the bits.", NULL, false},
+    {"storage", "dir", KEY_STRING, OFF(storage.dir), 0, 0, "", NULL,
+     "Directory of the device identity (`hark provision`), created 0700. Empty: "
+     "`$STATE_DIRECTORY` under systemd, else `$XDG_STATE_HOME/hark`, else "
+     "`~/.local/state/hark`.",
+     NULL, true},
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -240,6 +272,9 @@ static void format_range(const struct key *k, char *buf, size_t size)
     case KEY_STRING:
         snprintf(buf, size, "at most %d bytes", CONFIG_STRING_MAX - 1);
         break;
+    case KEY_UINT:
+        snprintf(buf, size, "%.0f to %.0f", k->min, k->max);
+        break;
     }
 }
 
@@ -254,8 +289,97 @@ static const char *type_name(enum key_type type)
         return "number";
     case KEY_PHRASES:
         return "phrase list";
+    case KEY_UINT:
+        return "integer";
     }
     return "?";
+}
+
+static const char *check_url(const char *value)
+{
+    if (strncmp(value, "ws://", 5) == 0) {
+        return "is not allowed: the link must be wss:// (TLS)";
+    }
+    if (strncmp(value, "wss://", 6) != 0 || value[6] == '\0' || value[6] == '/') {
+        return "is not a wss://HOST[:PORT][/PATH] address";
+    }
+    return NULL;
+}
+
+static const char *check_pins(const char *value)
+{
+    char pin[PIN_STRING_MAX];
+    size_t n = 0;
+
+    while (*value) {
+        size_t len;
+
+        value += strspn(value, " ");
+        len = strcspn(value, ",");
+        while (len > 0 && value[len - 1] == ' ') {
+            len--;
+        }
+        if (len == 0 || len >= sizeof(pin)) {
+            return "is not a list of sha256/<base64> pins";
+        }
+        memcpy(pin, value, len);
+        pin[len] = '\0';
+        if (!pin_is_valid(pin)) {
+            return "holds something that is not a sha256/<base64> pin of 32 bytes";
+        }
+        if (++n > CONFIG_MAX_PINS) {
+            return "lists too many pins";
+        }
+        value += strcspn(value, ",");
+        if (*value == ',') {
+            value++;
+            if (*(value + strspn(value, " ")) == '\0') {
+                return "ends with a comma";
+            }
+        }
+    }
+    return NULL;
+}
+
+size_t config_cloud_pins(const struct hark_config *cfg, char ret_pins[][PIN_STRING_MAX], size_t max)
+{
+    const char *s = cfg->cloud.pins;
+    size_t n = 0;
+
+    while (*s && n < max) {
+        size_t len;
+
+        s += strspn(s, " ,");
+        len = strcspn(s, ", ");
+        if (len == 0 || len >= PIN_STRING_MAX) {
+            break;
+        }
+        memcpy(ret_pins[n], s, len);
+        ret_pins[n][len] = '\0';
+        n++;
+        s += len;
+    }
+    return n;
+}
+
+int config_storage_dir(const struct hark_config *cfg, char *ret_dir, size_t size)
+{
+    const char *env;
+    int n;
+
+    if (cfg->storage.dir[0]) {
+        n = snprintf(ret_dir, size, "%s", cfg->storage.dir);
+    } else if ((env = getenv("STATE_DIRECTORY")) && env[0] == '/') {
+        /* systemd may give several, separated by ':'; the first is ours. */
+        n = snprintf(ret_dir, size, "%.*s", (int)strcspn(env, ":"), env);
+    } else if ((env = getenv("XDG_STATE_HOME")) && env[0] == '/') {
+        n = snprintf(ret_dir, size, "%s/hark", env);
+    } else if ((env = getenv("HOME")) && env[0] == '/') {
+        n = snprintf(ret_dir, size, "%s/.local/state/hark", env);
+    } else {
+        return -ENOENT;
+    }
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
 static const char *check_input(const char *value)
@@ -563,11 +687,37 @@ static int parse_string(const struct key *k, const char *value, char *field, cha
     return 0;
 }
 
+static int parse_uint(const struct key *k, const char *value, unsigned *ret, char *msg,
+                      size_t msgsz)
+{
+    char range[80];
+    char *end;
+    unsigned long x;
+
+    errno = 0;
+    x = strtoul(value, &end, 10);
+    if (end == value || *end != '\0' || value[0] == '-' || value[0] == '+' || value[0] == ' ') {
+        snprintf(msg, msgsz, "value '%s' for %s is not a whole number", value, k->name);
+        return -EINVAL;
+    }
+    if (errno == ERANGE || x < k->min || x > k->max) {
+        format_range(k, range, sizeof(range));
+        snprintf(msg, msgsz, "value '%s' for %s out of range (%s)", value, k->name, range);
+        return -EINVAL;
+    }
+    *ret = (unsigned)x;
+    return 0;
+}
+
 /* The one place a value is read, for the file and for the defaults alike. */
 static int parse_value(const struct key *k, const char *value, struct hark_config *cfg, char *msg,
                        size_t msgsz)
 {
     if (*value == '\0') {
+        if (k->type == KEY_STRING && k->optional) {
+            *(char *)key_field(cfg, k) = '\0';
+            return 0;
+        }
         snprintf(msg, msgsz, "empty value for %s", k->name);
         return -EINVAL;
     }
@@ -598,6 +748,8 @@ static int parse_value(const struct key *k, const char *value, struct hark_confi
         return parse_double(k, value, key_field(cfg, k), msg, msgsz);
     case KEY_PHRASES:
         return parse_phrases(k, value, cfg, msg, msgsz);
+    case KEY_UINT:
+        return parse_uint(k, value, key_field(cfg, k), msg, msgsz);
     }
     return -EINVAL;
 }
@@ -944,6 +1096,9 @@ static void format_value(const struct hark_config *cfg, const struct key *k, con
     case KEY_DOUBLE:
         format_double(*(const double *)field, buf, size);
         break;
+    case KEY_UINT:
+        snprintf(buf, size, "%u", *(const unsigned *)field);
+        break;
     case KEY_PHRASES:
         for (size_t i = 0, o = 0; i < cfg->wakeword.n_phrases && o < size; i++) {
             const struct config_phrase *ph = &cfg->wakeword.phrases[i];
@@ -1054,6 +1209,8 @@ void config_write_reference(FILE *out)
             fprintf(out, "| `%s` | %s | ", k->name, type_name(k->type));
             if (k->doc_def) {
                 write_cell(out, k->doc_def);
+            } else if (k->def[0] == '\0') {
+                fputs("not set", out);
             } else {
                 fputc('`', out);
                 write_cell(out, k->def);

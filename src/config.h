@@ -9,6 +9,9 @@
 #define CONFIG_MAX_PHRASES 8
 #define CONFIG_PHRASE_MAX 64
 #define CONFIG_STRING_MAX 256
+#define CONFIG_MAX_PINS 4
+
+#include "pin.h"
 
 struct config_phrase {
     char text[CONFIG_PHRASE_MAX]; /* lower case words separated by single spaces */
@@ -35,6 +38,16 @@ struct hark_config {
         unsigned min_speech_ms; /* speech shorter than this is not a start */
         double vad_threshold_db; /* speech is this far above the noise floor */
     } endpoint;
+    struct {
+        char url[CONFIG_STRING_MAX];     /* wss://...; empty: not configured */
+        char pins[CONFIG_STRING_MAX];    /* comma-separated, see config_cloud_pins() */
+        char ca_file[CONFIG_STRING_MAX]; /* optional */
+        unsigned bitrate;                /* Opus, bit/s */
+        unsigned complexity;             /* Opus, 0-10 */
+    } cloud;
+    struct {
+        char dir[CONFIG_STRING_MAX]; /* empty: see config_storage_dir() */
+    } storage;
 };
 
 /* Sets every key to its default. */
@@ -60,3 +73,10 @@ void config_dump(const struct hark_config *cfg, FILE *out);
 
 /* Writes the Markdown reference of every key (doc/config.md). */
 void config_write_reference(FILE *out);
+
+/* The configured pins, split; returns how many (at most max). */
+size_t config_cloud_pins(const struct hark_config *cfg, char ret_pins[][PIN_STRING_MAX], size_t max);
+
+/* The storage directory: [storage] dir, else $STATE_DIRECTORY (systemd), else
+ * $XDG_STATE_HOME/hark, else ~/.local/state/hark. */
+int config_storage_dir(const struct hark_config *cfg, char *ret_dir, size_t size);

@@ -40,6 +40,7 @@ struct ear {
     void *userdata;
 
     enum ear_state state;
+    bool listening;          /* spotting allowed (not answering a request) */
     uint64_t position;       /* samples fed */
     uint64_t kws_position;   /* samples the spotter has heard or skipped */
     uint64_t vad_seen;       /* VAD frames looked at for the gate */
@@ -74,6 +75,7 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
     }
     ear->cb = *callbacks;
     ear->userdata = userdata;
+    ear->listening = true;
     ear->preroll_ms = cfg->audio.preroll_ms;
     ear->endpoint_params = (struct audio_endpoint_params){
         .silence_ms = cfg->endpoint.silence_ms,
@@ -241,7 +243,7 @@ static int step(struct ear *ear, const int16_t *samples, size_t n, char *err, si
     ear->position += n;
 
     if (ear->state == EAR_IDLE) {
-        return gate_open(ear) ? spot(ear, n, err, errsz) : 0;
+        return ear->listening && gate_open(ear) ? spot(ear, n, err, errsz) : 0;
     }
 
     if (ear->cb.on_audio) {
@@ -285,4 +287,9 @@ int ear_finish(struct ear *ear, char *err, size_t errsz)
 enum ear_state ear_get_state(const struct ear *ear)
 {
     return ear->state;
+}
+
+void ear_set_listening(struct ear *ear, bool listening)
+{
+    ear->listening = listening;
 }

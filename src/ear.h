@@ -5,6 +5,7 @@
  * one thread (the ear thread) feeds it. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,3 +53,8 @@ int ear_feed(struct ear *ear, const int16_t *samples, size_t n, char *err, size_
 int ear_finish(struct ear *ear, char *err, size_t errsz);
 
 enum ear_state ear_get_state(const struct ear *ear);
+
+/* While a request is being answered (waiting for the cloud, playing the
+ * answer) the ear keeps its pre-roll and VAD current but does not spot, so
+ * the answer cannot wake it. Listening is on after ear_new(). */
+void ear_set_listening(struct ear *ear, bool listening);

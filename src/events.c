@@ -1,4 +1,5 @@
 /* JSON Lines event output, see events.h. */
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "events.h"
@@ -57,5 +58,106 @@ void events_utterance_end(double t, const char *reason, double duration_s)
     fprintf(f, "{\"event\":\"utterance_end\",\"t\":%.3f,\"reason\":", t);
     write_string(f, reason);
     fprintf(f, ",\"duration_s\":%.3f", duration_s);
+    finish_line(f);
+}
+
+void events_connected(const char *url)
+{
+    FILE *f = out();
+
+    fputs("{\"event\":\"connected\",\"url\":", f);
+    write_string(f, url);
+    finish_line(f);
+}
+
+void events_disconnected(const char *reason)
+{
+    FILE *f = out();
+
+    fputs("{\"event\":\"disconnected\",\"reason\":", f);
+    write_string(f, reason);
+    finish_line(f);
+}
+
+void events_stream_start(uint32_t id, double preroll_s)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"stream_start\",\"id\":%" PRIu32 ",\"preroll_s\":%.3f", id,
+            preroll_s);
+    finish_line(f);
+}
+
+void events_stream_end(uint32_t id, const char *reason, double duration_s, uint32_t frames,
+                       uint64_t bytes)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"stream_end\",\"id\":%" PRIu32 ",\"reason\":", id);
+    write_string(f, reason);
+    fprintf(f, ",\"duration_s\":%.3f,\"frames\":%" PRIu32 ",\"bytes\":%" PRIu64, duration_s,
+            frames, bytes);
+    finish_line(f);
+}
+
+void events_transcript(uint32_t id, const char *text)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"transcript\",\"id\":%" PRIu32 ",\"text\":", id);
+    write_string(f, text);
+    finish_line(f);
+}
+
+void events_intent(uint32_t id, const char *name, bool sensitive, const char *const *slots,
+                   size_t n_slots)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"intent\",\"id\":%" PRIu32 ",\"name\":", id);
+    write_string(f, name);
+    fprintf(f, ",\"sensitive\":%s,\"slots\":{", sensitive ? "true" : "false");
+    for (size_t i = 0; i < n_slots; i++) {
+        if (i > 0) {
+            fputc(',', f);
+        }
+        write_string(f, slots[2 * i]);
+        fputc(':', f);
+        write_string(f, slots[2 * i + 1]);
+    }
+    fputc('}', f);
+    finish_line(f);
+}
+
+void events_response(uint32_t id, const char *text)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"response\",\"id\":%" PRIu32 ",\"text\":", id);
+    write_string(f, text);
+    finish_line(f);
+}
+
+void events_response_end(uint32_t id, double audio_s)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"response_end\",\"id\":%" PRIu32 ",\"audio_s\":%.3f", id,
+            audio_s);
+    finish_line(f);
+}
+
+void events_error(bool has_id, uint32_t id, const char *code, const char *message)
+{
+    FILE *f = out();
+
+    fputs("{\"event\":\"error\"", f);
+    if (has_id) {
+        fprintf(f, ",\"id\":%" PRIu32, id);
+    }
+    fputs(",\"code\":", f);
+    write_string(f, code);
+    fputs(",\"message\":", f);
+    write_string(f, message);
     finish_line(f);
 }

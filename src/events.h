@@ -1,10 +1,28 @@
 /* Events on stdout, one JSON object per line (JSON Lines): the interface that
- * scripts, tests and the demo read. Nothing else is written to stdout. */
+ * scripts, tests and the demo read. Nothing else is written to stdout. Events
+ * are written by one thread (the loop thread in `hark run`). */
 #pragma once
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 void events_set_output(FILE *out);
 
 void events_wake(double t, const char *phrase, double score);
 void events_utterance_end(double t, const char *reason, double duration_s);
+
+void events_connected(const char *url);
+void events_disconnected(const char *reason);
+void events_stream_start(uint32_t id, double preroll_s);
+void events_stream_end(uint32_t id, const char *reason, double duration_s, uint32_t frames,
+                       uint64_t bytes);
+void events_transcript(uint32_t id, const char *text);
+/* slot names and values alternate in slots (2 * n_slots strings). */
+void events_intent(uint32_t id, const char *name, bool sensitive, const char *const *slots,
+                   size_t n_slots);
+void events_response(uint32_t id, const char *text);
+void events_response_end(uint32_t id, double audio_s);
+/* has_id false: an error about the link or the device, not one request. */
+void events_error(bool has_id, uint32_t id, const char *code, const char *message);

@@ -2,7 +2,6 @@
  * config once and logs errors once, here at the edge. */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,28 +12,14 @@
 #include "ear.h"
 #include "events.h"
 #include "hark-build.h"
+#include "identity.h"
 #include "kws.h"
 #include "log.h"
+#include "pin.h"
+#include "run.h"
+#include "signals.h"
 
 #define ERRSZ 512
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop_signal(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
-
-/* No SA_RESTART: a blocking read returns EINTR and the loop sees the flag. */
-static void install_stop_handlers(void)
-{
-    struct sigaction sa = {.sa_handler = on_stop_signal};
-
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 static void usage(FILE *out)
 {
@@ -44,6 +29,13 @@ static void usage(FILE *out)
           "  listen [--config F] [--input SRC] [--realtime]\n"
           "                         run the local pipeline (wake word, end of speech);\n"
           "                         prints JSON Lines events; never opens a network socket\n"
+          "  run [--config F] [--input SRC] [--realtime] [--output WAV]\n"
+          "                         the whole pipeline: stream each request to the cloud\n"
+          "                         and show or play the answer; prints JSON Lines events\n"
+          "  provision [--config F] [--force]\n"
+          "                         make this device's key and certificate; prints the\n"
+          "                         fingerprint to register with the cloud\n"
+          "  pin CERT.pem           print a certificate's public-key pin (for [cloud] pins)\n"
           "  check-config [FILE] [--dump]\n"
           "                         validate a config file (default: the default path)\n"
           "  check-config --reference\n"
@@ -179,9 +171,9 @@ static int cmd_listen(int argc, char **argv)
         goto finish;
     }
     log_info("listening to %s", audio_source_describe(source));
-    install_stop_handlers();
+    signals_install();
 
-    while (!stop_requested) {
+    while (!signals_stop_requested()) {
         ssize_t n = audio_source_read(source, buf, sizeof(buf) / sizeof(buf[0]), err, sizeof(err));
         if (n == -EINTR) {
             continue;
@@ -214,6 +206,125 @@ finish:
     ear_free(ear);
     explicit_bzero(buf, sizeof(buf));
     return r < 0 ? 1 : 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"input", required_argument, NULL, 'i'},
+        {"output", required_argument, NULL, 'o'},
+        {"realtime", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    struct run_options ro = {0};
+    const char *config_path = NULL;
+    struct hark_config cfg;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "c:i:o:rh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'i':
+            ro.input = optarg;
+            break;
+        case 'o':
+            ro.output = optarg;
+            break;
+        case 'r':
+            ro.realtime = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        log_error("run: unexpected argument '%s'", argv[optind]);
+        return 2;
+    }
+    if (load_config(config_path, &cfg) < 0) {
+        return 1;
+    }
+    return run_main(&cfg, &ro);
+}
+
+static int cmd_provision(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"force", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    char dir[CONFIG_STRING_MAX + 32], fingerprint[PIN_STRING_MAX], err[ERRSZ];
+    const char *config_path = NULL;
+    struct hark_config cfg;
+    bool force = false;
+    int c, r;
+
+    while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'f':
+            force = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        log_error("provision: unexpected argument '%s'", argv[optind]);
+        return 2;
+    }
+    if (load_config(config_path, &cfg) < 0) {
+        return 1;
+    }
+    if (config_storage_dir(&cfg, dir, sizeof(dir)) < 0) {
+        log_error("no storage directory: set [storage] dir");
+        return 1;
+    }
+    r = identity_provision(dir, force, fingerprint, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    printf("%s\n", fingerprint);
+    fprintf(stderr, "device identity written to %s; register this fingerprint with the cloud\n",
+            dir);
+    return 0;
+}
+
+static int cmd_pin(int argc, char **argv)
+{
+    char pin[PIN_STRING_MAX], err[ERRSZ];
+
+    if (argc != 2 || argv[1][0] == '-') {
+        if (argc == 2 && strcmp(argv[1], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        log_error("usage: hark pin CERT.pem");
+        return 2;
+    }
+    if (pin_from_file(argv[1], pin, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    printf("%s\n", pin);
+    return 0;
 }
 
 static int cmd_check_config(int argc, char **argv)
@@ -343,6 +454,15 @@ int main(int argc, char **argv)
     argv += i;
     if (strcmp(argv[0], "listen") == 0) {
         return cmd_listen(argc, argv);
+    }
+    if (strcmp(argv[0], "run") == 0) {
+        return cmd_run(argc, argv);
+    }
+    if (strcmp(argv[0], "provision") == 0) {
+        return cmd_provision(argc, argv);
+    }
+    if (strcmp(argv[0], "pin") == 0) {
+        return cmd_pin(argc, argv);
     }
     if (strcmp(argv[0], "check-config") == 0) {
         return cmd_check_config(argc, argv);

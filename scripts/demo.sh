@@ -1,0 +1,64 @@
+#!/bin/sh
+# The README's demo command: installs what is missing, builds hark, starts the
+# development cloud on loopback with fresh certificates, provisions and
+# registers this device, and runs `hark run` on three sample recordings (a
+# weather question, a banking question, speech without the wake word),
+# showing the events. Answers are written to build/demo/answer-*.wav.
+set -eu
+cd "$(dirname "$0")/.."
+
+sh scripts/deps.sh demo
+if [ -f build/build.ninja ]; then
+    meson setup --reconfigure build >/dev/null
+else
+    meson setup build >/dev/null
+fi
+ninja -C build >/dev/null
+
+demo=build/demo
+rm -rf "$demo"
+mkdir -p "$demo"
+cloud_pid=""
+trap '[ -z "$cloud_pid" ] || { kill -TERM "$cloud_pid"; wait "$cloud_pid" || true; }' EXIT
+
+# The cloud makes its own key and certificate and prints their pin.
+./build/samples/devcloud/hark-devcloud --state "$demo/cloud" --listen 127.0.0.1 --port 0 \
+    --port-file "$demo/port" --stats "$demo/cloud-stats.json" >"$demo/cloud.out" 2>"$demo/cloud.log" &
+cloud_pid=$!
+i=0
+until [ -s "$demo/port" ]; do
+    i=$((i + 1))
+    [ "$i" -lt 100 ] || { cat "$demo/cloud.log" >&2; exit 1; }
+    sleep 0.1
+done
+port=$(cat "$demo/port")
+pin=$(sed -n 's/^pin //p' "$demo/cloud.out")
+echo "== hark-devcloud listening on 127.0.0.1:$port, its key's pin: $pin"
+
+cat >"$demo/hark.conf" <<CONF
+[cloud]
+url = wss://127.0.0.1:$port/v1/assist
+pins = $pin
+[storage]
+dir = $demo/device
+CONF
+
+fingerprint=$(./build/src/hark provision --config "$demo/hark.conf" 2>/dev/null)
+./build/samples/devcloud/hark-devcloud register --state "$demo/cloud" "$fingerprint" >/dev/null
+echo "== this device: $fingerprint (registered with the cloud)"
+
+n=0
+for f in samples/weather.flac samples/banking.flac samples/no-wake.flac; do
+    n=$((n + 1))
+    echo
+    echo "== hark run --input $f"
+    ./build/src/hark run --config "$demo/hark.conf" --input "$f" --output "$demo/answer-$n.wav" \
+        2>>"$demo/hark.log"
+done
+
+kill -TERM "$cloud_pid"
+wait "$cloud_pid" || true
+cloud_pid=""
+echo
+echo "== the cloud's counters: $(cat "$demo/cloud-stats.json")"
+echo "== answers: $demo/answer-1.wav, $demo/answer-2.wav; logs: $demo/hark.log, $demo/cloud.log"

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Installs the Debian packages hark needs for a purpose (build, test, demo,
+# bench). As root it runs apt-get; otherwise it prints the exact command and
+# fails, so nothing is half set up.
+set -eu
+
+# hark-devcloud (samples/) is built with hark: it needs flite to speak.
+build="meson ninja-build pkg-config gcc libc6-dev
+    libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
+    portaudio19-dev libsndfile1-dev libspeexdsp-dev libinih-dev
+    libwebsockets-dev libssl-dev libmbedtls-dev libcjson-dev libopus-dev flite1-dev"
+# Test audio is synthesized with flite and shaped with sox; the no-network
+# test uses strace and unshare (util-linux); pocketsphinx_continuous is the
+# reference the wake test compares with.
+test="$build flite sox strace util-linux pocketsphinx openssl"
+demo="$build openssl"
+bench="$test pocketsphinx valgrind time python3"
+
+case "${1:-}" in
+    build) want=$build ;;
+    test) want=$test ;;
+    demo) want=$demo ;;
+    bench) want=$bench ;;
+    *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+    echo "Installing:$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >&2
+else
+    echo "Missing Debian packages. Install them with:" >&2
+    echo "  sudo apt-get install -y$missing" >&2
+    exit 1
+fi

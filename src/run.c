@@ -1,0 +1,734 @@
+/* `hark run`: the ear thread reads the source, spots the wake word, finds the
+ * end of speech and encodes the request as Opus; the loop thread (the
+ * caller's) owns the cloud link, plays the answers and writes every event.
+ * Between them one bounded queue, and lws_cancel_service as the wake-up. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audio-opus.h"
+#include "audio-sink.h"
+#include "audio-source.h"
+#include "ear.h"
+#include "events.h"
+#include "hark-build.h"
+#include "identity.h"
+#include "link.h"
+#include "log.h"
+#include "protocol.h"
+#include "queue.h"
+#include "run.h"
+#include "signals.h"
+
+#define ERRSZ 512
+/* Ten seconds of 20 ms frames: more would mean the link cannot keep up, and
+ * then the request is dropped rather than buffered without end. */
+#define QUEUE_ITEMS 512
+/* How long a file input waits for the link before it gives up. */
+#define CONNECT_WAIT_S 10.0
+/* A request whose answer has not finished by then is cancelled. */
+#define ANSWER_TIMEOUT_S 30.0
+
+enum item_kind {
+    ITEM_WAKE,
+    ITEM_FRAME,
+    ITEM_END,
+    ITEM_INPUT_DONE,
+    ITEM_INPUT_ERROR,
+};
+
+/* One message from the ear thread to the loop thread. */
+struct item {
+    enum item_kind kind;
+    uint32_t id;
+    double t;          /* wake: detection time in the audio; end: end time */
+    double score;      /* wake */
+    double preroll_s;  /* wake */
+    double duration_s; /* end */
+    char text[128];    /* wake: the phrase; end: the reason; input error: the message */
+    size_t len;        /* frame: bytes in data */
+    uint8_t data[PROTO_BINARY_MAX]; /* frame: the packed binary message */
+};
+
+struct run {
+    const struct hark_config *cfg;
+    const struct run_options *opts;
+    bool live; /* a microphone: never wait for the link or the queue */
+
+    struct queue *queue;
+    struct link *link;
+    struct audio_sink *sink;
+    struct audio_opus_decoder *decoder;
+    struct audio_source *source;
+    struct ear *ear;
+
+    /* Shared with the ear thread. */
+    atomic_bool request_open; /* from wake until the answer is over */
+    pthread_mutex_t lock;
+    pthread_cond_t answered;
+    bool ear_running;
+    pthread_t ear_thread;
+
+    /* Ear thread only. */
+    struct audio_opus_encoder *encoder;
+    int16_t pcm[AUDIO_OPUS_FRAME];
+    size_t pcm_fill;
+    uint32_t next_id;
+    uint32_t seq;
+    bool overflowed; /* this request lost frames to a full queue */
+
+    /* Loop thread only. */
+    bool ever_ready;
+    bool input_done;
+    int input_status;
+    uint32_t current; /* the request in flight (0: none) */
+    bool streaming;   /* its uplink is still going */
+    bool playing;     /* its answer is complete and still being played */
+    uint32_t up_frames;
+    uint64_t up_bytes;
+    uint32_t down_seq;
+    uint64_t down_samples;
+    double request_started;
+    char url[CONFIG_STRING_MAX];
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the ear thread ---------------------------------------------------- */
+
+/* Control items wait for room (they are few and the loop thread drains
+ * continuously); audio frames from a live source never wait. */
+static int push(struct run *run, const struct item *it, bool wait)
+{
+    int r = queue_push(run->queue, it, wait);
+
+    if (r >= 0) {
+        link_wake(run->link);
+    }
+    return r;
+}
+
+static void send_frame(struct run *run)
+{
+    struct item it = {.kind = ITEM_FRAME, .id = run->next_id};
+    uint8_t packet[PROTO_OPUS_MAX];
+    ssize_t n;
+    int len;
+
+    n = audio_opus_encode(run->encoder, run->pcm, packet, sizeof(packet));
+    explicit_bzero(run->pcm, sizeof(run->pcm));
+    run->pcm_fill = 0;
+    if (n < 0) {
+        run->overflowed = true;
+        return;
+    }
+    len = proto_frame_pack(PROTO_FRAME_UPLINK, run->next_id, run->seq, packet, (size_t)n, it.data,
+                           sizeof(it.data));
+    explicit_bzero(packet, sizeof(packet));
+    if (len < 0) {
+        run->overflowed = true;
+        return;
+    }
+    it.len = (size_t)len;
+    if (run->overflowed || push(run, &it, !run->live) < 0) {
+        /* Once a frame is lost the request is broken: drop the rest too. */
+        run->overflowed = true;
+    }
+    run->seq++;
+    explicit_bzero(it.data, sizeof(it.data));
+}
+
+static void on_ear_wake(void *userdata, const struct ear_wake *wake)
+{
+    struct run *run = userdata;
+    struct item it = {
+        .kind = ITEM_WAKE,
+        .t = wake->t,
+        .score = wake->score,
+        .preroll_s = wake->preroll_s,
+    };
+
+    run->next_id++;
+    run->seq = 0;
+    run->pcm_fill = 0;
+    run->overflowed = false;
+    it.id = run->next_id;
+    snprintf(it.text, sizeof(it.text), "%s", wake->phrase);
+    atomic_store(&run->request_open, true);
+    push(run, &it, true);
+}
+
+static void on_ear_audio(void *userdata, const int16_t *samples, size_t n)
+{
+    struct run *run = userdata;
+
+    while (n > 0) {
+        size_t k = AUDIO_OPUS_FRAME - run->pcm_fill;
+
+        if (k > n) {
+            k = n;
+        }
+        memcpy(run->pcm + run->pcm_fill, samples, k * sizeof(*samples));
+        run->pcm_fill += k;
+        samples += k;
+        n -= k;
+        if (run->pcm_fill == AUDIO_OPUS_FRAME) {
+            send_frame(run);
+        }
+    }
+}
+
+static void on_ear_end(void *userdata, const struct ear_end *end)
+{
+    struct run *run = userdata;
+    struct item it = {
+        .kind = ITEM_END,
+        .id = run->next_id,
+        .t = end->t,
+        .duration_s = end->duration_s,
+    };
+
+    /* The last partial frame, padded with silence. */
+    if (run->pcm_fill > 0) {
+        memset(run->pcm + run->pcm_fill, 0, (AUDIO_OPUS_FRAME - run->pcm_fill) * sizeof(int16_t));
+        send_frame(run);
+    }
+    snprintf(it.text, sizeof(it.text), "%s", run->overflowed ? "overflow" : end->reason);
+    push(run, &it, true);
+}
+
+/* A file or stdin waits for each answer before it reads on, so that a
+ * recording gives the same events however fast the machine or the cloud is;
+ * a live source keeps listening (the ear only stops spotting). */
+static void wait_for_answer(struct run *run)
+{
+    pthread_mutex_lock(&run->lock);
+    while (atomic_load(&run->request_open) && !signals_stop_requested()) {
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&run->answered, &run->lock, &until);
+    }
+    pthread_mutex_unlock(&run->lock);
+}
+
+static void *ear_main(void *userdata)
+{
+    struct run *run = userdata;
+    struct item it = {.kind = ITEM_INPUT_DONE};
+    char err[ERRSZ] = "";
+    int16_t buf[2048];
+    int r = 0;
+
+    while (!signals_stop_requested()) {
+        ssize_t n;
+
+        if (!run->live && ear_get_state(run->ear) == EAR_IDLE) {
+            wait_for_answer(run);
+        }
+        n = audio_source_read(run->source, buf, sizeof(buf) / sizeof(buf[0]), err, sizeof(err));
+        if (n == -EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            r = (int)n;
+            break;
+        }
+        ear_set_listening(run->ear, !atomic_load(&run->request_open));
+        r = ear_feed(run->ear, buf, (size_t)n, err, sizeof(err));
+        if (r < 0) {
+            break;
+        }
+    }
+    if (r >= 0 && !signals_stop_requested()) {
+        r = ear_finish(run->ear, err, sizeof(err));
+    }
+    explicit_bzero(buf, sizeof(buf));
+    if (r < 0) {
+        it.kind = ITEM_INPUT_ERROR;
+        snprintf(it.text, sizeof(it.text), "%s", err);
+    }
+    push(run, &it, true);
+    return NULL;
+}
+
+/* ---- the loop thread --------------------------------------------------- */
+
+static void finish_request(struct run *run)
+{
+    run->current = 0;
+    run->streaming = false;
+    run->playing = false;
+    pthread_mutex_lock(&run->lock);
+    atomic_store(&run->request_open, false);
+    pthread_cond_broadcast(&run->answered);
+    pthread_mutex_unlock(&run->lock);
+}
+
+static void fail_request(struct run *run, const char *code, const char *message, bool cancel)
+{
+    char *json;
+
+    if (run->current == 0) {
+        return;
+    }
+    log_warning("request %u: %s", run->current, message);
+    events_error(true, run->current, code, message);
+    if (cancel && link_is_ready(run->link)) {
+        json = proto_build_cancel(run->current, code);
+        if (json) {
+            link_send_text(run->link, json);
+            free(json);
+        }
+    }
+    finish_request(run);
+}
+
+static void send_text(struct run *run, char *json)
+{
+    int r;
+
+    if (!json) {
+        fail_request(run, "no_memory", "out of memory", true);
+        return;
+    }
+    r = link_send_text(run->link, json);
+    free(json);
+    if (r < 0) {
+        fail_request(run, "link", "the link cannot take the request", true);
+    }
+}
+
+static void on_item(struct run *run, const struct item *it)
+{
+    char msg[256];
+    int r;
+
+    switch (it->kind) {
+    case ITEM_WAKE:
+        events_wake(it->t, it->text, it->score);
+        if (!link_is_ready(run->link)) {
+            /* The audio is not kept for later: the request is dropped. */
+            run->current = it->id;
+            fail_request(run, "link_down", "the cloud is not connected: request dropped", false);
+            run->current = 0;
+            return;
+        }
+        run->current = it->id;
+        run->streaming = true;
+        run->up_frames = 0;
+        run->up_bytes = 0;
+        run->down_seq = 0;
+        run->down_samples = 0;
+        run->request_started = now_s();
+        send_text(run, proto_build_start(it->id, it->text, it->score,
+                                         (unsigned)(it->preroll_s * 1000.0 + 0.5)));
+        if (run->current) {
+            events_stream_start(it->id, it->preroll_s);
+        }
+        return;
+    case ITEM_FRAME:
+        if (run->current != it->id || !run->streaming) {
+            return;
+        }
+        r = link_send_binary(run->link, it->data, it->len);
+        if (r < 0) {
+            fail_request(run, "link", "the link cannot keep up: request dropped", true);
+            return;
+        }
+        run->up_frames++;
+        run->up_bytes += it->len - PROTO_FRAME_HEADER;
+        return;
+    case ITEM_END:
+        if (run->current != it->id || !run->streaming) {
+            return;
+        }
+        if (strcmp(it->text, "overflow") == 0) {
+            fail_request(run, "overflow", "audio could not be queued fast enough: request dropped",
+                         true);
+            return;
+        }
+        run->streaming = false;
+        send_text(run, proto_build_end(it->id, it->text, run->up_frames));
+        if (run->current) {
+            events_stream_end(it->id, it->text, it->duration_s, run->up_frames, run->up_bytes);
+        }
+        return;
+    case ITEM_INPUT_ERROR:
+        snprintf(msg, sizeof(msg), "%s", it->text);
+        log_error("%s", msg);
+        run->input_status = 1;
+        run->input_done = true;
+        return;
+    case ITEM_INPUT_DONE:
+        run->input_done = true;
+        return;
+    }
+}
+
+static void drain_queue(struct run *run)
+{
+    struct item *it = malloc(sizeof(*it));
+
+    if (!it) {
+        return;
+    }
+    while (queue_pop(run->queue, it)) {
+        on_item(run, it);
+    }
+    explicit_bzero(it, sizeof(*it));
+    free(it);
+}
+
+static void on_link_ready(void *userdata)
+{
+    struct run *run = userdata;
+
+    run->ever_ready = true;
+    log_info("connected to %s", run->url);
+    events_connected(run->url);
+}
+
+static void on_link_down(void *userdata, const char *reason)
+{
+    struct run *run = userdata;
+    struct link_stats st;
+
+    link_get_stats(run->link, &st);
+    log_warning("cloud link: %s (next attempt in %.1f s)", reason, st.next_retry_s);
+    events_disconnected(reason);
+    /* An answer that is complete plays on without the link. */
+    if (!run->playing) {
+        fail_request(run, "link_lost", "the link went down during the request", false);
+    }
+}
+
+static void on_link_bad_message(void *userdata, const char *why)
+{
+    struct run *run = userdata;
+
+    log_warning("cloud sent a malformed message: %s", why);
+    events_error(false, 0, "bad_message", why);
+    /* A request that got a broken answer cannot be trusted to finish. */
+    fail_request(run, "bad_message", "the cloud's answer was malformed: request cancelled", true);
+}
+
+/* The request is over once its answer has been played: until then the ear
+ * must not spot (it would hear the answer). */
+static void check_playback(struct run *run)
+{
+    if (run->playing && audio_sink_pending(run->sink) == 0) {
+        finish_request(run);
+    }
+}
+
+static void on_link_message(void *userdata, const struct proto_msg *msg)
+{
+    struct run *run = userdata;
+    const char *slots[2 * PROTO_SLOTS_MAX];
+
+    if (msg->type == PROTO_UNKNOWN) {
+        log_warning("cloud sent an unknown message type '%s': ignored", msg->type_name);
+        return;
+    }
+    if (msg->type == PROTO_ERROR && !msg->has_id) {
+        log_warning("cloud error %s: %s", msg->code, msg->message ? msg->message : "");
+        events_error(false, 0, msg->code, msg->message ? msg->message : "");
+        return;
+    }
+    if (!msg->has_id || msg->id != run->current || run->current == 0) {
+        log_warning("cloud sent '%s' for request %u, which is not open: ignored",
+                    proto_type_name(msg->type), msg->has_id ? msg->id : 0);
+        return;
+    }
+    switch (msg->type) {
+    case PROTO_TRANSCRIPT:
+        events_transcript(msg->id, msg->text);
+        break;
+    case PROTO_INTENT:
+        for (size_t i = 0; i < msg->n_slots; i++) {
+            slots[2 * i] = msg->slots[i].name;
+            slots[2 * i + 1] = msg->slots[i].value;
+        }
+        events_intent(msg->id, msg->name, msg->sensitive, slots, msg->n_slots);
+        break;
+    case PROTO_RESPONSE:
+        events_response(msg->id, msg->text);
+        break;
+    case PROTO_RESPONSE_END:
+        log_info("request %u answered in %.2f s", msg->id, now_s() - run->request_started);
+        events_response_end(msg->id, (double)run->down_samples / AUDIO_RATE);
+        if (run->sink) {
+            /* A file is flushed now; a device plays on while the loop
+             * keeps the link serviced (see check_playback). */
+            audio_sink_drain(run->sink, 0);
+        }
+        run->playing = true;
+        check_playback(run);
+        break;
+    case PROTO_ERROR:
+        run->streaming = false;
+        fail_request(run, msg->code, msg->message ? msg->message : msg->code, false);
+        break;
+    default:
+        log_warning("cloud sent '%s', which a server does not send: ignored",
+                    proto_type_name(msg->type));
+        break;
+    }
+}
+
+static void on_link_frame(void *userdata, const struct proto_frame *frame)
+{
+    struct run *run = userdata;
+    int16_t pcm[AUDIO_OPUS_FRAME * 6];
+    char err[ERRSZ];
+    ssize_t n;
+
+    if (frame->kind != PROTO_FRAME_DOWNLINK || frame->id != run->current || run->current == 0) {
+        log_warning("cloud sent audio for request %u, which is not open: ignored", frame->id);
+        return;
+    }
+    if (frame->seq != run->down_seq) {
+        log_warning("request %u: answer audio frame %u arrived, %u expected", frame->id,
+                    frame->seq, run->down_seq);
+    }
+    run->down_seq = frame->seq + 1;
+    if (run->down_samples / AUDIO_OPUS_FRAME >= PROTO_DOWNLINK_FRAMES_MAX) {
+        return;
+    }
+    n = audio_opus_decode(run->decoder, frame->opus, frame->opus_len, pcm,
+                          sizeof(pcm) / sizeof(pcm[0]));
+    if (n < 0) {
+        log_warning("request %u: undecodable answer audio frame %u: skipped", frame->id,
+                    frame->seq);
+        return;
+    }
+    run->down_samples += (uint64_t)n;
+    if (run->sink && audio_sink_write(run->sink, pcm, (size_t)n, err, sizeof(err)) < 0) {
+        log_warning("%s", err);
+    }
+    explicit_bzero(pcm, sizeof(pcm));
+}
+
+static void on_link_wake(void *userdata)
+{
+    drain_queue(userdata);
+}
+
+static const struct link_callbacks link_callbacks = {
+    .on_ready = on_link_ready,
+    .on_down = on_link_down,
+    .on_message = on_link_message,
+    .on_bad_message = on_link_bad_message,
+    .on_frame = on_link_frame,
+    .on_wake = on_link_wake,
+};
+
+static const struct ear_callbacks ear_callbacks = {
+    .on_wake = on_ear_wake,
+    .on_audio = on_ear_audio,
+    .on_end = on_ear_end,
+};
+
+static bool is_live(const char *spec)
+{
+    return strcmp(spec, "mic") == 0 || strncmp(spec, "mic:", 4) == 0;
+}
+
+/* Everything that can fail before audio flows, each failure logged once. */
+static int setup(struct run *run)
+{
+    char pins[CONFIG_MAX_PINS][PIN_STRING_MAX];
+    const char *pin_list[CONFIG_MAX_PINS];
+    char storage[CONFIG_STRING_MAX + 32], fingerprint[PIN_STRING_MAX];
+    const char *cert_path, *key_path, *input;
+    struct audio_source_options sopts = {.realtime = run->opts->realtime};
+    struct link_params lp;
+    char err[ERRSZ];
+    size_t n_pins;
+    int r;
+
+    if (!run->cfg->cloud.url[0]) {
+        log_error("no cloud configured: set [cloud] url (and pins) in the config file");
+        return -EINVAL;
+    }
+    n_pins = config_cloud_pins(run->cfg, pins, CONFIG_MAX_PINS);
+    if (n_pins == 0) {
+        log_error("no [cloud] pins configured: hark talks only to a server whose key it knows "
+                  "(`hark pin CERT.pem` prints a certificate's pin)");
+        return -EINVAL;
+    }
+    if (n_pins == 1) {
+        log_warning("only one [cloud] pin: add a backup pin so the server's key can be rotated");
+    }
+    for (size_t i = 0; i < n_pins; i++) {
+        pin_list[i] = pins[i];
+    }
+    r = config_storage_dir(run->cfg, storage, sizeof(storage));
+    if (r < 0) {
+        log_error("no storage directory: set [storage] dir");
+        return r;
+    }
+    r = identity_load(storage, fingerprint, &cert_path, &key_path, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s", err);
+        return r;
+    }
+    log_info("device %s", fingerprint);
+
+    input = run->opts->input ? run->opts->input : run->cfg->audio.input;
+    run->live = is_live(input);
+    sopts.ring_ms = run->cfg->audio.ring_ms;
+
+    r = queue_new(QUEUE_ITEMS, sizeof(struct item), &run->queue);
+    if (r < 0) {
+        log_error("out of memory");
+        return r;
+    }
+    r = audio_opus_encoder_new((int)run->cfg->cloud.bitrate, (int)run->cfg->cloud.complexity,
+                               &run->encoder);
+    if (r >= 0) {
+        r = audio_opus_decoder_new(&run->decoder);
+    }
+    if (r < 0) {
+        log_error("cannot set up the Opus codec: %s", strerror(-r));
+        return r;
+    }
+    r = audio_sink_open(run->opts->output, err, sizeof(err), &run->sink);
+    if (r < 0 && run->opts->output) {
+        log_error("%s", err);
+        return r;
+    }
+    if (r < 0) {
+        /* A headless machine still shows the answers as events. */
+        log_warning("%s: answers are shown, not played", err);
+    }
+    r = ear_new(run->cfg, &ear_callbacks, run, err, sizeof(err), &run->ear);
+    if (r < 0) {
+        log_error("%s", err);
+        return r;
+    }
+    r = audio_source_open(input, &sopts, err, sizeof(err), &run->source);
+    if (r < 0) {
+        log_error("%s", err);
+        return r;
+    }
+    log_info("listening to %s", audio_source_describe(run->source));
+
+    snprintf(run->url, sizeof(run->url), "%s", run->cfg->cloud.url);
+    lp = (struct link_params){
+        .url = run->cfg->cloud.url,
+        .pins = pin_list,
+        .n_pins = n_pins,
+        .ca_file = run->cfg->cloud.ca_file[0] ? run->cfg->cloud.ca_file : NULL,
+        .cert_path = cert_path,
+        .key_path = key_path,
+        .client_name = "hark/" HARK_VERSION,
+    };
+    r = link_new(&lp, &link_callbacks, run, err, sizeof(err), &run->link);
+    if (r < 0) {
+        log_error("%s", err);
+        return r;
+    }
+    return 0;
+}
+
+/* A recording is only worth playing once the cloud can hear it. */
+static void wait_for_link(struct run *run)
+{
+    double deadline = now_s() + CONNECT_WAIT_S;
+
+    while (!run->ever_ready && !signals_stop_requested() && now_s() < deadline) {
+        link_run(run->link, 100);
+    }
+}
+
+int run_main(const struct hark_config *cfg, const struct run_options *opts)
+{
+    struct run *run = calloc(1, sizeof(*run));
+    int status = 1;
+
+    if (!run) {
+        log_error("out of memory");
+        return 1;
+    }
+    run->cfg = cfg;
+    run->opts = opts;
+    pthread_mutex_init(&run->lock, NULL);
+    pthread_cond_init(&run->answered, NULL);
+    signals_install();
+
+    if (setup(run) < 0) {
+        goto finish;
+    }
+    if (!run->live) {
+        wait_for_link(run);
+        if (!run->ever_ready) {
+            log_error("could not reach the cloud at %s within %.0f s", run->url, CONNECT_WAIT_S);
+            goto finish;
+        }
+    }
+    if (pthread_create(&run->ear_thread, NULL, ear_main, run) != 0) {
+        log_error("cannot start the ear thread");
+        goto finish;
+    }
+    run->ear_running = true;
+
+    while (!signals_stop_requested()) {
+        link_run(run->link, run->playing ? 20 : 100);
+        drain_queue(run);
+        check_playback(run);
+        if (run->current && !run->playing && now_s() - run->request_started > ANSWER_TIMEOUT_S) {
+            fail_request(run, "timeout", "no complete answer from the cloud in time", true);
+        }
+        if (run->input_done && run->current == 0 && queue_length(run->queue) == 0) {
+            break;
+        }
+    }
+    status = run->input_status;
+    if (!run->ever_ready) {
+        log_error("the link to %s was never established", run->url);
+        status = 1;
+    }
+
+finish:
+    if (run->ear_running) {
+        /* Release an ear thread that waits for an answer or for stdin. */
+        signals_request_stop();
+        if (run->queue) {
+            queue_close(run->queue);
+        }
+        pthread_mutex_lock(&run->lock);
+        pthread_cond_broadcast(&run->answered);
+        pthread_mutex_unlock(&run->lock);
+        signals_interrupt(run->ear_thread);
+        pthread_join(run->ear_thread, NULL);
+    }
+    link_free(run->link);
+    audio_source_free(run->source);
+    ear_free(run->ear);
+    audio_sink_free(run->sink);
+    audio_opus_encoder_free(run->encoder);
+    audio_opus_decoder_free(run->decoder);
+    queue_free(run->queue);
+    pthread_cond_destroy(&run->answered);
+    pthread_mutex_destroy(&run->lock);
+    explicit_bzero(run, sizeof(*run));
+    free(run);
+    return status;
+}

@@ -1,0 +1,66 @@
+# Helpers for the end-to-end tests against hark-devcloud on loopback: sourced
+# after lib.sh. Every server is started here on 127.0.0.1 and stopped on exit.
+DEVCLOUD_PID=""
+cloud_cleanup() {
+    if [ -n "$DEVCLOUD_PID" ]; then
+        kill -TERM "$DEVCLOUD_PID" 2>/dev/null || true
+        wait "$DEVCLOUD_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cloud_cleanup EXIT
+
+# start_devcloud [PORT]: starts hark-devcloud with its state in $TMP/cloud;
+# sets DEVCLOUD_PORT and DEVCLOUD_PIN. PORT 0 (default) picks a free one.
+start_devcloud() {
+    mkdir -p "$TMP/cloud"
+    rm -f "$TMP/cloud.port"
+    "$DEVCLOUD" --state "$TMP/cloud" --listen 127.0.0.1 --port "${1:-0}" \
+        --port-file "$TMP/cloud.port" --stats "$TMP/cloud.stats" \
+        >"$TMP/cloud.out" 2>>"$TMP/cloud.err" 3>&- 4>&- &
+    DEVCLOUD_PID=$!
+    i=0
+    while [ ! -s "$TMP/cloud.port" ]; do
+        i=$((i + 1))
+        [ "$i" -lt 300 ] || fail "hark-devcloud did not start: $(cat "$TMP/cloud.err")"
+        kill -0 "$DEVCLOUD_PID" 2>/dev/null || fail "hark-devcloud exited: $(cat "$TMP/cloud.err")"
+        sleep 0.1
+    done
+    DEVCLOUD_PORT=$(cat "$TMP/cloud.port")
+    DEVCLOUD_PIN=$(sed -n 's/^pin \(sha256\/[A-Za-z0-9+\/=]*\).*/\1/p' "$TMP/cloud.out" | head -1)
+    [ -n "$DEVCLOUD_PIN" ] || fail "hark-devcloud printed no pin: $(cat "$TMP/cloud.out")"
+}
+
+stop_devcloud() {
+    kill -TERM "$DEVCLOUD_PID"
+    wait "$DEVCLOUD_PID" || true
+    DEVCLOUD_PID=""
+}
+
+# cloud_stat NAME: a counter from the devcloud's --stats file (after stop_devcloud).
+cloud_stat() {
+    sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" "$TMP/cloud.stats"
+}
+
+# write_config URL PINS: $TMP/hark.conf for the device in $TMP/device.
+write_config() {
+    cat >"$TMP/hark.conf" <<CONF
+[cloud]
+url = $1
+pins = $2
+[storage]
+dir = $TMP/device
+CONF
+}
+
+# provision_device [register]: makes the device identity; registers it with
+# the running devcloud unless told "no".
+provision_device() {
+    write_config "wss://127.0.0.1:${DEVCLOUD_PORT:-1}/v1/assist" "${DEVCLOUD_PIN:-}"
+    DEVICE_FP=$("$HARK" provision --config "$TMP/hark.conf" 2>>"$TMP/provision.err") ||
+        fail "provision: $(cat "$TMP/provision.err")"
+    if [ "${1:-register}" = register ]; then
+        "$DEVCLOUD" register --state "$TMP/cloud" "$DEVICE_FP" >/dev/null 2>>"$TMP/cloud.err" ||
+            fail "register: $(cat "$TMP/cloud.err")"
+    fi
+}
