@@ -866,6 +866,9 @@ static int on_writeable(struct link *link, struct lws *wsi)
     link->stats.bytes_sent += m->len;
     if (m->binary) {
         link->stats.frames_sent++;
+        if (link->cb.on_frame_sent) {
+            link->cb.on_frame_sent(link->userdata);
+        }
     }
     free(m);
     if (link->q_head) {

@@ -41,6 +41,8 @@ struct link_callbacks {
     void (*on_frame)(void *userdata, const struct proto_frame *frame);
     /* Runs on the loop thread soon after link_wake() was called. */
     void (*on_wake)(void *userdata);
+    /* Optional: a binary message has just been written to the socket. */
+    void (*on_frame_sent)(void *userdata);
 };
 
 /* Checks a URL: wss only, a host, a port 1-65535. Writes the parts. */

@@ -45,6 +45,7 @@ enum item_kind {
 struct item {
     enum item_kind kind;
     uint32_t id;
+    double mono;       /* wake, end: CLOCK_MONOTONIC when the ear decided */
     double t;          /* wake: detection time in the audio; end: end time */
     double score;      /* wake */
     double preroll_s;  /* wake */
@@ -93,6 +94,9 @@ struct run {
     uint32_t down_seq;
     uint64_t down_samples;
     double request_started;
+    double wake_mono;        /* when the ear detected the wake */
+    double end_mono;         /* when the ear found the end of speech (0: not yet) */
+    bool first_frame_seen;
     char url[CONFIG_STRING_MAX];
 };
 
@@ -153,6 +157,7 @@ static void on_ear_wake(void *userdata, const struct ear_wake *wake)
     struct run *run = userdata;
     struct item it = {
         .kind = ITEM_WAKE,
+        .mono = now_s(),
         .t = wake->t,
         .score = wake->score,
         .preroll_s = wake->preroll_s,
@@ -194,6 +199,7 @@ static void on_ear_end(void *userdata, const struct ear_end *end)
     struct item it = {
         .kind = ITEM_END,
         .id = run->next_id,
+        .mono = now_s(),
         .t = end->t,
         .duration_s = end->duration_s,
     };
@@ -331,6 +337,9 @@ static void on_item(struct run *run, const struct item *it)
         }
         run->current = it->id;
         run->streaming = true;
+        run->wake_mono = it->mono;
+        run->end_mono = 0;
+        run->first_frame_seen = false;
         run->up_frames = 0;
         run->up_bytes = 0;
         run->down_seq = 0;
@@ -364,6 +373,7 @@ static void on_item(struct run *run, const struct item *it)
             return;
         }
         run->streaming = false;
+        run->end_mono = it->mono;
         send_text(run, proto_build_end(it->id, it->text, run->up_frames));
         if (run->current) {
             events_stream_end(it->id, it->text, it->duration_s, run->up_frames, run->up_bytes);
@@ -461,6 +471,10 @@ static void on_link_message(void *userdata, const struct proto_msg *msg)
         events_transcript(msg->id, msg->text);
         break;
     case PROTO_INTENT:
+        if (run->end_mono > 0) {
+            log_info("request %u: intent %.0f ms after the end of speech", msg->id,
+                     (now_s() - run->end_mono) * 1000.0);
+        }
         for (size_t i = 0; i < msg->n_slots; i++) {
             slots[2 * i] = msg->slots[i].name;
             slots[2 * i + 1] = msg->slots[i].value;
@@ -530,6 +544,20 @@ static void on_link_wake(void *userdata)
     drain_queue(userdata);
 }
 
+/* For the benchmark: from the wake to the request's first audio written to
+ * the socket. Frames are written in order, so the first one after the
+ * request started is its first. */
+static void on_link_frame_sent(void *userdata)
+{
+    struct run *run = userdata;
+
+    if (run->current && !run->first_frame_seen) {
+        run->first_frame_seen = true;
+        log_info("request %u: first audio frame written %.1f ms after the wake", run->current,
+                 (now_s() - run->wake_mono) * 1000.0);
+    }
+}
+
 static const struct link_callbacks link_callbacks = {
     .on_ready = on_link_ready,
     .on_down = on_link_down,
@@ -537,6 +565,7 @@ static const struct link_callbacks link_callbacks = {
     .on_bad_message = on_link_bad_message,
     .on_frame = on_link_frame,
     .on_wake = on_link_wake,
+    .on_frame_sent = on_link_frame_sent,
 };
 
 static const struct ear_callbacks ear_callbacks = {
