@@ -3,6 +3,7 @@
  * caller's) owns the cloud link, plays the answers and writes every event.
  * Between them one bounded queue, and lws_cancel_service as the wake-up. */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -305,6 +306,32 @@ static void fail_request(struct run *run, const char *code, const char *message,
     finish_request(run);
 }
 
+/* A falling two-note chime on the speaker when a request cannot be served
+ * (the link is down): the user hears that it was not taken. Never into an
+ * --output file, which holds answers only. */
+static void play_error_chime(struct run *run)
+{
+    static const double notes[] = {660.0, 440.0};
+    int16_t tone[AUDIO_RATE * 3 / 20]; /* 150 ms */
+    const size_t n = sizeof(tone) / sizeof(tone[0]);
+    const size_t fade = AUDIO_RATE / 100;
+    char err[ERRSZ];
+
+    if (!run->sink || run->opts->output) {
+        return;
+    }
+    for (size_t k = 0; k < sizeof(notes) / sizeof(notes[0]); k++) {
+        for (size_t i = 0; i < n; i++) {
+            double env = i < fade ? (double)i / fade : i > n - fade ? (double)(n - i) / fade : 1.0;
+            tone[i] = (int16_t)(8000.0 * env * sin(2.0 * M_PI * notes[k] * (double)i / AUDIO_RATE));
+        }
+        if (audio_sink_write(run->sink, tone, n, err, sizeof(err)) < 0) {
+            log_warning("%s", err);
+            return;
+        }
+    }
+}
+
 static void send_text(struct run *run, char *json)
 {
     int r;
@@ -333,6 +360,7 @@ static void on_item(struct run *run, const struct item *it)
             run->current = it->id;
             fail_request(run, "link_down", "the cloud is not connected: request dropped", false);
             run->current = 0;
+            play_error_chime(run);
             return;
         }
         run->current = it->id;

@@ -1,8 +1,9 @@
 #!/bin/sh
 # The link heals: hark run on stdin against hark-devcloud; after one answered
 # request the cloud freezes (SIGSTOP) and hark must notice the dead link
-# within 10 s; the cloud is then killed and restarted on the same port, hark
-# reconnects by itself, and the next request is answered.
+# within 10 s; the cloud is killed, and a request spoken now is dropped with
+# an event; the cloud is restarted on the same port, hark reconnects by
+# itself, and the next request is answered.
 # usage: run-reconnect.sh HARK DEVCLOUD SAMPLES_DIR
 HARK=$1
 DEVCLOUD=$2
@@ -48,6 +49,11 @@ kill -KILL "$DEVCLOUD_PID"
 wait "$DEVCLOUD_PID" 2>/dev/null || true
 DEVCLOUD_PID=""
 
+# A wake while the link is down: the request is dropped with an event, its
+# audio is not kept for later.
+raw "$SAMPLES/banking.flac" >&4
+wait_for '"code":"link_down"' 1 30
+
 # The cloud comes back on the same port with the same key and registry.
 start_devcloud "$port"
 wait_for '"event":"connected"' 2 30
@@ -57,5 +63,8 @@ grep '"event":"intent"' "$TMP/out" | tail -1 | grep -q '"name":"timer"' ||
     fail "the request after the reconnect was not understood: $(cat "$TMP/out")"
 exec 4>&-
 wait "$HARK_PID" || fail "hark run exited non-zero: $(cat "$TMP/err")"
+stop_devcloud
+# Only the timer request reached the restarted cloud: nothing of the dropped one.
+[ "$(cloud_stat utterances)" -eq 1 ] || fail "the restarted cloud got $(cloud_stat utterances) requests"
 cat "$TMP/out"
 echo "ok"
