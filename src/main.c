@@ -72,6 +72,61 @@ static int load_config(const char *path, struct hark_config *cfg)
     return 0;
 }
 
+/* The options `hark listen` and `hark run` share; --output is run's only. */
+struct pipeline_args {
+    const char *config_path;
+    struct run_options run;
+};
+
+/* Returns -1 to go on, or the exit code to return at once (--help, a usage
+ * error). */
+static int parse_pipeline_args(const char *cmd, bool with_output, int argc, char **argv,
+                               struct pipeline_args *ret)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"input", required_argument, NULL, 'i'},
+        {"output", required_argument, NULL, 'o'},
+        {"realtime", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    int c;
+
+    *ret = (struct pipeline_args){0};
+    while ((c = getopt_long(argc, argv, with_output ? "c:i:o:rh" : "c:i:rh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            ret->config_path = optarg;
+            break;
+        case 'i':
+            ret->run.input = optarg;
+            break;
+        case 'o':
+            if (!with_output) {
+                log_error("%s: --output is for hark run", cmd);
+                return 2;
+            }
+            ret->run.output = optarg;
+            break;
+        case 'r':
+            ret->run.realtime = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        log_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+        return 2;
+    }
+    return -1;
+}
+
 /* What `hark listen` knows of the request's audio: only how much there was.
  * Nothing is kept or sent; the cloud link will be the consumer. */
 struct listen_state {
@@ -107,58 +162,32 @@ static void on_end(void *userdata, const struct ear_end *end)
 
 static int cmd_listen(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"input", required_argument, NULL, 'i'},
-        {"realtime", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
     const struct ear_callbacks callbacks = {
         .on_wake = on_wake,
         .on_audio = on_audio,
         .on_end = on_end,
     };
     struct listen_state ls = {0};
-    const char *config_path = NULL, *input = NULL;
+    struct pipeline_args args;
     struct audio_source_options sopts = {0};
+    const char *input;
     struct hark_config cfg;
     struct audio_source *source = NULL;
     struct ear *ear = NULL;
     int16_t buf[2048];
     char err[ERRSZ];
-    int c, r;
+    int r;
 
-    while ((c = getopt_long(argc, argv, "c:i:rh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'i':
-            input = optarg;
-            break;
-        case 'r':
-            sopts.realtime = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
+    r = parse_pipeline_args("listen", false, argc, argv, &args);
+    if (r >= 0) {
+        return r;
     }
-    if (optind < argc) {
-        log_error("listen: unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
-    if (load_config(config_path, &cfg) < 0) {
+    if (load_config(args.config_path, &cfg) < 0) {
         return 1;
     }
+    sopts.realtime = args.run.realtime;
     sopts.ring_ms = cfg.audio.ring_ms;
-    if (!input) {
-        input = cfg.audio.input;
-    }
+    input = args.run.input ? args.run.input : cfg.audio.input;
 
     r = ear_new(&cfg, &callbacks, &ls, err, sizeof(err), &ear);
     if (r < 0) {
@@ -210,49 +239,18 @@ finish:
 
 static int cmd_run(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"input", required_argument, NULL, 'i'},
-        {"output", required_argument, NULL, 'o'},
-        {"realtime", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
-    struct run_options ro = {0};
-    const char *config_path = NULL;
+    struct pipeline_args args;
     struct hark_config cfg;
-    int c;
+    int r;
 
-    while ((c = getopt_long(argc, argv, "c:i:o:rh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'i':
-            ro.input = optarg;
-            break;
-        case 'o':
-            ro.output = optarg;
-            break;
-        case 'r':
-            ro.realtime = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
+    r = parse_pipeline_args("run", true, argc, argv, &args);
+    if (r >= 0) {
+        return r;
     }
-    if (optind < argc) {
-        log_error("run: unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
-    if (load_config(config_path, &cfg) < 0) {
+    if (load_config(args.config_path, &cfg) < 0) {
         return 1;
     }
-    return run_main(&cfg, &ro);
+    return run_main(&cfg, &args.run);
 }
 
 static int cmd_provision(int argc, char **argv)
