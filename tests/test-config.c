@@ -15,15 +15,7 @@
 #include "config.h"
 #include "hark-build.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static bool config_equal(const struct hark_config *a, const struct hark_config *b)
 {
@@ -198,7 +190,7 @@ static void expect_error(int r, const char *err, const char *prefix, const char 
     if (r >= 0 || strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, phrase)) {
         fprintf(stderr, "%s: r=%d, got \"%s\", want \"%s...%s...\"\n", what, r, err, prefix,
                 phrase);
-        failures++;
+        check_failures++;
     }
 }
 
@@ -369,10 +361,10 @@ static void roundtrip(const struct hark_config *cfg, const char *what)
     fclose(f);
     if (config_load_string(&back, "dump", text, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s: dump does not load: %s\n%s", what, err, text);
-        failures++;
+        check_failures++;
     } else if (!config_equal(cfg, &back)) {
         fprintf(stderr, "%s: dump reads back differently:\n%s", what, text);
-        failures++;
+        check_failures++;
     }
     free(text);
 }
@@ -491,7 +483,7 @@ static void test_sample(const char *sample)
     config_init_defaults(&def);
     if (config_load(&cfg, sample, err, sizeof(err)) < 0) {
         fprintf(stderr, "sample: %s\n", err);
-        failures++;
+        check_failures++;
         return;
     }
     /* The sample shows every default. */
@@ -637,7 +629,7 @@ static void test_reference(const char *doc)
                 "%s differs from config_write_reference(); regenerate it with\n"
                 "  HARK_WRITE_REFERENCE=1 meson test -C BUILDDIR config\n",
                 doc);
-        failures++;
+        check_failures++;
     }
     free(have);
     free(want);
@@ -661,8 +653,7 @@ int main(int argc, char **argv)
     test_locale();
     test_reference(argv[1]);
 
-    if (failures) {
-        fprintf(stderr, "%d checks failed\n", failures);
+    if (check_status() != 0) {
         return 1;
     }
     printf("all config tests passed\n");

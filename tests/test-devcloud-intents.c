@@ -11,17 +11,7 @@
 
 #include "intents.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 struct case_ {
     const char *transcript;
@@ -79,9 +69,9 @@ static void check_case(const struct intents *in, const struct case_ *c)
     struct intent_result r;
 
     intents_match(in, c->transcript, &r);
-    CHECK(strcmp(r.name, c->intent) == 0, "'%s': intent %s, expected %s", c->transcript, r.name,
+    CHECKF(strcmp(r.name, c->intent) == 0, "'%s': intent %s, expected %s", c->transcript, r.name,
           c->intent);
-    CHECK(r.sensitive == c->sensitive, "'%s': sensitive %d", c->transcript, r.sensitive);
+    CHECKF(r.sensitive == c->sensitive, "'%s': sensitive %d", c->transcript, r.sensitive);
     if (c->slot) {
         char name[64];
         const char *eq = strchr(c->slot, '=');
@@ -91,20 +81,20 @@ static void check_case(const struct intents *in, const struct case_ *c)
         for (size_t i = 0; i < r.n_slots; i++) {
             if (strcmp(r.slots[i].name, name) == 0) {
                 found = true;
-                CHECK(strcmp(r.slots[i].value, eq + 1) == 0, "'%s': slot %s = '%s', expected '%s'",
+                CHECKF(strcmp(r.slots[i].value, eq + 1) == 0, "'%s': slot %s = '%s', expected '%s'",
                       c->transcript, name, r.slots[i].value, eq + 1);
             }
         }
-        CHECK(found, "'%s': no slot %s", c->transcript, name);
+        CHECKF(found, "'%s': no slot %s", c->transcript, name);
     } else {
-        CHECK(r.n_slots == 0, "'%s': unexpected slot %s", c->transcript,
+        CHECKF(r.n_slots == 0, "'%s': unexpected slot %s", c->transcript,
               r.n_slots ? r.slots[0].name : "");
     }
     if (c->reply) {
-        CHECK(strstr(r.response, c->reply) != NULL, "'%s': response '%s' lacks '%s'", c->transcript,
+        CHECKF(strstr(r.response, c->reply) != NULL, "'%s': response '%s' lacks '%s'", c->transcript,
               r.response, c->reply);
     }
-    CHECK(strstr(r.request, "hey") != r.request, "'%s': request '%s' starts with the wake phrase",
+    CHECKF(strstr(r.request, "hey") != r.request, "'%s': request '%s' starts with the wake phrase",
           c->transcript, r.request);
 }
 
@@ -174,15 +164,15 @@ static void check_bad(size_t i, const struct bad *b)
      * mistake under test is the only one. */
     snprintf(text, sizeof(text), "%s%s", b->text, i == 0 ? "" : good_tail);
     r = load_text(name, text, path, sizeof(path), err, sizeof(err));
-    CHECK(r == -EINVAL, "%s: loaded (%d) a file with a mistake: %s", name, r, b->text);
+    CHECKF(r == -EINVAL, "%s: loaded (%d) a file with a mistake: %s", name, r, b->text);
     if (b->line) {
         snprintf(want, sizeof(want), "%s:%u: ", path, b->line);
     } else {
         snprintf(want, sizeof(want), "%s: ", path);
     }
-    CHECK(strncmp(err, want, strlen(want)) == 0, "%s: message '%s' does not start '%s'", name, err,
+    CHECKF(strncmp(err, want, strlen(want)) == 0, "%s: message '%s' does not start '%s'", name, err,
           want);
-    CHECK(strstr(err, b->reason) != NULL, "%s: message '%s' lacks '%s'", name, err, b->reason);
+    CHECKF(strstr(err, b->reason) != NULL, "%s: message '%s' lacks '%s'", name, err, b->reason);
 }
 
 int main(int argc, char **argv)
@@ -207,7 +197,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "FAIL: %s\n", err);
         return 1;
     }
-    CHECK(intents_count(in) == 10, "the sample has %zu intents, expected 10", intents_count(in));
+    CHECKF(intents_count(in) == 10, "the sample has %zu intents, expected 10", intents_count(in));
     for (size_t i = 0; i < n_cases; i++) {
         check_case(in, &cases[i]);
     }
@@ -222,7 +212,7 @@ int main(int argc, char **argv)
         }
         huge[len] = '\0';
         intents_match(in, huge, &res);
-        CHECK(strcmp(res.name, "weather") == 0, "a huge transcript: %s", res.name);
+        CHECKF(strcmp(res.name, "weather") == 0, "a huge transcript: %s", res.name);
         free(huge);
     }
     intents_free(in);
@@ -240,21 +230,21 @@ int main(int argc, char **argv)
                   "slot who kind=list values=\"alice,bob smith\" # trailing comment\n"
                   "fallback none response=\"?\"\n",
                   path, sizeof(path), err, sizeof(err));
-    CHECK(r == 0, "good.conf: %s", err);
+    CHECKF(r == 0, "good.conf: %s", err);
     if (r == 0) {
         struct intent_result res;
 
         intents_load(path, err, sizeof(err), &in);
         intents_match(in, "ok google hiya bob smith", &res);
-        CHECK(strcmp(res.name, "greet") == 0, "good.conf: %s", res.name);
-        CHECK(strcmp(res.response, "Hello \"bob smith\"!") == 0, "good.conf: '%s'", res.response);
-        CHECK(strcmp(res.request, "hiya bob smith") == 0, "good.conf: request '%s'", res.request);
+        CHECKF(strcmp(res.name, "greet") == 0, "good.conf: %s", res.name);
+        CHECKF(strcmp(res.response, "Hello \"bob smith\"!") == 0, "good.conf: '%s'", res.response);
+        CHECKF(strcmp(res.request, "hiya bob smith") == 0, "good.conf: request '%s'", res.request);
         intents_match(in, "ok google hello", &res);
-        CHECK(strcmp(res.response, "Hello \"you\"!") == 0, "good.conf default: '%s'", res.response);
+        CHECKF(strcmp(res.response, "Hello \"you\"!") == 0, "good.conf default: '%s'", res.response);
         intents_free(in);
     }
     r = intents_load("/nonexistent/intents.conf", err, sizeof(err), &in);
-    CHECK(r == -ENOENT && strstr(err, "/nonexistent/intents.conf"), "missing file: %d %s", r, err);
+    CHECKF(r == -ENOENT && strstr(err, "/nonexistent/intents.conf"), "missing file: %d %s", r, err);
 
     for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
         snprintf(path, sizeof(path), "%s/bad%zu.conf", tmpdir, i);
@@ -263,8 +253,7 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/good.conf", tmpdir);
     unlink(path);
     rmdir(tmpdir);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_status() != 0) {
         return 1;
     }
     printf("ok: %zu transcripts, %zu bad rules files\n", n_cases, sizeof(bads) / sizeof(bads[0]));

@@ -17,17 +17,7 @@
 #include "link.h"
 #include "protocol.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 struct answer {
     bool ready;
@@ -113,7 +103,7 @@ static void on_message(void *userdata, const struct proto_msg *msg)
 static void on_bad_message(void *userdata, const char *why)
 {
     fprintf(stderr, "bad message from the server: %s\n", why);
-    failures++;
+    check_failures++;
 }
 
 static void on_frame(void *userdata, const struct proto_frame *frame)
@@ -273,36 +263,36 @@ int main(int argc, char **argv)
         fprintf(stderr, "FAIL: link_new: %s\n", err);
         return 1;
     }
-    CHECK(run_until(link, &a, is_ready, 15), "not ready: %s", a.down_reason);
+    CHECKF(run_until(link, &a, is_ready, 15), "not ready: %s", a.down_reason);
 
     /* A cancelled request: a few frames, then cancel; nothing comes back. */
     a.id = 1;
-    CHECK(send_json(link, proto_build_start(1, "hey computer", 0.9, 500)) == 0, "start 1");
+    CHECKF(send_json(link, proto_build_start(1, "hey computer", 0.9, 500)) == 0, "start 1");
     r = stream(link, 1, pcm, n, 20, &frames);
-    CHECK(r == 0, "stream 1: %s", strerror(-r));
-    CHECK(send_json(link, proto_build_cancel(1, "test")) == 0, "cancel 1");
+    CHECKF(r == 0, "stream 1: %s", strerror(-r));
+    CHECKF(send_json(link, proto_build_cancel(1, "test")) == 0, "cancel 1");
 
     /* The real request. */
     a.id = 2;
     t0 = now_s();
-    CHECK(send_json(link, proto_build_start(2, "hey computer", 0.9, 500)) == 0, "start 2");
+    CHECKF(send_json(link, proto_build_start(2, "hey computer", 0.9, 500)) == 0, "start 2");
     r = stream(link, 2, pcm, n, PROTO_UPLINK_FRAMES_MAX, &frames);
-    CHECK(r == 0, "stream 2: %s", strerror(-r));
-    CHECK(send_json(link, proto_build_end(2, "silence", frames)) == 0, "end 2");
-    CHECK(run_until(link, &a, is_ended, 60), "no response_end within 60 s");
+    CHECKF(r == 0, "stream 2: %s", strerror(-r));
+    CHECKF(send_json(link, proto_build_end(2, "silence", frames)) == 0, "end 2");
+    CHECKF(run_until(link, &a, is_ended, 60), "no response_end within 60 s");
     printf("answered in %.2f s: transcript \"%s\", intent %s (city %s), response \"%s\", "
            "%u downlink frames\n",
            now_s() - t0, a.transcript, a.intent, a.city, a.response, a.frames);
-    CHECK(a.error[0] == '\0', "error %s", a.error);
-    CHECK(strstr(a.transcript, "weather") != NULL, "transcript '%s'", a.transcript);
-    CHECK(strcmp(a.intent, "weather") == 0 && !a.sensitive, "intent %s", a.intent);
-    CHECK(strstr(a.response, "sunny") != NULL && a.response_audio, "response '%s'", a.response);
-    CHECK(a.frames > 50 && a.seq_ok, "%u downlink frames, in order: %d", a.frames, a.seq_ok);
-    CHECK(a.end_frames == a.frames, "response_end says %u frames, %u came", a.end_frames, a.frames);
+    CHECKF(a.error[0] == '\0', "error %s", a.error);
+    CHECKF(strstr(a.transcript, "weather") != NULL, "transcript '%s'", a.transcript);
+    CHECKF(strcmp(a.intent, "weather") == 0 && !a.sensitive, "intent %s", a.intent);
+    CHECKF(strstr(a.response, "sunny") != NULL && a.response_audio, "response '%s'", a.response);
+    CHECKF(a.frames > 50 && a.seq_ok, "%u downlink frames, in order: %d", a.frames, a.seq_ok);
+    CHECKF(a.end_frames == a.frames, "response_end says %u frames, %u came", a.end_frames, a.frames);
     /* Nothing for the cancelled request, even a little later. */
     run_until(link, &a, never, 1.0);
-    CHECK(a.other == 0, "%u messages for the cancelled request", a.other);
-    CHECK(!a.down, "link went down: %s", a.down_reason);
+    CHECKF(a.other == 0, "%u messages for the cancelled request", a.other);
+    CHECKF(!a.down, "link went down: %s", a.down_reason);
 
     /* Too long: more than 1500 frames (30 s) ends the request with too_long. */
     {
@@ -310,24 +300,23 @@ int main(int argc, char **argv)
         int16_t *quiet = calloc(n_long, sizeof(*quiet));
 
         a = (struct answer){.id = 3, .seq_ok = true, .ready = true};
-        CHECK(quiet != NULL, "calloc");
-        CHECK(send_json(link, proto_build_start(3, "hey computer", 0.9, 500)) == 0, "start 3");
+        CHECKF(quiet != NULL, "calloc");
+        CHECKF(send_json(link, proto_build_start(3, "hey computer", 0.9, 500)) == 0, "start 3");
         r = stream(link, 3, quiet, n_long, PROTO_UPLINK_FRAMES_MAX + 1, &frames);
-        CHECK(r == 0 && frames == PROTO_UPLINK_FRAMES_MAX + 1, "stream 3: %d, %u frames", r,
+        CHECKF(r == 0 && frames == PROTO_UPLINK_FRAMES_MAX + 1, "stream 3: %d, %u frames", r,
               frames);
-        CHECK(send_json(link, proto_build_end(3, "max_length", frames)) == 0, "end 3");
-        CHECK(run_until(link, &a, is_ended, 30), "no answer to a request that is too long");
-        CHECK(strncmp(a.error, "too_long:", 9) == 0, "error '%s', expected too_long", a.error);
+        CHECKF(send_json(link, proto_build_end(3, "max_length", frames)) == 0, "end 3");
+        CHECKF(run_until(link, &a, is_ended, 30), "no answer to a request that is too long");
+        CHECKF(strncmp(a.error, "too_long:", 9) == 0, "error '%s', expected too_long", a.error);
         run_until(link, &a, never, 1.0);
-        CHECK(a.transcript[0] == '\0' && a.frames == 0 && a.end_frames == 0,
+        CHECKF(a.transcript[0] == '\0' && a.frames == 0 && a.end_frames == 0,
               "a request that was too long was answered");
         free(quiet);
     }
 
     link_free(link);
     free(pcm);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_status() != 0) {
         return 1;
     }
     printf("ok\n");

@@ -10,17 +10,7 @@
 
 #include "registry.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 #define PIN_A "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 #define PIN_B "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
@@ -91,7 +81,7 @@ int main(void)
 
     /* Missing: -ENOENT, named. */
     r = registry_load(path, on_bad_line, &bad, err, sizeof(err), &reg);
-    CHECK(r == -ENOENT && strstr(err, path), "missing registry: %d %s", r, err);
+    CHECKF(r == -ENOENT && strstr(err, path), "missing registry: %d %s", r, err);
 
     /* clang-format off */
     write_file(path,
@@ -109,20 +99,20 @@ int main(void)
                PIN_C "\r\n");                                            /* CRLF */
     /* clang-format on */
     r = registry_load(path, on_bad_line, &bad, err, sizeof(err), &reg);
-    CHECK(r == 0, "load: %s", err);
-    CHECK(registry_count(reg) == 3, "%zu entries, expected 3", registry_count(reg));
-    CHECK(registry_contains(reg, PIN_A), "A");
-    CHECK(registry_contains(reg, PIN_B), "B (with a comment after it)");
-    CHECK(registry_contains(reg, PIN_C), "C (CRLF)");
-    CHECK(!registry_contains(reg, PIN_D), "D is not registered");
-    CHECK(!registry_contains(reg, "sha256/not-base64"), "a bad line is not an entry");
-    CHECK(!registry_contains(reg, NULL), "NULL");
-    CHECK(bad.n == 4, "%zu bad lines reported, expected 4", bad.n);
-    CHECK(bad.n == 4 && bad.lines[0] == 5 && bad.lines[1] == 6 && bad.lines[2] == 7 &&
+    CHECKF(r == 0, "load: %s", err);
+    CHECKF(registry_count(reg) == 3, "%zu entries, expected 3", registry_count(reg));
+    CHECKF(registry_contains(reg, PIN_A), "A");
+    CHECKF(registry_contains(reg, PIN_B), "B (with a comment after it)");
+    CHECKF(registry_contains(reg, PIN_C), "C (CRLF)");
+    CHECKF(!registry_contains(reg, PIN_D), "D is not registered");
+    CHECKF(!registry_contains(reg, "sha256/not-base64"), "a bad line is not an entry");
+    CHECKF(!registry_contains(reg, NULL), "NULL");
+    CHECKF(bad.n == 4, "%zu bad lines reported, expected 4", bad.n);
+    CHECKF(bad.n == 4 && bad.lines[0] == 5 && bad.lines[1] == 6 && bad.lines[2] == 7 &&
               bad.lines[3] == 9,
           "bad lines at %u %u %u %u", bad.lines[0], bad.lines[1], bad.lines[2], bad.lines[3]);
     snprintf(want, sizeof(want), "%s:5: ", path);
-    CHECK(strncmp(bad.first, want, strlen(want)) == 0 && strstr(bad.first, "not a fingerprint"),
+    CHECKF(strncmp(bad.first, want, strlen(want)) == 0 && strstr(bad.first, "not a fingerprint"),
           "message '%s'", bad.first);
     registry_free(reg);
     registry_free(NULL);
@@ -131,34 +121,33 @@ int main(void)
      * newline does not glue two entries together. */
     snprintf(path, sizeof(path), "%s/new-registry", dir);
     r = registry_append(path, "sha256/nope", err, sizeof(err));
-    CHECK(r == -EINVAL && strstr(err, "not a fingerprint"), "bad fingerprint: %d %s", r, err);
-    CHECK(access(path, F_OK) < 0, "a refused fingerprint created the file");
+    CHECKF(r == -EINVAL && strstr(err, "not a fingerprint"), "bad fingerprint: %d %s", r, err);
+    CHECKF(access(path, F_OK) < 0, "a refused fingerprint created the file");
     r = registry_append(path, PIN_A, err, sizeof(err));
-    CHECK(r == 0, "append A: %d %s", r, err);
-    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode %o", st.st_mode & 0777);
+    CHECKF(r == 0, "append A: %d %s", r, err);
+    CHECKF(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "mode %o", st.st_mode & 0777);
     r = registry_append(path, PIN_A, err, sizeof(err));
-    CHECK(r == 1, "append A again: %d", r);
+    CHECKF(r == 1, "append A again: %d", r);
     write_file(path, "# no newline at the end\n" PIN_B);
     r = registry_append(path, PIN_D, err, sizeof(err));
-    CHECK(r == 0, "append D: %d %s", r, err);
-    CHECK(strcmp(read_all(path), "# no newline at the end\n" PIN_B "\n" PIN_D "\n") == 0,
+    CHECKF(r == 0, "append D: %d %s", r, err);
+    CHECKF(strcmp(read_all(path), "# no newline at the end\n" PIN_B "\n" PIN_D "\n") == 0,
           "file is '%s'", read_all(path));
     bad.n = 0;
     r = registry_load(path, on_bad_line, &bad, err, sizeof(err), &reg);
-    CHECK(r == 0 && registry_count(reg) == 2 && bad.n == 0, "reload: %d, %zu entries, %zu bad", r,
+    CHECKF(r == 0 && registry_count(reg) == 2 && bad.n == 0, "reload: %d, %zu entries, %zu bad", r,
           registry_count(reg), bad.n);
     registry_free(reg);
 
     /* Not a regular file. */
     r = registry_load(dir, on_bad_line, &bad, err, sizeof(err), &reg);
-    CHECK(r < 0, "a directory loaded as a registry");
+    CHECKF(r < 0, "a directory loaded as a registry");
 
     unlink(path);
     snprintf(path, sizeof(path), "%s/registry", dir);
     unlink(path);
     rmdir(dir);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_status() != 0) {
         return 1;
     }
     printf("ok\n");

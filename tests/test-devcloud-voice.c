@@ -19,17 +19,7 @@
 #include "intents.h"
 #include "tts.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static double now_s(void)
 {
@@ -81,13 +71,13 @@ static int16_t *opus_round_trip(const int16_t *pcm, size_t n, size_t *ret_n, siz
         memcpy(frame, pcm + f * AUDIO_OPUS_FRAME,
                (len < AUDIO_OPUS_FRAME ? len : AUDIO_OPUS_FRAME) * sizeof(*frame));
         w = audio_opus_encode(enc, frame, packet, sizeof(packet));
-        CHECK(w > 0, "encode: %zd", w);
+        CHECKF(w > 0, "encode: %zd", w);
         if (w <= 0) {
             break;
         }
         bytes += (size_t)w;
         d = audio_opus_decode(dec, packet, (size_t)w, decoded, AUDIO_OPUS_FRAME * 6);
-        CHECK(d == AUDIO_OPUS_FRAME, "decode: %zd", d);
+        CHECKF(d == AUDIO_OPUS_FRAME, "decode: %zd", d);
         if (d != AUDIO_OPUS_FRAME) {
             break;
         }
@@ -114,7 +104,7 @@ static int16_t *decode_packets(const struct tts_packets *p, size_t *ret_n)
         ssize_t d =
             audio_opus_decode(dec, p->data + p->offsets[i], p->offsets[i + 1] - p->offsets[i],
                               out + n, AUDIO_OPUS_FRAME * 6);
-        CHECK(d == AUDIO_OPUS_FRAME, "downlink packet %zu decodes to %zd samples", i, d);
+        CHECKF(d == AUDIO_OPUS_FRAME, "downlink packet %zu decodes to %zd samples", i, d);
         if (d > 0) {
             n += (size_t)d;
         }
@@ -159,26 +149,26 @@ int main(int argc, char **argv)
     /* The request, as the server would receive it. */
     req = read_wav(argv[1], &n_req);
     heard = opus_round_trip(req, n_req, &n_heard, &bytes);
-    CHECK(n_heard >= n_req && n_heard < n_req + AUDIO_OPUS_FRAME, "%zu samples back for %zu",
+    CHECKF(n_heard >= n_req && n_heard < n_req + AUDIO_OPUS_FRAME, "%zu samples back for %zu",
           n_heard, n_req);
     t0 = now_s();
-    CHECK(asr_decode(asr, heard, n_heard, &text) == 0, "asr_decode");
+    CHECKF(asr_decode(asr, heard, n_heard, &text) == 0, "asr_decode");
     t_asr = now_s() - t0;
     printf("request: %.2f s of audio, %zu Opus bytes; transcript \"%s\"\n", n_heard / 16000.0,
            bytes, text ? text : "");
     printf("ASR: %.2f s, %.3f s per second of audio; models loaded in %.2f s\n", t_asr,
            t_asr / (n_heard / 16000.0), t_load);
-    CHECK(text && strstr(text, "weather"), "the transcript lacks 'weather'");
+    CHECKF(text && strstr(text, "weather"), "the transcript lacks 'weather'");
     intents_match(intents, text ? text : "", &res);
-    CHECK(strcmp(res.name, "weather") == 0, "intent %s, expected weather", res.name);
-    CHECK(!res.sensitive, "weather is not sensitive");
+    CHECKF(strcmp(res.name, "weather") == 0, "intent %s, expected weather", res.name);
+    CHECKF(!res.sensitive, "weather is not sensitive");
     for (size_t i = 0; i < res.n_slots; i++) {
         printf("slot %s = %s\n", res.slots[i].name, res.slots[i].value);
         has_city = has_city || (strcmp(res.slots[i].name, "city") == 0 &&
                                 strcmp(res.slots[i].value, "paris") == 0);
     }
     if (text && strstr(text, "paris")) {
-        CHECK(has_city, "'paris' heard but no city slot");
+        CHECKF(has_city, "'paris' heard but no city slot");
     } else {
         printf("note: 'paris' was not recognised\n");
     }
@@ -186,27 +176,27 @@ int main(int argc, char **argv)
 
     /* The response: synthesised, 20 ms Opus packets, heard again. */
     t0 = now_s();
-    CHECK(tts_synthesize(tts, res.response, &speech, &n_speech) == 0, "tts_synthesize");
-    CHECK(tts_encode(speech, n_speech, 3000, &packets) == 0, "tts_encode");
+    CHECKF(tts_synthesize(tts, res.response, &speech, &n_speech) == 0, "tts_synthesize");
+    CHECKF(tts_encode(speech, n_speech, 3000, &packets) == 0, "tts_encode");
     t_tts = now_s() - t0;
-    CHECK(packets.n == (n_speech + AUDIO_OPUS_FRAME - 1) / AUDIO_OPUS_FRAME,
+    CHECKF(packets.n == (n_speech + AUDIO_OPUS_FRAME - 1) / AUDIO_OPUS_FRAME,
           "%zu packets for %zu samples", packets.n, n_speech);
-    CHECK(n_speech > 16000, "only %zu samples of speech", n_speech);
+    CHECKF(n_speech > 16000, "only %zu samples of speech", n_speech);
     printf("TTS: %.2f s of speech in %zu packets (%zu bytes), made in %.3f s (%.3f s per "
            "second of speech)\n",
            n_speech / 16000.0, packets.n, packets.offsets[packets.n], t_tts,
            t_tts / (n_speech / 16000.0));
     answer = decode_packets(&packets, &n_answer);
     t0 = now_s();
-    CHECK(asr_decode(asr, answer, n_answer, &text2) == 0, "asr_decode of the answer");
+    CHECKF(asr_decode(asr, answer, n_answer, &text2) == 0, "asr_decode of the answer");
     t_asr2 = now_s() - t0;
     printf("the answer heard back: \"%s\" (%.2f s)\n", text2 ? text2 : "", t_asr2);
-    CHECK(text2 && (strstr(text2, "sunny") || strstr(text2, "degrees") || strstr(text2, "twenty")),
+    CHECKF(text2 && (strstr(text2, "sunny") || strstr(text2, "degrees") || strstr(text2, "twenty")),
           "the synthesised answer is not recognisable");
 
     /* The cap on downlink packets holds. */
     tts_packets_finish(&packets);
-    CHECK(tts_encode(speech, n_speech, 10, &packets) == 0 && packets.n == 10, "cap: %zu",
+    CHECKF(tts_encode(speech, n_speech, 10, &packets) == 0 && packets.n == 10, "cap: %zu",
           packets.n);
     tts_packets_finish(&packets);
     tts_packets_finish(NULL);
@@ -220,8 +210,7 @@ int main(int argc, char **argv)
     asr_free(asr);
     tts_free(tts);
     intents_free(intents);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_status() != 0) {
         return 1;
     }
     printf("ok\n");

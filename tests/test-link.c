@@ -26,18 +26,11 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "check.h"
+
 extern char **environ;
 
-static int failures;
 static char tmp[2048];
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -513,7 +506,7 @@ static void test_backoff_function(void)
     CHECK(fabs(sum / 100000 - 0.5) < 0.01 && lo < 0.001 && hi > 0.999);
 }
 
-/* Three failures in a row against a port that refuses: the delays between
+/* Three check_failures in a row against a port that refuses: the delays between
  * them are the backoff's, within the jitter bounds. */
 static void test_backoff_live(const char *any_pin)
 {
@@ -743,7 +736,7 @@ static void test_ca_file(void)
             "openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
             "-extfile dns.ext -out leaf-dns.crt 2>/dev/null",
             tmp) != 0) {
-        failures++;
+        check_failures++;
         return;
     }
     openssl_pin(leaf_crt, leaf_pin);
@@ -1496,8 +1489,7 @@ int main(int argc, char **argv)
     if (system(cmd) != 0) {
         fprintf(stderr, "cannot remove %s\n", tmp);
     }
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_status() != 0) {
         return 1;
     }
     printf("ok\n");

@@ -9,16 +9,9 @@
 
 #include "pin.h"
 
-static int failures;
-static char tmp[4096];
+#include "check.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+static char tmp[4096];
 
 /* Runs a shell command; the paths in it are ours (mkdtemp), never input. */
 __attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
@@ -202,8 +195,7 @@ int main(void)
     if (system(path2) != 0) {
         fprintf(stderr, "cannot remove %s\n", tmp);
     }
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_status() != 0) {
         return 1;
     }
     printf("ok\n");

@@ -4,15 +4,7 @@
 
 #include "audio-preroll.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static void push_sequence(struct audio_preroll *p, int16_t first, size_t n, size_t chunk)
 {
@@ -77,9 +69,5 @@ int main(void)
     audio_preroll_free(p);
     audio_preroll_free(NULL);
 
-    if (failures) {
-        fprintf(stderr, "%d checks failed\n", failures);
-        return 1;
-    }
-    return 0;
+    return check_status();
 }

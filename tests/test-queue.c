@@ -9,15 +9,7 @@
 
 #include "queue.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 #define ITEMS 200000u
 
@@ -52,7 +44,7 @@ static void test_two_threads(void)
         if (queue_pop(q, &it)) {
             if (it.seq != next || it.check != next * 2654435761u) {
                 fprintf(stderr, "item %llu out of order or torn\n", (unsigned long long)next);
-                failures++;
+                check_failures++;
                 break;
             }
             next++;
@@ -105,9 +97,5 @@ int main(void)
 {
     test_bounds();
     test_two_threads();
-    if (failures) {
-        fprintf(stderr, "%d checks failed\n", failures);
-        return 1;
-    }
-    return 0;
+    return check_status();
 }

@@ -11,15 +11,7 @@
 
 #include "audio-ring.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* Enough to wrap the ring's free-running indices over many times and to
  * make an ordering bug show up, yet a few seconds under ASan. */
@@ -66,7 +58,7 @@ static void test_capacity(void)
         if (audio_ring_capacity(ring) != cases[i].got) {
             fprintf(stderr, "capacity %zu rounded to %zu, expected %zu\n", cases[i].asked,
                     audio_ring_capacity(ring), cases[i].got);
-            failures++;
+            check_failures++;
         }
         CHECK(audio_ring_available(ring) == 0);
         CHECK(audio_ring_overruns(ring) == 0);
@@ -151,7 +143,7 @@ static void test_wrap(void)
             if (out[i] != sample_at(read + i)) {
                 fprintf(stderr, "wrap: sample %llu is %d, expected %d\n",
                         (unsigned long long)(read + i), out[i], sample_at(read + i));
-                failures++;
+                check_failures++;
             }
         }
         read += r;
@@ -283,7 +275,7 @@ static void test_stress(void)
     if (s.mismatches) {
         fprintf(stderr, "stress: %llu samples wrong, the first at %llu\n",
                 (unsigned long long)s.mismatches, (unsigned long long)s.first_bad);
-        failures++;
+        check_failures++;
     }
     CHECK(!s.producer_failed);
     CHECK(audio_ring_available(s.ring) == 0);
@@ -303,8 +295,7 @@ int main(void)
     test_clear();
     test_stress();
 
-    if (failures) {
-        fprintf(stderr, "test-ring: %d check(s) failed\n", failures);
+    if (check_status() != 0) {
         return 1;
     }
     printf("test-ring: all checks passed\n");

@@ -15,25 +15,7 @@
 
 #include "audio-sink.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
-#define CHECKF(cond, ...)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 #define RATE 16000
 
@@ -180,14 +162,14 @@ cleanup:
 
 static void expect_open_error(const char *path, int want, const char *what)
 {
-    struct audio_sink *sink = (struct audio_sink *)&failures;
+    struct audio_sink *sink = (struct audio_sink *)&check_failures;
     char err[512] = "";
     int r = audio_sink_open(path, err, sizeof(err), &sink);
 
     CHECKF(r == want, "%s: %d (%s), expected %d", what, r, err, want);
     CHECKF(strstr(err, path) != NULL, "%s: message \"%s\" does not name %s", what, err, path);
     /* Not written on failure. */
-    CHECK(sink == (struct audio_sink *)&failures);
+    CHECK(sink == (struct audio_sink *)&check_failures);
     printf("error: %s\n", err);
 }
 
@@ -222,14 +204,14 @@ static int default_device_child(void)
         printf("default device: not available: %s\n", err);
         CHECKF(strstr(err, "output device") != NULL, "message \"%s\"", err);
         CHECK(sink == NULL);
-        return failures ? 1 : 0;
+        return check_failures ? 1 : 0;
     }
     CHECK(audio_sink_write(sink, silence, 3200, err, sizeof(err)) == 0);
     r = audio_sink_drain(sink, 5000);
     CHECKF(r == 0, "drain: %d", r);
     audio_sink_free(sink);
     printf("default device: opened, played 0.2 s of silence\n");
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }
 
 /* A playback device without sound hardware: ALSA's file plugin over its null
@@ -327,7 +309,7 @@ static int device_child(void)
     free(pattern);
     unlink(raw_path);
     unlink(rc_path);
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }
 
 /* ALSA reads its configuration once per process, so each device test gets a
@@ -342,18 +324,18 @@ static void in_child(int (*fn)(void), const char *name)
     pid = fork();
     if (pid < 0) {
         perror("fork");
-        failures++;
+        check_failures++;
         return;
     }
     if (pid == 0) {
         /* The child reports its own checks only. */
-        failures = 0;
+        check_failures = 0;
         exit(fn());
     }
     if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
         (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 77)) {
         fprintf(stderr, "%s failed (status 0x%x)\n", name, (unsigned)status);
-        failures++;
+        check_failures++;
     }
 }
 
@@ -390,8 +372,7 @@ int main(void)
     test_wav();
     test_wav_errors();
     remove_tmpdir();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_status() != 0) {
         return 1;
     }
     printf("all sink tests passed\n");

@@ -19,27 +19,9 @@
 
 #include "audio-source.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* Like CHECK, with the measured values in the report. */
-#define CHECKF(cond, ...)                                                                          \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);               \
-            fprintf(stderr, __VA_ARGS__);                                                          \
-            fputc('\n', stderr);                                                                   \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
-
 /* The test signal: silence, then a tone from ONSET to the very end, so both
  * the start of the audio (timing) and its last samples (the resampler's
  * flushed tail) are checked. */
@@ -86,7 +68,7 @@ static bool write_signal(const char *path, int format, int rate, int channels, d
 
     if (!sf) {
         fprintf(stderr, "cannot write %s: %s\n", path, sf_strerror(NULL));
-        failures++;
+        check_failures++;
         return false;
     }
     buf = calloc((size_t)frames * (size_t)channels, sizeof(*buf));
@@ -112,7 +94,7 @@ static bool write_signal(const char *path, int format, int rate, int channels, d
     }
     if (sf_writef_short(sf, buf, frames) != frames) {
         fprintf(stderr, "cannot write %s: %s\n", path, sf_strerror(sf));
-        failures++;
+        check_failures++;
     }
     free(buf);
     sf_close(sf);
@@ -391,7 +373,7 @@ static void write_bytes(const char *path, const void *data, size_t n)
 
     if (fd < 0 || write(fd, data, n) != (ssize_t)n) {
         fprintf(stderr, "cannot write %s\n", path);
-        failures++;
+        check_failures++;
     }
     if (fd >= 0) {
         close(fd);
@@ -407,7 +389,7 @@ static void write_truncated(const char *src, const char *dst, double keep)
 
     if (!f || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0) {
         fprintf(stderr, "cannot read %s\n", src);
-        failures++;
+        check_failures++;
         if (f) {
             fclose(f);
         }
@@ -780,7 +762,7 @@ static int mic_smoke_child(void)
     printf("mic: %s: %zu samples read, %llu overrun\n", audio_source_describe(src), got,
            (unsigned long long)audio_source_overruns(src));
     audio_source_free(src);
-    return failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }
 
 static void test_mic_smoke(void)
@@ -793,7 +775,7 @@ static void test_mic_smoke(void)
     pid = fork();
     if (pid < 0) {
         perror("fork");
-        failures++;
+        check_failures++;
         return;
     }
     if (pid == 0) {
@@ -802,7 +784,7 @@ static void test_mic_smoke(void)
     if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
         (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 77)) {
         fprintf(stderr, "mic smoke test failed (status 0x%x)\n", (unsigned)status);
-        failures++;
+        check_failures++;
     }
 }
 
@@ -848,8 +830,7 @@ int main(void)
     test_devices();
 
     remove_tmpdir();
-    if (failures) {
-        fprintf(stderr, "test-source: %d check(s) failed\n", failures);
+    if (check_status() != 0) {
         return 1;
     }
     printf("test-source: all checks passed\n");

@@ -7,15 +7,7 @@
 
 #include "audio-vad.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 #define RATE 16000
 
@@ -238,9 +230,5 @@ int main(void)
     test_vad_levels();
     test_vad_noisy();
     test_endpoint_reasons();
-    if (failures) {
-        fprintf(stderr, "%d checks failed\n", failures);
-        return 1;
-    }
-    return 0;
+    return check_status();
 }
