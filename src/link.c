@@ -79,6 +79,8 @@ struct link {
     size_t rx_len;
     bool rx_binary;
     bool rx_discard; /* too big: dropping the rest of the frame, then closing */
+    /* Too big, and the frame is read: close with 1009 when writeable. */
+    bool close_1009;
 
     struct qmsg *q_head;
     struct qmsg *q_tail;
@@ -447,6 +449,7 @@ static void connect_now(struct link *link)
     link->close_reason[0] = '\0';
     link->rx_len = 0;
     link->rx_discard = false;
+    link->close_1009 = false;
     link->stats.connects++;
     link->stats.next_retry_s = 0;
 
@@ -748,21 +751,24 @@ static void deliver_binary(struct link *link, const uint8_t *data, size_t len)
 /* Closes with 1009 once the current frame has been read to its end. lws
  * 4.1 spins forever in lws_service() when a callback closes the connection
  * while the rest of a frame still sits in OpenSSL's buffer, so the rest is
- * read and dropped first. Returns -1 to close now, 0 to go on reading. */
+ * read and dropped first. The close itself is left to the writeable
+ * callback: when a receive callback returns non-zero, lws 4.1 keeps the fill
+ * of its receive buffer, and appends the server's close acknowledgement to
+ * it, past the buffer's end when the last piece had filled it (a heap
+ * overflow by up to the ack's 125 bytes). Returns 0: go on reading. */
 static int close_too_big(struct link *link, struct lws *wsi)
 {
-    static const char why[] = "message too big";
-
-    if (lws_remaining_packet_payload(wsi) > 0) {
+    if (lws_remaining_packet_payload(wsi) > 0 || link->close_1009) {
         return 0;
     }
-    lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
-                     sizeof(why) - 1);
-    return -1;
+    link->close_1009 = true;
+    lws_callback_on_writable(wsi);
+    return 0;
 }
 
 /* A piece of a message: collected until its final fragment into a buffer
- * bounded by the protocol's limits. Returns -1 to close the connection. */
+ * bounded by the protocol's limits. Returns 0: a close is never asked for
+ * from here (see close_too_big). */
 static int on_receive(struct link *link, struct lws *wsi, const void *in, size_t len)
 {
     bool binary = lws_frame_is_binary(wsi);
@@ -851,6 +857,12 @@ static int on_writeable(struct link *link, struct lws *wsi)
     if (link->close_requested) {
         static const char bye[] = "client going away";
         lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, (unsigned char *)bye, sizeof(bye) - 1);
+        return -1;
+    }
+    if (link->close_1009) {
+        static const char why[] = "message too big";
+        lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)why,
+                         sizeof(why) - 1);
         return -1;
     }
     m = queue_pop(link);
