@@ -5,6 +5,12 @@
 #include "log.h"
 
 static enum log_level max_level = LOG_LEVEL_WARNING;
+static const char *program = "hark";
+
+void log_set_program(const char *name)
+{
+    program = name;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -32,7 +38,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
     if (journal) {
         fprintf(stderr, "<%d>", (int)level);
     } else {
-        fputs("hark: ", stderr);
+        fputs(program, stderr);
+        fputs(": ", stderr);
         if (level == LOG_LEVEL_ERROR) {
             fputs("error: ", stderr);
         } else if (level == LOG_LEVEL_WARNING) {

@@ -1,5 +1,6 @@
-/* hark's diagnostics on stderr, once, at the edge. Journal-friendly: under
- * systemd (JOURNAL_STREAM set) each line carries its syslog priority. */
+/* Diagnostics on stderr, once, at the edge. Journal-friendly: under systemd
+ * (JOURNAL_STREAM set) each line carries its syslog priority. Thread-safe:
+ * one locked write per line. */
 #pragma once
 
 #include <stdarg.h>
@@ -11,6 +12,8 @@ enum log_level {
     LOG_LEVEL_DEBUG = 7,
 };
 
+/* The name each line starts with (not under systemd); default "hark". */
+void log_set_program(const char *name);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 

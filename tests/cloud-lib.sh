@@ -10,13 +10,16 @@ cloud_cleanup() {
 }
 trap cloud_cleanup EXIT
 
-# start_devcloud [PORT]: starts hark-devcloud with its state in $TMP/cloud;
-# sets DEVCLOUD_PORT and DEVCLOUD_PIN. PORT 0 (default) picks a free one.
+# start_devcloud [PORT [OPTION...]]: starts hark-devcloud with its state in
+# $TMP/cloud and any further options; sets DEVCLOUD_PORT and DEVCLOUD_PIN.
+# PORT 0 (default) picks a free one.
 start_devcloud() {
     mkdir -p "$TMP/cloud"
     rm -f "$TMP/cloud.port"
-    "$DEVCLOUD" --state "$TMP/cloud" --listen 127.0.0.1 --port "${1:-0}" \
-        --port-file "$TMP/cloud.port" --stats "$TMP/cloud.stats" \
+    port_arg=${1:-0}
+    [ "$#" -eq 0 ] || shift
+    "$DEVCLOUD" --state "$TMP/cloud" --listen 127.0.0.1 --port "$port_arg" \
+        --port-file "$TMP/cloud.port" --stats "$TMP/cloud.stats" "$@" \
         >"$TMP/cloud.out" 2>>"$TMP/cloud.err" 3>&- 4>&- &
     DEVCLOUD_PID=$!
     i=0

@@ -28,9 +28,9 @@
 
 #include "asr.h"
 #include "audio-opus.h"
-#include "dclog.h"
 #include "hark-build.h"
 #include "intents.h"
+#include "log.h"
 #include "pin.h"
 #include "protocol.h"
 #include "registry.h"
@@ -55,6 +55,30 @@
 /* Peer-provided text in our log lines is cut to this and made printable. */
 #define LOG_TEXT_MAX 64
 #define CLOSE_REASON_MAX 123
+/* --misbehave: at most this many modes in the list. */
+#define MISBEHAVE_MAX 16
+/* oversized: over the client's text limit, and a multiple of hark's 4096-byte
+ * receive chunk, so that the last piece fills the libwebsockets receive
+ * buffer: the case that once made hark's 1009 close overflow it. */
+#define OVERSIZED_LEN (PROTO_TEXT_MAX + 4096)
+
+/* Test-only misbehaviour (--misbehave): what the server sends, once, instead
+ * of or besides what the protocol asks for. */
+enum misbehave_mode {
+    MISBEHAVE_OVERSIZED,          /* a text message over the 16384-byte limit */
+    MISBEHAVE_BAD_JSON,           /* a truncated JSON text */
+    MISBEHAVE_UNKNOWN_TYPE,       /* a message of a type the protocol does not know */
+    MISBEHAVE_AUDIO_BEFORE_START, /* downlink audio for a request that is not open */
+    MISBEHAVE_WRONG_TYPES,        /* an intent whose fields have the wrong JSON types */
+};
+
+static const char *const misbehave_names[] = {
+    [MISBEHAVE_OVERSIZED] = "oversized",
+    [MISBEHAVE_BAD_JSON] = "bad-json",
+    [MISBEHAVE_UNKNOWN_TYPE] = "unknown-type",
+    [MISBEHAVE_AUDIO_BEFORE_START] = "audio-before-start",
+    [MISBEHAVE_WRONG_TYPES] = "wrong-types",
+};
 
 struct options {
     const char *state_dir;
@@ -65,6 +89,10 @@ struct options {
     const char *stats_path;
     const char *port_file;
     const char *asr_lm;
+    const char *misbehave_list; /* as given, for the warning */
+    enum misbehave_mode misbehave[MISBEHAVE_MAX];
+    size_t n_misbehave;
+    const char *save_uplink; /* a directory, or NULL */
     int verbose;
 };
 
@@ -112,6 +140,7 @@ struct conn {
     struct devcloud *dc;
     struct lws *wsi;
     char peer[64];
+    uint64_t number; /* 1 for the first device let in, then +1: names saved uplinks */
     char fingerprint[PIN_STRING_MAX];
     bool hello;
     /* Closing: the queue is flushed, then the connection closed with this. */
@@ -149,6 +178,8 @@ struct devcloud {
     struct tts *tts;
     struct stats stats;
     struct conn *conns;
+    /* --misbehave: which of opt.misbehave have been used (each once). */
+    bool misbehave_used[MISBEHAVE_MAX];
 
     pthread_t worker;
     bool worker_started;
@@ -323,7 +354,7 @@ static int conn_queue(struct conn *conn, const void *data, size_t len, bool bina
         return -ESHUTDOWN;
     }
     if (conn->out_n >= QUEUE_MAX) {
-        dc_warning("%s: the client does not read; closing", conn->peer);
+        log_warning("%s: the client does not read; closing", conn->peer);
         conn_close(conn, LWS_CLOSE_STATUS_POLICY_VIOLATION, "send queue full");
         return -ENOBUFS;
     }
@@ -352,7 +383,7 @@ static int conn_send(struct conn *conn, char *json)
     int r;
 
     if (!json) {
-        dc_error("%s: cannot build a message: out of memory", conn->peer);
+        log_error("%s: cannot build a message: out of memory", conn->peer);
         return -ENOMEM;
     }
     r = conn_queue(conn, json, strlen(json), false);
@@ -363,6 +394,211 @@ static int conn_send(struct conn *conn, char *json)
 static void conn_send_error(struct conn *conn, int64_t id, const char *code, const char *message)
 {
     conn_send(conn, proto_build_error(id, code, message));
+}
+
+/* ---- --misbehave: malformed messages on purpose, for the tests ---- */
+
+/* Each mode in the list is used once, at its first chance: audio-before-start
+ * at the first ready sent, the others by successive requests in list order.
+ * Marks the mode used; false when none is left for this occasion. */
+static bool misbehave_take(struct devcloud *dc, bool at_ready, enum misbehave_mode *ret_mode)
+{
+    for (size_t i = 0; i < dc->opt.n_misbehave; i++) {
+        bool ready_mode = dc->opt.misbehave[i] == MISBEHAVE_AUDIO_BEFORE_START;
+
+        if (!dc->misbehave_used[i] && ready_mode == at_ready) {
+            dc->misbehave_used[i] = true;
+            *ret_mode = dc->opt.misbehave[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Right after ready: downlink audio for request 1, which a client that has
+ * just connected has not started (ids are the client's; 1 is the first). */
+static void misbehave_after_ready(struct conn *conn)
+{
+    /* One valid Opus packet: the TOC byte alone, SILK wideband 20 ms, code 0,
+     * an empty frame (RFC 6716 3.2.1), which a decoder treats as lost. */
+    static const uint8_t packet[] = {0x48};
+    uint8_t frame[PROTO_FRAME_HEADER + sizeof(packet)];
+    enum misbehave_mode mode;
+    int n;
+
+    if (!misbehave_take(conn->dc, true, &mode)) {
+        return;
+    }
+    n = proto_frame_pack(PROTO_FRAME_DOWNLINK, 1, 0, packet, sizeof(packet), frame, sizeof(frame));
+    if (n < 0) {
+        return;
+    }
+    log_warning("%s: misbehaving (%s): downlink audio for request 1, which is not open", conn->peer,
+                misbehave_names[mode]);
+    conn_queue(conn, frame, (size_t)n, true);
+}
+
+/* A transcript for request id whose text makes the message OVERSIZED_LEN
+ * bytes: valid JSON, only too big. */
+static char *build_oversized(uint32_t id)
+{
+    char *buf = malloc(OVERSIZED_LEN + 1);
+    int n;
+
+    if (!buf) {
+        return NULL;
+    }
+    n = snprintf(buf, OVERSIZED_LEN + 1, "{\"type\":\"transcript\",\"id\":%" PRIu32 ",\"text\":\"",
+                 id);
+    if (n < 0 || n >= OVERSIZED_LEN - 2) {
+        free(buf);
+        return NULL;
+    }
+    memset(buf + n, 'a', OVERSIZED_LEN - 2 - (size_t)n);
+    memcpy(buf + OVERSIZED_LEN - 2, "\"}", 3);
+    return buf;
+}
+
+/* On a request's start: the next request mode in the list, if any. */
+static void misbehave_on_start(struct conn *conn, uint32_t id)
+{
+    char small[128];
+    char *text = small;
+    enum misbehave_mode mode;
+
+    if (!misbehave_take(conn->dc, false, &mode)) {
+        return;
+    }
+    switch (mode) {
+    case MISBEHAVE_OVERSIZED:
+        text = build_oversized(id);
+        break;
+    case MISBEHAVE_BAD_JSON:
+        snprintf(small, sizeof(small), "{\"type\":\"transcript\",\"id\":");
+        break;
+    case MISBEHAVE_UNKNOWN_TYPE:
+        snprintf(small, sizeof(small), "{\"type\":\"weather-report\",\"id\":%" PRIu32 "}", id);
+        break;
+    case MISBEHAVE_WRONG_TYPES:
+        snprintf(small, sizeof(small),
+                 "{\"type\":\"intent\",\"id\":%" PRIu32 ",\"name\":5,\"sensitive\":\"yes\"}", id);
+        break;
+    case MISBEHAVE_AUDIO_BEFORE_START:
+        return; /* not a request mode (misbehave_take does not return it here) */
+    }
+    if (!text) {
+        log_error("%s: request %u: cannot build the %s message: out of memory", conn->peer, id,
+                  misbehave_names[mode]);
+        return;
+    }
+    log_warning("%s: request %u: misbehaving (%s): a %zu-byte text message", conn->peer, id,
+                misbehave_names[mode], strlen(text));
+    conn_queue(conn, text, strlen(text), false);
+    if (text != small) {
+        free(text);
+    }
+}
+
+/* ---- --save-uplink: a request's decoded audio as a WAV file ---- */
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v & 0xff);
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+    put_le16(p, (uint16_t)(v & 0xffff));
+    put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* 16 kHz mono 16-bit PCM, mode 0600: it is what someone said. */
+static int write_wav(const char *path, const int16_t *pcm, size_t n)
+{
+    uint8_t header[44], buf[4096];
+    uint32_t bytes;
+    int fd, r;
+
+    if (n > PCM_CAP) {
+        return -EFBIG;
+    }
+    bytes = (uint32_t)(n * sizeof(int16_t));
+    memcpy(header, "RIFF", 4);
+    put_le32(header + 4, 36 + bytes);
+    memcpy(header + 8, "WAVEfmt ", 8);
+    put_le32(header + 16, 16);    /* the fmt chunk's size */
+    put_le16(header + 20, 1);     /* PCM */
+    put_le16(header + 22, 1);     /* mono */
+    put_le32(header + 24, 16000); /* samples per second */
+    put_le32(header + 28, 32000); /* bytes per second */
+    put_le16(header + 32, 2);     /* bytes per sample frame */
+    put_le16(header + 34, 16);    /* bits per sample */
+    memcpy(header + 36, "data", 4);
+    put_le32(header + 40, bytes);
+
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return -errno;
+    }
+    /* A file left by an earlier run would keep its mode through O_TRUNC. */
+    r = fchmod(fd, 0600) < 0 ? -errno : 0;
+    if (r == 0) {
+        r = write_all(fd, header, sizeof(header));
+    }
+    for (size_t i = 0; r == 0 && i < n;) {
+        size_t k = 0;
+
+        for (; k < sizeof(buf) / 2 && i < n; k++, i++) {
+            put_le16(buf + 2 * k, (uint16_t)pcm[i]);
+        }
+        r = write_all(fd, buf, 2 * k);
+    }
+    explicit_bzero(buf, sizeof(buf));
+    if (close(fd) < 0 && r == 0) {
+        r = -errno;
+    }
+    if (r < 0) {
+        unlink(path); /* no half a recording */
+    }
+    return r;
+}
+
+static void save_uplink(struct conn *conn, uint32_t id, const int16_t *pcm, size_t n)
+{
+    char path[PATH_MAX];
+    int len, r;
+
+    len = snprintf(path, sizeof(path), "%s/uplink-%" PRIu64 "-%" PRIu32 ".wav",
+                   conn->dc->opt.save_uplink, conn->number, id);
+    if (len < 0 || (size_t)len >= sizeof(path)) {
+        log_error("%s: request %u: the uplink file name is too long", conn->peer, id);
+        return;
+    }
+    r = write_wav(path, pcm, n);
+    if (r < 0) {
+        log_error("%s: request %u: cannot save the uplink to %s: %s", conn->peer, id, path,
+                  strerror(-r));
+        return;
+    }
+    log_info("%s: request %u: uplink saved to %s", conn->peer, id, path);
 }
 
 static void conn_reset_request(struct conn *conn)
@@ -400,7 +636,7 @@ static void conn_free(struct conn *conn)
 
 static void on_registry_bad_line(void *userdata, const char *path, unsigned line, const char *why)
 {
-    dc_warning("%s:%u: %s", path, line, why);
+    log_warning("%s:%u: %s", path, line, why);
 }
 
 /* Whether the device may connect: the registry is read anew each time, so a
@@ -414,13 +650,13 @@ static bool device_registered(struct devcloud *dc, const char *fingerprint)
 
     r = registry_load(dc->registry_path, on_registry_bad_line, NULL, err, sizeof(err), &reg);
     if (r == -ENOENT) {
-        dc_warning("registry %s does not exist: no device can connect "
-                   "(hark-devcloud register --state DIR FINGERPRINT)",
-                   dc->registry_path);
+        log_warning("registry %s does not exist: no device can connect "
+                    "(hark-devcloud register --state DIR FINGERPRINT)",
+                    dc->registry_path);
         return false;
     }
     if (r < 0) {
-        dc_error("cannot read the registry: %s", err);
+        log_error("cannot read the registry: %s", err);
         return false;
     }
     found = registry_contains(reg, fingerprint);
@@ -513,22 +749,23 @@ static int on_established(struct devcloud *dc, struct lws *wsi, struct session *
 
     r = peer_fingerprint(wsi, conn->fingerprint);
     if (r < 0) {
-        dc_warning("refused a device from %s: no usable client certificate (%s)", conn->peer,
-                   strerror(-r));
+        log_warning("refused a device from %s: no usable client certificate (%s)", conn->peer,
+                    strerror(-r));
         dc->stats.refused++;
         conn_close(conn, PROTO_CLOSE_UNREGISTERED, "device not registered: no certificate");
         return 0;
     }
     if (!device_registered(dc, conn->fingerprint)) {
-        dc_warning("refused device %s from %s (not in registry %s)", conn->fingerprint, conn->peer,
-                   dc->registry_path);
+        log_warning("refused device %s from %s (not in registry %s)", conn->fingerprint, conn->peer,
+                    dc->registry_path);
         dc->stats.refused++;
         snprintf(reason, sizeof(reason), "device not registered: %s", conn->fingerprint);
         conn_close(conn, PROTO_CLOSE_UNREGISTERED, reason);
         return 0;
     }
     dc->stats.connections++;
-    dc_info("device %s connected from %s", conn->fingerprint, conn->peer);
+    conn->number = dc->stats.connections;
+    log_info("device %s connected from %s", conn->fingerprint, conn->peer);
     return 0;
 }
 
@@ -538,12 +775,12 @@ static void on_start(struct conn *conn, const struct proto_msg *msg)
     int r;
 
     if (conn->state != REQ_NONE) {
-        dc_info("%s: request %u abandoned by a new start", conn->peer, conn->id);
+        log_info("%s: request %u abandoned by a new start", conn->peer, conn->id);
         conn_reset_request(conn);
     }
     if (conn->have_last_id && msg->id <= conn->last_id) {
-        dc_warning("%s: start %u after %u: request ids must increase", conn->peer, msg->id,
-                   conn->last_id);
+        log_warning("%s: start %u after %u: request ids must increase", conn->peer, msg->id,
+                    conn->last_id);
         conn_send_error(conn, msg->id, "bad_message", "request ids must increase");
         return;
     }
@@ -552,7 +789,7 @@ static void on_start(struct conn *conn, const struct proto_msg *msg)
     conn->pcm = malloc(PCM_CAP * sizeof(*conn->pcm));
     r = conn->pcm ? audio_opus_decoder_new(&conn->decoder) : -ENOMEM;
     if (r < 0) {
-        dc_error("%s: request %u: cannot start: %s", conn->peer, msg->id, strerror(-r));
+        log_error("%s: request %u: cannot start: %s", conn->peer, msg->id, strerror(-r));
         conn_send_error(conn, msg->id, "internal", "the server cannot take a request now");
         conn_reset_request(conn);
         return;
@@ -563,15 +800,16 @@ static void on_start(struct conn *conn, const struct proto_msg *msg)
     conn->frames = 0;
     conn->warned_stray = false;
     conn->requests++;
-    dc_info("%s: request %u started (phrase \"%s\", score %.2f, pre-roll %u ms)", conn->peer,
-            msg->id, printable(msg->phrase, buf), msg->score, msg->preroll_ms);
+    log_info("%s: request %u started (phrase \"%s\", score %.2f, pre-roll %u ms)", conn->peer,
+             msg->id, printable(msg->phrase, buf), msg->score, msg->preroll_ms);
+    misbehave_on_start(conn, msg->id);
 }
 
 /* The request fails with too_long; the rest of its audio is ignored. */
 static void fail_too_long(struct conn *conn)
 {
-    dc_warning("%s: request %u: more than %d frames (30 s) of audio", conn->peer, conn->id,
-               PROTO_UPLINK_FRAMES_MAX);
+    log_warning("%s: request %u: more than %d frames (30 s) of audio", conn->peer, conn->id,
+                PROTO_UPLINK_FRAMES_MAX);
     conn_send_error(conn, conn->id, "too_long", "more than 30 s of audio");
     conn_reset_request(conn);
     conn->state = REQ_FAILED;
@@ -587,8 +825,8 @@ static void decode_into(struct conn *conn, const uint8_t *packet, size_t len)
     }
     n = audio_opus_decode(conn->decoder, packet, len, conn->pcm + conn->n_pcm, DECODE_MAX);
     if (n < 0) {
-        dc_warning("%s: request %u: undecodable audio frame dropped (%s)", conn->peer, conn->id,
-                   strerror((int)-n));
+        log_warning("%s: request %u: undecodable audio frame dropped (%s)", conn->peer, conn->id,
+                    strerror((int)-n));
         return;
     }
     conn->n_pcm += (size_t)n;
@@ -600,11 +838,11 @@ static void on_frame(struct conn *conn, const uint8_t *data, size_t len)
     struct proto_frame f;
 
     if (proto_frame_parse(data, len, &f) < 0) {
-        dc_warning("%s: malformed audio frame (%zu bytes) dropped", conn->peer, len);
+        log_warning("%s: malformed audio frame (%zu bytes) dropped", conn->peer, len);
         return;
     }
     if (f.kind != PROTO_FRAME_UPLINK) {
-        dc_warning("%s: downlink frame from a client dropped", conn->peer);
+        log_warning("%s: downlink frame from a client dropped", conn->peer);
         return;
     }
     dc->stats.audio_frames++;
@@ -614,21 +852,21 @@ static void on_frame(struct conn *conn, const uint8_t *data, size_t len)
     }
     if (conn->state != REQ_COLLECTING || f.id != conn->id) {
         if (!conn->warned_stray) {
-            dc_warning("%s: audio for request %u, which is not in flight, dropped", conn->peer,
-                       f.id);
+            log_warning("%s: audio for request %u, which is not in flight, dropped", conn->peer,
+                        f.id);
             conn->warned_stray = true;
         }
         return;
     }
     if (f.seq < conn->next_seq) {
-        dc_warning("%s: request %u: frame %u again (expected %u), dropped", conn->peer, f.id, f.seq,
-                   conn->next_seq);
+        log_warning("%s: request %u: frame %u again (expected %u), dropped", conn->peer, f.id,
+                    f.seq, conn->next_seq);
         return;
     }
     if (f.seq > conn->next_seq) {
         uint32_t gap = f.seq - conn->next_seq;
 
-        dc_warning("%s: request %u: %u frame(s) missing before %u", conn->peer, f.id, gap, f.seq);
+        log_warning("%s: request %u: %u frame(s) missing before %u", conn->peer, f.id, gap, f.seq);
         for (uint32_t i = 0; i < gap && i < GAP_CONCEAL_MAX && conn->state == REQ_COLLECTING; i++) {
             decode_into(conn, NULL, 0);
         }
@@ -656,12 +894,12 @@ static void on_end(struct conn *conn, const struct proto_msg *msg)
         return;
     }
     if (conn->state != REQ_COLLECTING || msg->id != conn->id) {
-        dc_warning("%s: end for request %u, which is not in flight; ignored", conn->peer, msg->id);
+        log_warning("%s: end for request %u, which is not in flight; ignored", conn->peer, msg->id);
         return;
     }
     if (msg->frames != conn->frames) {
-        dc_warning("%s: request %u: the client sent %u frames, %u arrived", conn->peer, msg->id,
-                   msg->frames, conn->frames);
+        log_warning("%s: request %u: the client sent %u frames, %u arrived", conn->peer, msg->id,
+                    msg->frames, conn->frames);
     }
     job = calloc(1, sizeof(*job));
     if (!job) {
@@ -682,8 +920,11 @@ static void on_end(struct conn *conn, const struct proto_msg *msg)
     conn->job = job;
     conn->state = REQ_PROCESSING;
     dc->stats.utterances++;
-    dc_info("%s: request %u ended (%s): %.2f s of audio in %u frames", conn->peer, conn->id,
-            printable(msg->reason, buf), (double)job->n_pcm / 16000.0, conn->frames);
+    log_info("%s: request %u ended (%s): %.2f s of audio in %u frames", conn->peer, conn->id,
+             printable(msg->reason, buf), (double)job->n_pcm / 16000.0, conn->frames);
+    if (dc->opt.save_uplink) {
+        save_uplink(conn, job->id, job->pcm, job->n_pcm);
+    }
 
     pthread_mutex_lock(&dc->lock);
     if (dc->todo_tail) {
@@ -701,10 +942,10 @@ static void on_cancel(struct conn *conn, const struct proto_msg *msg)
     char buf[LOG_TEXT_MAX + 4];
 
     if (conn->state == REQ_NONE || msg->id != conn->id) {
-        dc_info("%s: cancel for request %u, which is not in flight; ignored", conn->peer, msg->id);
+        log_info("%s: cancel for request %u, which is not in flight; ignored", conn->peer, msg->id);
         return;
     }
-    dc_info("%s: request %u cancelled (%s)", conn->peer, msg->id, printable(msg->reason, buf));
+    log_info("%s: request %u cancelled (%s)", conn->peer, msg->id, printable(msg->reason, buf));
     conn_reset_request(conn);
 }
 
@@ -720,24 +961,24 @@ static void deliver(struct conn *conn, struct job *job)
     conn->job = NULL;
     conn->state = REQ_NONE;
     if (job->error) {
-        dc_error("%s: request %u failed: %s", conn->peer, job->id, strerror(-job->error));
+        log_error("%s: request %u failed: %s", conn->peer, job->id, strerror(-job->error));
         conn_send_error(conn, job->id, "internal", "the server could not process the request");
         return;
     }
-    dc_info("%s: request %u: recognised in %.2f s (%.2f s per second of audio), intent %s, "
-            "%.1f s of speech synthesised in %.2f s",
-            conn->peer, job->id, job->asr_s, audio_s > 0 ? job->asr_s / audio_s : 0.0,
-            in->sensitive ? "(sensitive, not logged)" : in->name, job->speech_s, job->tts_s);
+    log_info("%s: request %u: recognised in %.2f s (%.2f s per second of audio), intent %s, "
+             "%.1f s of speech synthesised in %.2f s",
+             conn->peer, job->id, job->asr_s, audio_s > 0 ? job->asr_s / audio_s : 0.0,
+             in->sensitive ? "(sensitive, not logged)" : in->name, job->speech_s, job->tts_s);
     /* What was said and answered may be private: only on request (-v). */
-    dc_debug("%s: request %u: transcript \"%s\"; request \"%s\"; intent %s%s", conn->peer, job->id,
-             job->transcript, in->request, in->name, in->sensitive ? " (sensitive)" : "");
+    log_debug("%s: request %u: transcript \"%s\"; request \"%s\"; intent %s%s", conn->peer, job->id,
+              job->transcript, in->request, in->name, in->sensitive ? " (sensitive)" : "");
     for (size_t i = 0; i < in->n_slots; i++) {
         slots[i] = (struct proto_slot){.name = (char *)in->slots[i].name,
                                        .value = (char *)in->slots[i].value};
-        dc_debug("%s: request %u: slot %s = \"%s\"", conn->peer, job->id, in->slots[i].name,
-                 in->slots[i].value);
+        log_debug("%s: request %u: slot %s = \"%s\"", conn->peer, job->id, in->slots[i].name,
+                  in->slots[i].value);
     }
-    dc_debug("%s: request %u: response \"%s\"", conn->peer, job->id, in->response);
+    log_debug("%s: request %u: response \"%s\"", conn->peer, job->id, in->response);
 
     conn_send(conn, proto_build_transcript(job->id, job->transcript));
     conn_send(conn, proto_build_intent(job->id, in->name, slots, in->n_slots, in->sensitive));
@@ -789,21 +1030,22 @@ static void on_text(struct conn *conn, const char *text, size_t len)
     }
     if (!conn->hello) {
         if (r < 0 || msg.type != PROTO_HELLO) {
-            dc_warning("%s: %s before hello; closing", conn->peer,
-                       r < 0 ? "a malformed message" : proto_type_name(msg.type));
+            log_warning("%s: %s before hello; closing", conn->peer,
+                        r < 0 ? "a malformed message" : proto_type_name(msg.type));
             conn_close(conn, PROTO_CLOSE_PROTOCOL, "hello expected first");
         } else if (msg.protocol != PROTO_VERSION) {
-            dc_warning("%s: protocol version %d not supported; closing", conn->peer, msg.protocol);
+            log_warning("%s: protocol version %d not supported; closing", conn->peer, msg.protocol);
             conn_close(conn, PROTO_CLOSE_PROTOCOL, "protocol version not supported (1 is)");
         } else {
             conn->hello = true;
-            dc_info("%s: hello from %s", conn->peer, printable(msg.client, buf));
+            log_info("%s: hello from %s", conn->peer, printable(msg.client, buf));
             conn_send(conn, proto_build_ready(SERVER_NAME));
+            misbehave_after_ready(conn);
         }
         goto finish;
     }
     if (r < 0) {
-        dc_warning("%s: malformed message ignored: %s", conn->peer, why);
+        log_warning("%s: malformed message ignored: %s", conn->peer, why);
         conn_send_error(conn, -1, "bad_message", why);
         return;
     }
@@ -821,15 +1063,15 @@ static void on_text(struct conn *conn, const char *text, size_t len)
         on_cancel(conn, &msg);
         break;
     case PROTO_HELLO:
-        dc_warning("%s: a second hello ignored", conn->peer);
+        log_warning("%s: a second hello ignored", conn->peer);
         break;
     case PROTO_UNKNOWN:
-        dc_info("%s: unknown message type \"%s\" ignored", conn->peer,
-                printable(msg.type_name, buf));
+        log_info("%s: unknown message type \"%s\" ignored", conn->peer,
+                 printable(msg.type_name, buf));
         break;
     default:
-        dc_warning("%s: server message \"%s\" from a client ignored", conn->peer,
-                   proto_type_name(msg.type));
+        log_warning("%s: server message \"%s\" from a client ignored", conn->peer,
+                    proto_type_name(msg.type));
         break;
     }
 finish:
@@ -851,8 +1093,8 @@ static void on_receive(struct conn *conn, struct lws *wsi, const void *in, size_
     }
     max = conn->rx_binary ? PROTO_BINARY_MAX : PROTO_TEXT_MAX;
     if (len > max - conn->rx_len) {
-        dc_warning("%s: a %s message longer than %zu bytes; closing", conn->peer,
-                   conn->rx_binary ? "binary" : "text", max);
+        log_warning("%s: a %s message longer than %zu bytes; closing", conn->peer,
+                    conn->rx_binary ? "binary" : "text", max);
         conn->rx_discard = true;
         conn_close(conn, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, "message too big");
         return;
@@ -864,7 +1106,7 @@ static void on_receive(struct conn *conn, struct lws *wsi, const void *in, size_
     }
     if (conn->rx_binary) {
         if (!conn->hello) {
-            dc_warning("%s: audio before hello; closing", conn->peer);
+            log_warning("%s: audio before hello; closing", conn->peer);
             conn_close(conn, PROTO_CLOSE_PROTOCOL, "hello expected first");
         } else {
             on_frame(conn, conn->rx, conn->rx_len);
@@ -892,7 +1134,7 @@ static int on_writeable(struct conn *conn, struct lws *wsi)
         explicit_bzero(m->buf + LWS_PRE, m->len);
         free(m);
         if (n < 0) {
-            dc_warning("%s: write failed; closing", conn->peer);
+            log_warning("%s: write failed; closing", conn->peer);
             return -1;
         }
         if (conn->out_head || conn->close_code) {
@@ -916,7 +1158,7 @@ static void on_closed(struct devcloud *dc, struct session *session)
         return;
     }
     if (conn->close_code != PROTO_CLOSE_UNREGISTERED) {
-        dc_info("%s: disconnected (%" PRIu64 " request(s))", conn->peer, conn->requests);
+        log_info("%s: disconnected (%" PRIu64 " request(s))", conn->peer, conn->requests);
     }
     if (conn->prev) {
         conn->prev->next = conn->next;
@@ -949,7 +1191,7 @@ static int on_assist_event(struct lws *wsi, enum lws_callback_reasons reason, vo
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         if (!path_is_assist(wsi)) {
-            dc_warning("websocket upgrade for a path other than %s refused", PROTO_PATH);
+            log_warning("websocket upgrade for a path other than %s refused", PROTO_PATH);
             return 1;
         }
         return 0;
@@ -1011,7 +1253,7 @@ static void on_lws_log(int level, const char *line)
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
         len--;
     }
-    dclog(level == LLL_ERR ? DCLOG_WARNING : DCLOG_DEBUG, "lws: %.*s", (int)len, line);
+    log_msg(level == LLL_ERR ? LOG_LEVEL_WARNING : LOG_LEVEL_DEBUG, "lws: %.*s", (int)len, line);
 }
 
 static void on_signal(int sig)
@@ -1092,28 +1334,29 @@ static int load_models(struct devcloud *dc)
 
     r = intents_load(dc->opt.intents_path, err, sizeof(err), &dc->intents);
     if (r < 0) {
-        dc_error("%s", err);
+        log_error("%s", err);
         return r;
     }
-    dc_info("%zu intents from %s", intents_count(dc->intents), dc->opt.intents_path);
+    log_info("%zu intents from %s", intents_count(dc->intents), dc->opt.intents_path);
     if (dc->opt.asr_lm) {
         snprintf(lm, sizeof(lm), "%s", dc->opt.asr_lm);
     } else if (asr_default_lm(HARK_MODEL_DIR, lm, sizeof(lm)) < 0) {
-        dc_error("the model path is too long");
+        log_error("the model path is too long");
         return -ENAMETOOLONG;
     }
     ap.lm = lm;
     r = asr_new(&ap, err, sizeof(err), &dc->asr);
     if (r < 0) {
-        dc_error("speech recognition: %s", err);
+        log_error("speech recognition: %s", err);
         return r;
     }
     r = tts_new(err, sizeof(err), &dc->tts);
     if (r < 0) {
-        dc_error("speech synthesis: %s", err);
+        log_error("speech synthesis: %s", err);
         return r;
     }
-    dc_info("speech recognition (%s) and synthesis (flite, slt) ready in %.1f s", lm, now_s() - t0);
+    log_info("speech recognition (%s) and synthesis (flite, slt) ready in %.1f s", lm,
+             now_s() - t0);
     return 0;
 }
 
@@ -1128,7 +1371,7 @@ static int start_worker(struct devcloud *dc)
     r = -pthread_create(&dc->worker, NULL, worker_main, dc);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r < 0) {
-        dc_error("cannot start the worker thread: %s", strerror(-r));
+        log_error("cannot start the worker thread: %s", strerror(-r));
         return r;
     }
     dc->worker_started = true;
@@ -1187,16 +1430,45 @@ static int create_context(struct devcloud *dc, const char *key_path, const char 
     info.server_string = SERVER_NAME;
     dc->ctx = lws_create_context(&info);
     if (!dc->ctx) {
-        dc_error("cannot listen on %s:%d (see the lws lines above)", dc->opt.listen, dc->opt.port);
+        log_error("cannot listen on %s:%d (see the lws lines above)", dc->opt.listen, dc->opt.port);
         return -EADDRNOTAVAIL;
     }
     vhost = lws_get_vhost_by_name(dc->ctx, "default");
     port = vhost ? lws_get_vhost_listen_port(vhost) : -1;
     if (port <= 0) {
-        dc_error("cannot listen on %s:%d (see the lws lines above)", dc->opt.listen, dc->opt.port);
+        log_error("cannot listen on %s:%d (see the lws lines above)", dc->opt.listen, dc->opt.port);
         return -EADDRNOTAVAIL;
     }
     *ret_port = port;
+    return 0;
+}
+
+/* The testing aids say so at start: neither belongs on a real server. */
+static int check_testing_aids(struct devcloud *dc)
+{
+    const char *dir = dc->opt.save_uplink;
+    struct stat st;
+
+    if (dc->opt.n_misbehave > 0) {
+        log_warning("--misbehave %s: will send malformed messages on purpose (a testing aid)",
+                    dc->opt.misbehave_list);
+    }
+    if (!dir) {
+        return 0;
+    }
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        int e = errno;
+
+        log_error("--save-uplink %s: %s", dir, strerror(e));
+        return -e;
+    }
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        log_error("--save-uplink %s: not a directory", dir);
+        return -ENOTDIR;
+    }
+    log_warning("--save-uplink: writing the audio devices send to %s (private speech; a testing "
+                "aid)",
+                dir);
     return 0;
 }
 
@@ -1213,6 +1485,10 @@ static int run_server(struct devcloud *dc)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    r = check_testing_aids(dc);
+    if (r < 0) {
+        return r;
+    }
     /* The rules first: a mistake there is the likeliest, and is reported
      * before anything is written to the state directory. */
     r = load_models(dc);
@@ -1221,16 +1497,16 @@ static int run_server(struct devcloud *dc)
     }
     r = servercert_ensure(dc->opt.state_dir, key_path, cert_path, &created, err, sizeof(err));
     if (r < 0) {
-        dc_error("%s", err);
+        log_error("%s", err);
         return r;
     }
     r = pin_from_file(cert_path, pin, err, sizeof(err));
     if (r < 0) {
-        dc_error("%s", err);
+        log_error("%s", err);
         return r;
     }
     if (created) {
-        dc_info("made a new key and certificate in %s", dc->opt.state_dir);
+        log_info("made a new key and certificate in %s", dc->opt.state_dir);
     }
     r = create_context(dc, key_path, cert_path, &port);
     if (r < 0) {
@@ -1247,18 +1523,18 @@ static int run_server(struct devcloud *dc)
     if (dc->opt.port_file) {
         r = write_port_file(dc->opt.port_file, port);
         if (r < 0) {
-            dc_error("%s: %s", dc->opt.port_file, strerror(-r));
+            log_error("%s: %s", dc->opt.port_file, strerror(-r));
             return r;
         }
     }
-    dc_info("registry %s; waiting for devices", dc->registry_path);
+    log_info("registry %s; waiting for devices", dc->registry_path);
     while (!stop_requested) {
         if (lws_service(dc->ctx, 0) < 0) {
-            dc_error("the event loop failed");
+            log_error("the event loop failed");
             return -EIO;
         }
     }
-    dc_info("stopping");
+    log_info("stopping");
     return 0;
 }
 
@@ -1302,7 +1578,14 @@ static void usage(FILE *out)
             "  --stats FILE       write counters as JSON here on exit\n"
             "  --port-file FILE   write the port here once listening\n"
             "  --asr-lm PATH      PocketSphinx language model (default next to the model)\n"
-            "  -v                 log transcripts and responses (private!); -vv decoder logs\n",
+            "  -v                 log transcripts and responses (private!); -vv decoder logs\n"
+            "\n"
+            "Testing aids, never for a real server:\n"
+            "  --misbehave LIST   send malformed messages on purpose, each mode once:\n"
+            "                     oversized, bad-json, unknown-type, wrong-types (each on\n"
+            "                     the next request's start), audio-before-start (after ready)\n"
+            "  --save-uplink DIR  write each request's decoded audio to\n"
+            "                     DIR/uplink-CONNECTION-ID.wav (private!)\n",
             DEFAULT_LISTEN, DEFAULT_PORT, REGISTRY_FILE, DEVCLOUD_INTENTS);
 }
 
@@ -1315,6 +1598,8 @@ enum {
     OPT_STATS,
     OPT_PORT_FILE,
     OPT_ASR_LM,
+    OPT_MISBEHAVE,
+    OPT_SAVE_UPLINK,
 };
 
 static const struct option long_options[] = {
@@ -1326,10 +1611,47 @@ static const struct option long_options[] = {
     {"stats", required_argument, NULL, OPT_STATS},
     {"port-file", required_argument, NULL, OPT_PORT_FILE},
     {"asr-lm", required_argument, NULL, OPT_ASR_LM},
+    {"misbehave", required_argument, NULL, OPT_MISBEHAVE},
+    {"save-uplink", required_argument, NULL, OPT_SAVE_UPLINK},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
+
+/* --misbehave LIST: comma-separated mode names, into opt->misbehave. */
+static int parse_misbehave(const char *list, struct options *opt)
+{
+    const char *p = list;
+
+    opt->misbehave_list = list;
+    opt->n_misbehave = 0;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        size_t m = 0;
+
+        for (; m < sizeof(misbehave_names) / sizeof(misbehave_names[0]); m++) {
+            if (strlen(misbehave_names[m]) == len && strncmp(p, misbehave_names[m], len) == 0) {
+                break;
+            }
+        }
+        if (m == sizeof(misbehave_names) / sizeof(misbehave_names[0])) {
+            fprintf(stderr,
+                    "hark-devcloud: --misbehave: unknown mode '%.*s' (oversized, bad-json, "
+                    "unknown-type, audio-before-start, wrong-types)\n",
+                    (int)(len > 64 ? 64 : len), p);
+            return -EINVAL;
+        }
+        if (opt->n_misbehave == MISBEHAVE_MAX) {
+            fprintf(stderr, "hark-devcloud: --misbehave: more than %d modes\n", MISBEHAVE_MAX);
+            return -E2BIG;
+        }
+        opt->misbehave[opt->n_misbehave++] = (enum misbehave_mode)m;
+        if (p[len] == '\0') {
+            return 0;
+        }
+        p += len + 1;
+    }
+}
 
 static int parse_options(int argc, char **argv, struct options *opt)
 {
@@ -1374,6 +1696,14 @@ static int parse_options(int argc, char **argv, struct options *opt)
             break;
         case OPT_ASR_LM:
             opt->asr_lm = optarg;
+            break;
+        case OPT_MISBEHAVE:
+            if (parse_misbehave(optarg, opt) < 0) {
+                return -EINVAL;
+            }
+            break;
+        case OPT_SAVE_UPLINK:
+            opt->save_uplink = optarg;
             break;
         case 'v':
             opt->verbose++;
@@ -1464,7 +1794,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "hark-devcloud: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    dclog_set_level(dc.opt.verbose ? DCLOG_DEBUG : DCLOG_INFO);
+    log_set_program("hark-devcloud");
+    log_set_level(dc.opt.verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
     lws_set_log_level(dc.opt.verbose >= 2 ? (LLL_ERR | LLL_WARN | LLL_NOTICE) : LLL_ERR,
                       on_lws_log);
     pthread_mutex_init(&dc.lock, NULL);
@@ -1475,7 +1806,7 @@ int main(int argc, char **argv)
     if (dc.opt.stats_path) {
         int w = write_stats(dc.opt.stats_path, &dc.stats);
         if (w < 0) {
-            dc_error("%s: %s", dc.opt.stats_path, strerror(-w));
+            log_error("%s: %s", dc.opt.stats_path, strerror(-w));
             r = r < 0 ? r : w;
         }
     }
@@ -1483,9 +1814,9 @@ int main(int argc, char **argv)
     if (r < 0) {
         return 1;
     }
-    dc_info("%" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64 " utterance(s); "
-            "peak memory %ld MiB",
-            dc.stats.connections, dc.stats.refused, dc.stats.utterances,
-            peak > 0 ? peak / 1024 : -1);
+    log_info("%" PRIu64 " connection(s), %" PRIu64 " refused, %" PRIu64 " utterance(s); "
+             "peak memory %ld MiB",
+             dc.stats.connections, dc.stats.refused, dc.stats.utterances,
+             peak > 0 ? peak / 1024 : -1);
     return 0;
 }
