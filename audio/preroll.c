@@ -75,8 +75,8 @@ uint64_t audio_preroll_position(const struct audio_preroll *preroll)
 size_t audio_preroll_copy(const struct audio_preroll *preroll, uint64_t from, int16_t *out,
                           size_t max, uint64_t *ret_from)
 {
-    uint64_t oldest = preroll->position > preroll->capacity ? preroll->position - preroll->capacity
-                                                            : 0;
+    uint64_t oldest =
+        preroll->position > preroll->capacity ? preroll->position - preroll->capacity : 0;
     size_t n, done = 0;
 
     if (oldest < preroll->valid_from) {

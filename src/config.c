@@ -115,9 +115,11 @@ static const struct key keys[] = {
     {"endpoint", "max_length", KEY_DURATION, OFF(endpoint.max_length_ms), 1000, 60000, "10s", NULL,
      "A request ends at this length even if the speaker goes on.", NULL, false},
     {"endpoint", "no_speech", KEY_DURATION, OFF(endpoint.no_speech_ms), 500, 30000, "5s", NULL,
-     "A request is abandoned when no speech starts within this time after the wake phrase.", NULL, false},
+     "A request is abandoned when no speech starts within this time after the wake phrase.", NULL,
+     false},
     {"endpoint", "min_speech", KEY_DURATION, OFF(endpoint.min_speech_ms), 30, 1000, "150ms", NULL,
-     "Sound shorter than this does not count as the start of speech (a click, a cough).", NULL, false},
+     "Sound shorter than this does not count as the start of speech (a click, a cough).", NULL,
+     false},
     {"endpoint", "vad_threshold_db", KEY_DOUBLE, OFF(endpoint.vad_threshold_db), 3, 30, "9", NULL,
      "Sound this many decibels above the measured noise floor counts as speech. Raise it if "
      "background noise is taken for speech; lower it if quiet speech is missed.",

@@ -40,12 +40,12 @@ struct ear {
     void *userdata;
 
     enum ear_state state;
-    bool listening;          /* spotting allowed (not answering a request) */
-    uint64_t position;       /* samples fed */
-    uint64_t kws_position;   /* samples the spotter has heard or skipped */
-    uint64_t vad_seen;       /* VAD frames looked at for the gate */
-    uint64_t last_speech;    /* one past the last speech frame, 0 if none yet */
-    int16_t *copy;           /* pre-roll handed out at a wake */
+    bool listening;        /* spotting allowed (not answering a request) */
+    uint64_t position;     /* samples fed */
+    uint64_t kws_position; /* samples the spotter has heard or skipped */
+    uint64_t vad_seen;     /* VAD frames looked at for the gate */
+    uint64_t last_speech;  /* one past the last speech frame, 0 if none yet */
+    int16_t *copy;         /* pre-roll handed out at a wake */
     size_t copy_cap;
 };
 
@@ -84,8 +84,8 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
         .min_speech_ms = cfg->endpoint.min_speech_ms,
     };
     /* Room for the pre-roll, the phrase and the detection lag. */
-    ear->copy_cap = (size_t)cfg->audio.preroll_ms * AUDIO_RATE / 1000 +
-                    MAX_PHRASE_S * AUDIO_RATE + DETECTION_LAG + GATE_LOOKBACK;
+    ear->copy_cap = (size_t)cfg->audio.preroll_ms * AUDIO_RATE / 1000 + MAX_PHRASE_S * AUDIO_RATE +
+                    DETECTION_LAG + GATE_LOOKBACK;
     ear->copy = calloc(ear->copy_cap, sizeof(*ear->copy));
     if (!ear->copy) {
         r = -ENOMEM;

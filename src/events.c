@@ -83,8 +83,7 @@ void events_stream_start(uint32_t id, double preroll_s)
 {
     FILE *f = out();
 
-    fprintf(f, "{\"event\":\"stream_start\",\"id\":%" PRIu32 ",\"preroll_s\":%.3f", id,
-            preroll_s);
+    fprintf(f, "{\"event\":\"stream_start\",\"id\":%" PRIu32 ",\"preroll_s\":%.3f", id, preroll_s);
     finish_line(f);
 }
 
@@ -95,8 +94,8 @@ void events_stream_end(uint32_t id, const char *reason, double duration_s, uint3
 
     fprintf(f, "{\"event\":\"stream_end\",\"id\":%" PRIu32 ",\"reason\":", id);
     write_string(f, reason);
-    fprintf(f, ",\"duration_s\":%.3f,\"frames\":%" PRIu32 ",\"bytes\":%" PRIu64, duration_s,
-            frames, bytes);
+    fprintf(f, ",\"duration_s\":%.3f,\"frames\":%" PRIu32 ",\"bytes\":%" PRIu64, duration_s, frames,
+            bytes);
     finish_line(f);
 }
 
@@ -142,8 +141,7 @@ void events_response_end(uint32_t id, double audio_s)
 {
     FILE *f = out();
 
-    fprintf(f, "{\"event\":\"response_end\",\"id\":%" PRIu32 ",\"audio_s\":%.3f", id,
-            audio_s);
+    fprintf(f, "{\"event\":\"response_end\",\"id\":%" PRIu32 ",\"audio_s\":%.3f", id, audio_s);
     finish_line(f);
 }
 

@@ -84,12 +84,9 @@ static int parse_pipeline_args(const char *cmd, bool with_output, int argc, char
                                struct pipeline_args *ret)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"input", required_argument, NULL, 'i'},
-        {"output", required_argument, NULL, 'o'},
-        {"realtime", no_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
+        {"config", required_argument, NULL, 'c'}, {"input", required_argument, NULL, 'i'},
+        {"output", required_argument, NULL, 'o'}, {"realtime", no_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},         {0},
     };
     int c;
 
@@ -138,8 +135,8 @@ static void on_wake(void *userdata, const struct ear_wake *wake)
     struct listen_state *ls = userdata;
 
     ls->request_samples = 0;
-    log_info("wake: '%s' at %.2f s (phrase from %.2f s, %.2f s of pre-roll)", wake->phrase,
-             wake->t, wake->phrase_start, wake->preroll_s);
+    log_info("wake: '%s' at %.2f s (phrase from %.2f s, %.2f s of pre-roll)", wake->phrase, wake->t,
+             wake->phrase_start, wake->preroll_s);
     events_wake(wake->t, wake->phrase, wake->score);
 }
 
@@ -394,7 +391,8 @@ static void print_device(const struct audio_device_info *info, void *userdata)
     (*count)++;
     printf("%3d  %-40s  %-6s  %d ch  %6.0f Hz%s%s\n", info->index, info->name, info->host_api,
            info->max_input_channels, info->default_rate,
-           info->supports_16k ? "  16 kHz ok" : "  resampled", info->is_default ? "  (default)" : "");
+           info->supports_16k ? "  16 kHz ok" : "  resampled",
+           info->is_default ? "  (default)" : "");
 }
 
 static int cmd_devices(int argc, char **argv)

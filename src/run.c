@@ -95,8 +95,8 @@ struct run {
     uint32_t down_seq;
     uint64_t down_samples;
     double request_started;
-    double wake_mono;        /* when the ear detected the wake */
-    double end_mono;         /* when the ear found the end of speech (0: not yet) */
+    double wake_mono; /* when the ear detected the wake */
+    double end_mono;  /* when the ear found the end of speech (0: not yet) */
     bool first_frame_seen;
     char url[CONFIG_STRING_MAX];
 };
@@ -546,8 +546,8 @@ static void on_link_frame(void *userdata, const struct proto_frame *frame)
         return;
     }
     if (frame->seq != run->down_seq) {
-        log_warning("request %u: answer audio frame %u arrived, %u expected", frame->id,
-                    frame->seq, run->down_seq);
+        log_warning("request %u: answer audio frame %u arrived, %u expected", frame->id, frame->seq,
+                    run->down_seq);
     }
     run->down_seq = frame->seq + 1;
     if (run->down_samples / AUDIO_OPUS_FRAME >= PROTO_DOWNLINK_FRAMES_MAX) {

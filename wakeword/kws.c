@@ -131,8 +131,8 @@ static int scan_dictionary(const char *dict_path, struct wordset *ws,
             if (add) {
                 r = add(userdata, line, phones);
                 if (r < 0) {
-                    snprintf(err, errsz, "%s:%u: the decoder refused '%s' /%s/", dict_path,
-                             lineno, line, phones);
+                    snprintf(err, errsz, "%s:%u: the decoder refused '%s' /%s/", dict_path, lineno,
+                             line, phones);
                     goto finish;
                 }
             }
@@ -181,8 +181,7 @@ static int add_word(void *userdata, const char *word, const char *phones)
 
 /* PocketSphinx reads the keyphrase list from a file; a memfd keeps it off
  * the disk. */
-static int set_keyphrases(struct kws *kws, const struct kws_params *params, char *err,
-                          size_t errsz)
+static int set_keyphrases(struct kws *kws, const struct kws_params *params, char *err, size_t errsz)
 {
     char path[64];
     FILE *f;
@@ -246,8 +245,8 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
 
     /* /dev/null as the dictionary: the decoder starts with no words, then
      * gets exactly the phrases' words. */
-    kws->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", params->model_dir, "-dict",
-                              "/dev/null", NULL);
+    kws->config =
+        cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", params->model_dir, "-dict", "/dev/null", NULL);
     if (!kws->config) {
         snprintf(err, errsz, "cannot configure the decoder");
         r = -EINVAL;
@@ -354,8 +353,7 @@ static bool take_detection(struct kws *kws, struct kws_detection *d)
     return true;
 }
 
-int kws_feed(struct kws *kws, const int16_t *samples, size_t n,
-             struct kws_detection *ret_detection)
+int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detection *ret_detection)
 {
     struct kws_detection d;
     int r;
