@@ -60,4 +60,12 @@ ge "$(grep '"event":"utterance_end"' "$TMP/out" | field t)" "$speech_end" || fai
 sox "$TMP/s1.wav" "$TMP/phrase.wav" "$TMP/s04.wav" "$TMP/question.wav" "$TMP/cut.wav"
 "$HARK" listen --input "$TMP/cut.wav" >"$TMP/out" 2>"$TMP/err" || fail "listen: $(cat "$TMP/err")"
 [ "$(grep -c '"event":"utterance_end"' "$TMP/out")" -eq 1 ] || fail "request not ended at the end of input"
+# Two wake phrases, one with its own threshold: each wakes, named.
+say rms "hello there. okay speaker, play some music." "$TMP/speaker.wav"
+sox "$TMP/s1.wav" "$TMP/speaker.wav" "$TMP/s3.wav" "$TMP/req.wav" "$TMP/s3.wav" "$TMP/two.wav"
+printf '[wakeword]\nphrases = hey computer, okay speaker/1e-25\n' >"$TMP/two.conf"
+"$HARK" listen --config "$TMP/two.conf" --input "$TMP/two.wav" >"$TMP/out" 2>"$TMP/err" || fail "listen: $(cat "$TMP/err")"
+cat "$TMP/out"
+[ "$(grep '"event":"wake"' "$TMP/out" | field phrase | tr '\n' ,)" = "okay speaker,hey computer," ] ||
+    fail "expected wakes on both phrases, in order"
 echo "ok"
