@@ -1,6 +1,7 @@
 /* The cloud link: one pinned wss:// connection through libwebsockets (built on
  * OpenSSL), with hello/ready, pings, a bounded send queue and reconnects. */
 #include "link.h"
+#include "wsout.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -33,15 +34,6 @@
 #define CLIENT_NAME_MAX 128
 #define PATH_MAX_LEN 1024
 #define FREE_CLOSE_WAIT_US (1 * LWS_US_PER_SEC)
-
-/* A copied message waiting to be written, with the LWS_PRE headroom lws_write
- * needs in front of it. */
-struct qmsg {
-    struct qmsg *next;
-    bool binary;
-    size_t len;
-    unsigned char buf[]; /* LWS_PRE + len */
-};
 
 struct link {
     struct lws_context *ctx;
@@ -82,10 +74,7 @@ struct link {
     /* Too big, and the frame is read: close with 1009 when writeable. */
     bool close_1009;
 
-    struct qmsg *q_head;
-    struct qmsg *q_tail;
-    size_t q_entries;
-    size_t q_bytes;
+    struct wsout out; /* what waits for the socket to be writeable */
 
     lws_sorted_usec_list_t sul_connect;
     lws_sorted_usec_list_t sul_ping;
@@ -309,63 +298,14 @@ int link_parse_url(const char *url, char ret_host[LINK_HOST_MAX], int *ret_port,
 
 /* ---- Send queue --------------------------------------------------------- */
 
-static void queue_clear(struct link *link)
-{
-    struct qmsg *m = link->q_head;
-
-    while (m) {
-        struct qmsg *next = m->next;
-        free(m);
-        m = next;
-    }
-    link->q_head = link->q_tail = NULL;
-    link->q_entries = 0;
-    link->q_bytes = 0;
-}
-
 static int queue_push(struct link *link, const void *data, size_t len, bool binary)
 {
-    struct qmsg *m;
+    int r = wsout_push(&link->out, data, len, binary);
 
-    if (link->q_entries >= SEND_QUEUE_MAX_ENTRIES || link->q_bytes + len > SEND_QUEUE_MAX_BYTES) {
-        return -ENOBUFS;
-    }
-    m = malloc(sizeof(*m) + LWS_PRE + len);
-    if (!m) {
-        return -ENOMEM;
-    }
-    m->next = NULL;
-    m->binary = binary;
-    m->len = len;
-    memcpy(m->buf + LWS_PRE, data, len);
-    if (link->q_tail) {
-        link->q_tail->next = m;
-    } else {
-        link->q_head = m;
-    }
-    link->q_tail = m;
-    link->q_entries++;
-    link->q_bytes += len;
-    if (link->wsi) {
+    if (r >= 0 && link->wsi) {
         lws_callback_on_writable(link->wsi);
     }
-    return 0;
-}
-
-static struct qmsg *queue_pop(struct link *link)
-{
-    struct qmsg *m = link->q_head;
-
-    if (!m) {
-        return NULL;
-    }
-    link->q_head = m->next;
-    if (!link->q_head) {
-        link->q_tail = NULL;
-    }
-    link->q_entries--;
-    link->q_bytes -= m->len;
-    return m;
+    return r;
 }
 
 /* ---- Connection life ---------------------------------------------------- */
@@ -407,7 +347,7 @@ static void went_down(struct link *link, const char *reason)
     link->wsi = NULL;
     lws_sul_cancel(&link->sul_ping);
     lws_sul_cancel(&link->sul_dead);
-    queue_clear(link);
+    wsout_finish(&link->out);
     free(link->rx);
     link->rx = NULL;
     link->rx_len = 0;
@@ -851,7 +791,7 @@ static void closed_reason(struct link *link, char *out, size_t outsz)
 
 static int on_writeable(struct link *link, struct lws *wsi)
 {
-    struct qmsg *m;
+    struct wsout_msg *m;
     int n;
 
     if (link->close_requested) {
@@ -865,14 +805,15 @@ static int on_writeable(struct link *link, struct lws *wsi)
                          sizeof(why) - 1);
         return -1;
     }
-    m = queue_pop(link);
+    m = wsout_pop(&link->out);
     if (!m) {
         return 0;
     }
-    n = lws_write(wsi, m->buf + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    n = lws_write(wsi, wsout_payload(&link->out, m), m->len,
+                  m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     if (n < (int)m->len) {
         set_reason(link, "cannot write to %s:%d", link->host, link->port);
-        free(m);
+        wsout_msg_free(&link->out, m);
         return -1;
     }
     link->stats.bytes_sent += m->len;
@@ -882,8 +823,8 @@ static int on_writeable(struct link *link, struct lws *wsi)
             link->cb.on_frame_sent(link->userdata);
         }
     }
-    free(m);
-    if (link->q_head) {
+    wsout_msg_free(&link->out, m);
+    if (link->out.head) {
         lws_callback_on_writable(wsi);
     }
     return 0;
@@ -1047,6 +988,7 @@ int link_new(const struct link_params *params, const struct link_callbacks *call
         snprintf(err, errsz, "out of memory");
         return -ENOMEM;
     }
+    wsout_init(&link->out, LWS_PRE, SEND_QUEUE_MAX_ENTRIES, SEND_QUEUE_MAX_BYTES);
     link->cb = *callbacks;
     link->userdata = userdata;
 
@@ -1159,7 +1101,7 @@ void link_free(struct link *link)
         lws_sul_cancel(&link->sul_run);
         lws_context_destroy(link->ctx);
     }
-    queue_clear(link);
+    wsout_finish(&link->out);
     free(link->rx);
     free(link);
 }

@@ -1276,7 +1276,7 @@ static void test_protocol_happy(bool with_pings)
     }
     CHECK(r_full == -ENOBUFS && queued <= SEND_QUEUE_MAX_ENTRIES && queued > 200);
     run_for(link, 0.5);
-    CHECK(link->q_entries == 0);
+    CHECK(link->out.entries == 0);
 
     if (with_pings) {
         /* Pings every 3 s, answered: the link stays up past 6 s. */

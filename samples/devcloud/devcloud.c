@@ -36,6 +36,7 @@
 #include "registry.h"
 #include "servercert.h"
 #include "tts.h"
+#include "wsout.h"
 
 #define DEFAULT_PORT 8443
 #define DEFAULT_LISTEN "127.0.0.1"
@@ -104,13 +105,6 @@ struct stats {
     uint64_t audio_bytes;
 };
 
-struct outmsg {
-    struct outmsg *next;
-    bool binary;
-    size_t len;
-    unsigned char buf[]; /* LWS_PRE bytes for lws, then the payload */
-};
-
 enum request_state {
     REQ_NONE,
     REQ_COLLECTING, /* between start and end */
@@ -165,8 +159,7 @@ struct conn {
     struct job *job;
     uint64_t requests;
     /* Outgoing messages, one written per writeable callback. */
-    struct outmsg *out_head, *out_tail;
-    size_t out_n;
+    struct wsout out; /* what waits for the socket to be writeable */
 };
 
 struct devcloud {
@@ -348,31 +341,20 @@ static void conn_close(struct conn *conn, int code, const char *reason)
 
 static int conn_queue(struct conn *conn, const void *data, size_t len, bool binary)
 {
-    struct outmsg *m;
+    int r;
 
     if (conn->close_code) {
         return -ESHUTDOWN;
     }
-    if (conn->out_n >= QUEUE_MAX) {
+    r = wsout_push(&conn->out, data, len, binary);
+    if (r == -ENOBUFS) {
         log_warning("%s: the client does not read; closing", conn->peer);
         conn_close(conn, LWS_CLOSE_STATUS_POLICY_VIOLATION, "send queue full");
-        return -ENOBUFS;
+        return r;
     }
-    m = malloc(sizeof(*m) + LWS_PRE + len);
-    if (!m) {
-        return -ENOMEM;
+    if (r < 0) {
+        return r;
     }
-    m->next = NULL;
-    m->binary = binary;
-    m->len = len;
-    memcpy(m->buf + LWS_PRE, data, len);
-    if (conn->out_tail) {
-        conn->out_tail->next = m;
-    } else {
-        conn->out_head = m;
-    }
-    conn->out_tail = m;
-    conn->out_n++;
     lws_callback_on_writable(conn->wsi);
     return 0;
 }
@@ -617,17 +599,11 @@ static void conn_reset_request(struct conn *conn)
 
 static void conn_free(struct conn *conn)
 {
-    struct outmsg *m, *next;
-
     if (!conn) {
         return;
     }
     conn_reset_request(conn);
-    for (m = conn->out_head; m; m = next) {
-        next = m->next;
-        explicit_bzero(m->buf + LWS_PRE, m->len); /* transcripts, speech */
-        free(m);
-    }
+    wsout_finish(&conn->out); /* zeroes transcripts and speech */
     explicit_bzero(conn->rx, sizeof(conn->rx));
     free(conn);
 }
@@ -739,6 +715,7 @@ static int on_established(struct devcloud *dc, struct lws *wsi, struct session *
     }
     conn->dc = dc;
     conn->wsi = wsi;
+    wsout_init(&conn->out, LWS_PRE, QUEUE_MAX, SIZE_MAX);
     peer_address(wsi, conn->peer, sizeof(conn->peer));
     conn->next = dc->conns;
     if (dc->conns) {
@@ -1120,24 +1097,19 @@ static void on_receive(struct conn *conn, struct lws *wsi, const void *in, size_
 
 static int on_writeable(struct conn *conn, struct lws *wsi)
 {
-    struct outmsg *m = conn->out_head;
+    struct wsout_msg *m = wsout_pop(&conn->out);
 
     if (m) {
         int n;
 
-        conn->out_head = m->next;
-        if (!conn->out_head) {
-            conn->out_tail = NULL;
-        }
-        conn->out_n--;
-        n = lws_write(wsi, m->buf + LWS_PRE, m->len, m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-        explicit_bzero(m->buf + LWS_PRE, m->len);
-        free(m);
+        n = lws_write(wsi, wsout_payload(&conn->out, m), m->len,
+                      m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+        wsout_msg_free(&conn->out, m);
         if (n < 0) {
             log_warning("%s: write failed; closing", conn->peer);
             return -1;
         }
-        if (conn->out_head || conn->close_code) {
+        if (conn->out.head || conn->close_code) {
             lws_callback_on_writable(wsi);
         }
         return 0;
