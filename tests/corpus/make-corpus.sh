@@ -10,8 +10,9 @@
 # complete corpus of the same version and mode (its STAMP file), nothing is done.
 #
 # Layout of OUTDIR (times in seconds; TSV files start with one '#' header line):
-#   positives.wav  positives.tsv  every positive clip, 1-2 s of silence or
-#                                 low-level noise between clips; columns
+#   positives.wav  positives.tsv  every positive clip, then 1-2 s of silence
+#                                 or low-level noise (5-6 s when the phrase
+#                                 ends the clip); columns
 #                                 start_s end_s phrase_start_s phrase_end_s
 #                                 voice variant clip text
 #   pos/NNN.wav    pos.tsv        the individual positive clips; columns
@@ -27,7 +28,7 @@
 set -euo pipefail
 export LC_ALL=C   # the same text splitting and number formats everywhere
 
-VERSION="hark-corpus 1"
+VERSION="hark-corpus 3"
 RATE=16000
 VOICES=(slt rms awb kal16)
 SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
@@ -67,6 +68,7 @@ silence() {
 noise_slice() {
     local color=$1 off=$2 n=$3 level=$4 out=$5 tmp="${5%.wav}.raw.wav" g
     sox -R "$TMPD/pool/$color.wav" "$tmp" trim "$off" "${n}s"
+    [[ $(samples "$tmp") == "$n" ]] || die "noise slice $color at $off s: not $n samples"
     case $level in
         dB:*) g=$(awk -v r="$(rms "$tmp")" -v l="${level#dB:}" \
                   'BEGIN { printf "%.6f", 10^(l/20) / r }') ;;
@@ -85,6 +87,7 @@ mix_noise() {
     n=$(samples "$clean")
     rs=$(rms "$clean" "$@")
     sox -R "$TMPD/pool/$color.wav" "$nfile" trim "$off" "${n}s"
+    [[ $(samples "$nfile") == "$n" ]] || die "noise for $clean at $off s: not $n samples"
     rn=$(rms "$nfile")
     g=$(awk -v s="$rs" -v r="$rn" -v snr="$snr" \
         'BEGIN { printf "%.6f", s / (r * 10^(snr/20)) }')
@@ -371,7 +374,7 @@ END {
     # ---- gaps between clips in the long files: seconds and kind
     f = plandir "/gaps.tsv"
     for (i = 1; i <= 4000; i++)
-        printf "%.2f\t%.2f\t%s\t%.2f\n", uni(1, 2), uni(0.3, 0.8), (rnd() < 0.5) ? "silence" : "lownoise", uni(0, pool - 3) > f
+        printf "%.2f\t%.2f\t%s\t%.2f\n", uni(1, 2), uni(0.3, 0.8), (rnd() < 0.5) ? "silence" : "lownoise", uni(0, pool - 10) > f
 }
 function pos_row(c, voice, style, color, snr,   ba, before, after, kind, tempo, pitch, gain, rev, variant) {
     split(CAR[c], ba, "|"); before = ba[1]; after = ba[2]
@@ -421,19 +424,22 @@ gap_raw() {
     GAP_N=$n
 }
 secs() { awk -v n="$1" -v r=$RATE 'BEGIN{printf "%.4f", n/r}'; }
-wav_from_raw() { sox -t raw "${OUT_FMT[@]}" "$1" "$2"; rm -f "$1"; }
+# wav_from_raw RAW WAV SAMPLES : wrap, and check that the offsets written to
+# the manifest add up to the audio.
+wav_from_raw() {
+    sox -t raw "${OUT_FMT[@]}" "$1" "$2"; rm -f "$1"
+    [[ $(samples "$2") == "$3" ]] || die "$2: $(samples "$2") samples, manifest says $3"
+}
 
 # positives.wav
 {
     printf '#start_s\tend_s\tphrase_start_s\tphrase_end_s\tvoice\tvariant\tclip\ttext\n' > "$TMPD/positives.tsv"
     printf '#clip\tduration_s\tphrase_start_s\tphrase_end_s\tvoice\tvariant\ttext\n' > "$TMPD/pos.tsv"
-    pos=0
     : > "$TMPD/asm/positives.raw"
+    gap_raw 1 silence 0 >> "$TMPD/asm/positives.raw"
+    pos=$GAP_N
     while IFS=$'\t' read -r id voice kind before after tempo pitch gain reverb color snr noff lead p1 p2 tail text variant; do
         [[ $id == \#* ]] && continue
-        next_gap
-        gap_raw "$GAP_LONG" "$GAP_KIND" "$GAP_OFF" >> "$TMPD/asm/positives.raw"
-        pos=$((pos + GAP_N))
         n=$(samples "$TMPD/pos/$id.wav")
         IFS=$'\t' read -r _ ps pe < "$TMPD/pos/$id.times"
         sox "$TMPD/pos/$id.wav" -t raw - >> "$TMPD/asm/positives.raw"
@@ -443,10 +449,18 @@ wav_from_raw() { sox -t raw "${OUT_FMT[@]}" "$1" "$2"; rm -f "$1"; }
             "$voice" "$variant" "$text" >> "$TMPD/pos.tsv"
         pos=$((pos + n))
         rm -f "$TMPD/pos/$id.times"
+        # Quiet after the clip: 1-2 s, or 5-6 s when nothing follows the
+        # phrase in the clip. After a wake, hark waits for the request and
+        # does not spot; with no request it gives up after [endpoint]
+        # no_speech (5 s by default). Without the longer gap the next
+        # clip's phrase would be taken as the request.
+        next_gap
+        gap_s=$GAP_LONG
+        [[ $kind == end || $kind == alone ]] && gap_s=$(awk -v g="$GAP_LONG" 'BEGIN { print g + 4 }')
+        gap_raw "$gap_s" "$GAP_KIND" "$GAP_OFF" >> "$TMPD/asm/positives.raw"
+        pos=$((pos + GAP_N))
     done < "$TMPD/plan/pos.tsv"
-    next_gap
-    gap_raw "$GAP_LONG" silence 0 >> "$TMPD/asm/positives.raw"
-    wav_from_raw "$TMPD/asm/positives.raw" "$TMPD/positives.wav"
+    wav_from_raw "$TMPD/asm/positives.raw" "$TMPD/positives.wav" "$pos"
 }
 
 # negatives.wav and nearmiss.wav: sentences with short silences between them.
@@ -472,7 +486,8 @@ assemble_sentences() {  # SET OUTNAME GAP(long|short)
         rm -f "$TMPD/$set/$id.wav"
     done < "$TMPD/plan/$set.tsv"
     gap_raw 1 silence 0 >> "$TMPD/asm/$name.raw"
-    wav_from_raw "$TMPD/asm/$name.raw" "$TMPD/$name.wav"
+    pos=$((pos + GAP_N))
+    wav_from_raw "$TMPD/asm/$name.raw" "$TMPD/$name.wav" "$pos"
     rmdir "$TMPD/$set"
 }
 assemble_sentences nm nearmiss long
@@ -527,7 +542,7 @@ fi
         printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(secs $pos)" "$(secs $((pos + n)))" "$kind" "$color" "$level" "${trem:--}" >> "$TMPD/noise.tsv"
         pos=$((pos + n))
     done <<< "$NOISE_PLAN"
-    wav_from_raw "$TMPD/asm/noise.raw" "$TMPD/noise.wav"
+    wav_from_raw "$TMPD/asm/noise.raw" "$TMPD/noise.wav" "$pos"
 }
 
 {
