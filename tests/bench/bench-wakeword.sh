@@ -10,7 +10,7 @@
 #
 # Options:
 #   --quick              3 thresholds, 15 min of negative speech, 20 s
-#                        callgrind excerpts (about a third of the time)
+#                        callgrind excerpts (about a fifth of the time)
 #   --thresholds "T..."  threshold sweep (default: 1e-40 1e-30 1e-25 1e-20
 #                        1e-15 1e-10 1e-5 1)
 #   --default T          threshold of the callgrind runs and the breakdowns

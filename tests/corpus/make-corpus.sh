@@ -443,7 +443,7 @@ wav_from_raw() {
         n=$(samples "$TMPD/pos/$id.wav")
         IFS=$'\t' read -r _ ps pe < "$TMPD/pos/$id.times"
         sox "$TMPD/pos/$id.wav" -t raw - >> "$TMPD/asm/positives.raw"
-        printf '%s\t%s\t%s\t%s\t%s\t%s\tpos/%s.wav\t%s\n' "$(secs $pos)" "$(secs $((pos + n)))" \
+        printf '%s\t%s\t%s\t%s\t%s\t%s\tpos/%s.wav\t%s\n' "$(secs "$pos")" "$(secs $((pos + n)))" \
             "$(secs $((pos + ps)))" "$(secs $((pos + pe)))" "$voice" "$variant" "$id" "$text" >> "$TMPD/positives.tsv"
         printf 'pos/%s.wav\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$(secs "$n")" "$(secs "$ps")" "$(secs "$pe")" \
             "$voice" "$variant" "$text" >> "$TMPD/pos.tsv"
@@ -481,7 +481,7 @@ assemble_sentences() {  # SET OUTNAME GAP(long|short)
         sox "$TMPD/$set/$id.wav" -t raw - >> "$TMPD/asm/$name.raw"
         variant="tempo=$tempo,pitch=$pitch,gain=$gain,reverb=$([[ $reverb == 1 ]] && echo yes || echo no)"
         [[ $color != - ]] && variant+=",noise=$color,snr=$snr"
-        printf '%s\t%s\t%s\t%s\t%s\n' "$(secs $pos)" "$(secs $((pos + n)))" "$voice" "$variant" "$text" >> "$TMPD/$name.tsv"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$(secs "$pos")" "$(secs $((pos + n)))" "$voice" "$variant" "$text" >> "$TMPD/$name.tsv"
         pos=$((pos + n))
         rm -f "$TMPD/$set/$id.wav"
     done < "$TMPD/plan/$set.tsv"
@@ -539,7 +539,7 @@ fi
                 sox "$TMPD/asm/n.wav" -t raw - >> "$TMPD/asm/noise.raw"
             fi
         fi
-        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(secs $pos)" "$(secs $((pos + n)))" "$kind" "$color" "$level" "${trem:--}" >> "$TMPD/noise.tsv"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$(secs "$pos")" "$(secs $((pos + n)))" "$kind" "$color" "$level" "${trem:--}" >> "$TMPD/noise.tsv"
         pos=$((pos + n))
     done <<< "$NOISE_PLAN"
     wav_from_raw "$TMPD/asm/noise.raw" "$TMPD/noise.wav" "$pos"
