@@ -18,19 +18,9 @@
 #include "pin.h"
 
 #include "check.h"
+#include "openssl-util.h"
 
 static char tmp[4096];
-
-__attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
 
 static unsigned mode_of(const char *path)
 {
@@ -58,26 +48,6 @@ static size_t count_entries(const char *dir)
     }
     closedir(d);
     return n;
-}
-
-static void openssl_pin(const char *pem, char out[PIN_STRING_MAX])
-{
-    char cmd[8192];
-    char line[128] = "";
-
-    snprintf(cmd, sizeof(cmd),
-             "openssl x509 -in '%s' -pubkey -noout | openssl pkey -pubin -outform der"
-             " | openssl dgst -sha256 -binary | base64",
-             pem);
-    FILE *p = popen(cmd, "r");
-    if (p) {
-        if (!fgets(line, sizeof(line), p)) {
-            line[0] = '\0';
-        }
-        pclose(p);
-    }
-    line[strcspn(line, "\n")] = '\0';
-    snprintf(out, PIN_STRING_MAX, "sha256/%s", line);
 }
 
 /* The certificate's content: P-256, self-signed subject, 20 years. */
@@ -157,9 +127,9 @@ int main(void)
     CHECK(pin_from_file(path, pin, err, sizeof(err)) == 0 && strcmp(pin, fp) == 0);
     openssl_pin(path, pin);
     CHECK(strcmp(pin, fp) == 0);
-    CHECK(run("openssl pkey -in '%s/" IDENTITY_KEY_FILE "' -noout 2>/dev/null", dir) == 0);
-    CHECK(run("openssl x509 -in '%s' -noout -checkend 0 >/dev/null", path) == 0);
-    CHECK(run("openssl verify -CAfile '%s' '%s' >/dev/null 2>&1", path, path) == 0);
+    CHECK(run_command("openssl pkey -in '%s/" IDENTITY_KEY_FILE "' -noout 2>/dev/null", dir) == 0);
+    CHECK(run_command("openssl x509 -in '%s' -noout -checkend 0 >/dev/null", path) == 0);
+    CHECK(run_command("openssl verify -CAfile '%s' '%s' >/dev/null 2>&1", path, path) == 0);
     check_certificate(path, fp);
 
     /* No silent replacement; force makes a new identity. */
@@ -169,7 +139,7 @@ int main(void)
     CHECK(strcmp(fp, fp2) == 0);
     /* A temp file left by a crash does not block provisioning. */
     snprintf(path2, sizeof(path2), "%s/." IDENTITY_KEY_FILE ".new", dir);
-    CHECK(run("echo stale > '%s'", path2) == 0);
+    CHECK(run_command("echo stale > '%s'", path2) == 0);
     CHECK(identity_provision(dir, true, fp2, err, sizeof(err)) == 0);
     CHECK(strcmp(fp, fp2) != 0);
     CHECK(count_entries(dir) == 2);
@@ -204,7 +174,7 @@ int main(void)
     /* A key that is not the certificate's. */
     snprintf(other, sizeof(other), "%s/other", tmp);
     CHECK(identity_provision(other, false, fp3, err, sizeof(err)) == 0);
-    CHECK(run("cp '%s/" IDENTITY_KEY_FILE "' '%s/" IDENTITY_KEY_FILE "'", other, dir) == 0);
+    CHECK(run_command("cp '%s/" IDENTITY_KEY_FILE "' '%s/" IDENTITY_KEY_FILE "'", other, dir) == 0);
     err[0] = '\0';
     CHECK(identity_load(dir, fp3, &crt_path, &key_path, err, sizeof(err)) == -EINVAL);
     CHECK(strstr(err, "does not match") != NULL);

@@ -27,6 +27,7 @@
 #include <openssl/sha.h>
 
 #include "check.h"
+#include "openssl-util.h"
 
 extern char **environ;
 
@@ -40,40 +41,6 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-__attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int r = system(cmd);
-    if (r != 0) {
-        fprintf(stderr, "command failed (%d): %s\n", r, cmd);
-    }
-    return r;
-}
-
-static void openssl_pin(const char *pem, char out[PIN_STRING_MAX])
-{
-    char cmd[8192];
-    char line[128] = "";
-
-    snprintf(cmd, sizeof(cmd),
-             "openssl x509 -in '%s' -pubkey -noout | openssl pkey -pubin -outform der"
-             " | openssl dgst -sha256 -binary | base64",
-             pem);
-    FILE *p = popen(cmd, "r");
-    if (!p || !fgets(line, sizeof(line), p)) {
-        fprintf(stderr, "cannot run: %s\n", cmd);
-        exit(1);
-    }
-    pclose(p);
-    line[strcspn(line, "\n")] = '\0';
-    snprintf(out, PIN_STRING_MAX, "sha256/%s", line);
 }
 
 static char *read_text(const char *path)
@@ -722,7 +689,7 @@ static void test_ca_file(void)
     snprintf(leaf_crt, sizeof(leaf_crt), "%s/leaf.crt", tmp);
     snprintf(leaf_key, sizeof(leaf_key), "%s/leaf.key", tmp);
     snprintf(bad_crt, sizeof(bad_crt), "%s/leaf-dns.crt", tmp);
-    if (run("cd '%s' && "
+    if (run_command("cd '%s' && "
             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
             "-out ca.crt -days 2 -subj /CN=test-ca 2>/dev/null && "
             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca2.key "
@@ -1432,10 +1399,10 @@ int main(int argc, char **argv)
     snprintf(server_key, sizeof(server_key), "%s/server.key", tmp);
     snprintf(client_crt, sizeof(client_crt), "%s/client.crt", tmp);
     snprintf(client_key, sizeof(client_key), "%s/client.key", tmp);
-    if (run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '%s' "
+    if (run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '%s' "
             "-out '%s' -days 2 -subj /CN=127.0.0.1 2>/dev/null",
             server_key, server_crt) != 0 ||
-        run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '%s' "
+        run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '%s' "
             "-out '%s' -days 2 -subj /CN=hark-device-test 2>/dev/null",
             client_key, client_crt) != 0) {
         return 1;

@@ -10,45 +10,11 @@
 #include "pin.h"
 
 #include "check.h"
+#include "openssl-util.h"
 
 static char tmp[4096];
 
 /* Runs a shell command; the paths in it are ours (mkdtemp), never input. */
-__attribute__((format(printf, 1, 2))) static int run(const char *fmt, ...)
-{
-    char cmd[8192];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof(cmd), fmt, ap);
-    va_end(ap);
-    int r = system(cmd);
-    if (r != 0) {
-        fprintf(stderr, "command failed (%d): %s\n", r, cmd);
-    }
-    return r;
-}
-
-/* The pin as RFC 7469 and the openssl command line compute it. */
-static void openssl_pin(const char *pem, char out[PIN_STRING_MAX])
-{
-    char cmd[8192];
-    char line[128] = "";
-
-    snprintf(cmd, sizeof(cmd),
-             "openssl x509 -in '%s' -pubkey -noout | openssl pkey -pubin -outform der"
-             " | openssl dgst -sha256 -binary | base64",
-             pem);
-    FILE *p = popen(cmd, "r");
-    if (!p || !fgets(line, sizeof(line), p)) {
-        fprintf(stderr, "cannot run: %s\n", cmd);
-        exit(1);
-    }
-    pclose(p);
-    line[strcspn(line, "\n")] = '\0';
-    snprintf(out, PIN_STRING_MAX, "sha256/%s", line);
-}
-
 static size_t read_bytes(const char *path, uint8_t *buf, size_t sz)
 {
     FILE *f = fopen(path, "rbe");
@@ -83,10 +49,10 @@ static void check_cert(const char *name, const char *newkey, char ret_pin[PIN_ST
 
     snprintf(pem, sizeof(pem), "%s/%s.pem", tmp, name);
     snprintf(der, sizeof(der), "%s/%s.der", tmp, name);
-    if (run("openssl req -x509 %s -nodes -keyout '%s/%s.key' -out '%s' -days 2 -subj /CN=%s "
+    if (run_command("openssl req -x509 %s -nodes -keyout '%s/%s.key' -out '%s' -days 2 -subj /CN=%s "
             "2>/dev/null",
             newkey, tmp, name, pem, name) != 0 ||
-        run("openssl x509 -in '%s' -outform der -out '%s'", pem, der) != 0) {
+        run_command("openssl x509 -in '%s' -outform der -out '%s'", pem, der) != 0) {
         exit(1);
     }
     openssl_pin(pem, expect);
@@ -146,12 +112,12 @@ int main(void)
 
     /* A chain file: the pin is the first certificate's (the leaf). */
     snprintf(path, sizeof(path), "%s/chain.pem", tmp);
-    CHECK(run("cat '%s/rsa.pem' '%s/ec.pem' > '%s'", tmp, tmp, path) == 0);
+    CHECK(run_command("cat '%s/rsa.pem' '%s/ec.pem' > '%s'", tmp, tmp, path) == 0);
     CHECK(pin_from_file(path, pin, err, sizeof(err)) == 0 && strcmp(pin, rsa_pin) == 0);
 
     /* PEM with text around it (as `openssl x509 -text` writes it). */
     snprintf(path, sizeof(path), "%s/text.pem", tmp);
-    CHECK(run("openssl x509 -in '%s/ec.pem' -text > '%s'", tmp, path) == 0);
+    CHECK(run_command("openssl x509 -in '%s/ec.pem' -text > '%s'", tmp, path) == 0);
     CHECK(pin_from_file(path, pin, err, sizeof(err)) == 0 && strcmp(pin, ec_pin) == 0);
 
     /* Bad files: every error names the file. */
