@@ -4,6 +4,9 @@
 #pragma once
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int check_failures;
 
@@ -33,4 +36,31 @@ static inline int check_status(void)
         return 1;
     }
     return 0;
+}
+
+/* Runs fn in a child process (for example so that ALSA reads a fresh
+ * configuration) and counts a failure unless it exits 0, or 77 (skipped). */
+static inline void check_in_child(int (*fn)(void), const char *name)
+{
+    pid_t pid;
+    int status = 0;
+
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        check_failures++;
+        return;
+    }
+    if (pid == 0) {
+        /* The child reports its own checks only. */
+        check_failures = 0;
+        exit(fn());
+    }
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 77)) {
+        fprintf(stderr, "%s failed (status 0x%x)\n", name, (unsigned)status);
+        check_failures++;
+    }
 }

@@ -16,21 +16,9 @@
 #include "audio-sink.h"
 
 #include "check.h"
+#include "testdir.h"
 
 #define RATE 16000
-
-static char tmpdir[4096];
-
-static char *path_in_tmp(const char *name)
-{
-    /* Enough slots that no test still holds one when it comes round again. */
-    static char paths[8][4096 + 64];
-    static int next;
-    char *p = paths[next++ % 8];
-
-    snprintf(p, sizeof(paths[0]), "%s/%s", tmpdir, name);
-    return p;
-}
 
 static uint32_t next_random(uint32_t *state)
 {
@@ -61,7 +49,7 @@ static int16_t *make_pattern(size_t n, uint32_t seed)
 static void test_wav(void)
 {
     static const size_t chunks[] = {320, 0, 1, 4999, 320, 16000};
-    char *path = path_in_tmp("answer.wav");
+    char *path = testdir_path("answer.wav");
     struct audio_sink *sink = NULL;
     size_t total = 0;
     char err[512] = "";
@@ -175,16 +163,16 @@ static void expect_open_error(const char *path, int want, const char *what)
 
 static void test_wav_errors(void)
 {
-    FILE *f = fopen(path_in_tmp("afile"), "we");
+    FILE *f = fopen(testdir_path("afile"), "we");
 
     CHECK(f != NULL);
     if (f) {
         fclose(f);
     }
-    expect_open_error(path_in_tmp("no-such-directory/answer.wav"), -ENOENT, "missing directory");
-    expect_open_error(tmpdir, -EISDIR, "a directory");
+    expect_open_error(testdir_path("no-such-directory/answer.wav"), -ENOENT, "missing directory");
+    expect_open_error(testdir, -EISDIR, "a directory");
     /* Root may write anywhere a mode forbids, so: a path through a file. */
-    expect_open_error(path_in_tmp("afile/answer.wav"), -ENOTDIR, "a path through a file");
+    expect_open_error(testdir_path("afile/answer.wav"), -ENOTDIR, "a path through a file");
     CHECK(audio_sink_open(NULL, NULL, 0, NULL) == -EINVAL);
     audio_sink_free(NULL);
     CHECK(audio_sink_drain(NULL, 10) == -EINVAL);
@@ -224,8 +212,8 @@ static int default_device_child(void)
  * that the samples arrive unchanged at 16 kHz mono. */
 static int device_child(void)
 {
-    char *rc_path = path_in_tmp(".asoundrc");
-    char *raw_path = path_in_tmp("played.raw");
+    char *rc_path = testdir_path(".asoundrc");
+    char *raw_path = testdir_path("played.raw");
     struct audio_sink *sink = NULL;
     char err[512] = "";
     size_t n = RATE;
@@ -252,7 +240,7 @@ static int device_child(void)
             "}\n",
             raw_path);
     fclose(f);
-    setenv("HOME", tmpdir, 1);
+    setenv("HOME", testdir, 1);
 
     r = audio_sink_open(NULL, err, sizeof(err), &sink);
     if (r < 0) {
@@ -312,66 +300,15 @@ static int device_child(void)
     return check_failures ? 1 : 0;
 }
 
-/* ALSA reads its configuration once per process, so each device test gets a
- * fresh one. */
-static void in_child(int (*fn)(void), const char *name)
-{
-    pid_t pid;
-    int status = 0;
-
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        check_failures++;
-        return;
-    }
-    if (pid == 0) {
-        /* The child reports its own checks only. */
-        check_failures = 0;
-        exit(fn());
-    }
-    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-        (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 77)) {
-        fprintf(stderr, "%s failed (status 0x%x)\n", name, (unsigned)status);
-        check_failures++;
-    }
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *dir = opendir(tmpdir);
-    struct dirent *e;
-
-    if (!dir) {
-        return;
-    }
-    while ((e = readdir(dir))) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            unlinkat(dirfd(dir), e->d_name, 0);
-        }
-    }
-    closedir(dir);
-    if (rmdir(tmpdir) < 0) {
-        fprintf(stderr, "cannot remove %s\n", tmpdir);
-    }
-}
-
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    snprintf(tmpdir, sizeof(tmpdir), "%s/hark-test-sink-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    in_child(device_child, "device playback test");
-    in_child(default_device_child, "default device test");
+    testdir_make("sink");
+    /* ALSA reads its configuration once per process: a fresh one each. */
+    check_in_child(device_child, "device playback test");
+    check_in_child(default_device_child, "default device test");
     test_wav();
     test_wav_errors();
-    remove_tmpdir();
+    testdir_remove();
     if (check_status() != 0) {
         return 1;
     }

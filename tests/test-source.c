@@ -20,6 +20,7 @@
 #include "audio-source.h"
 
 #include "check.h"
+#include "testdir.h"
 
 /* Like CHECK, with the measured values in the report. */
 /* The test signal: silence, then a tone from ONSET to the very end, so both
@@ -29,19 +30,6 @@
 #define ONSET 1.0
 #define TONE_HZ 1000.0
 #define AMPLITUDE 16000.0
-
-static char tmpdir[4096];
-
-static char *path_in_tmp(const char *name)
-{
-    /* Enough slots that no test still holds one when it comes round again. */
-    static char paths[32][4096 + 64];
-    static int next;
-    char *p = paths[next++ % 32];
-
-    snprintf(p, sizeof(paths[0]), "%s/%s", tmpdir, name);
-    return p;
-}
 
 static double now_seconds(void)
 {
@@ -286,7 +274,7 @@ static void test_formats(void)
 
     for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
         const struct format_case *f = &formats[i];
-        char *path = path_in_tmp(f->name);
+        char *path = testdir_path(f->name);
         struct decoded d;
 
         if (!write_signal(path, f->format, f->rate, f->channels, DURATION, SAME)) {
@@ -300,7 +288,7 @@ static void test_formats(void)
 
 static void test_description(void)
 {
-    char *path = path_in_tmp("describe-44100.wav");
+    char *path = testdir_path("describe-44100.wav");
     struct audio_source *src = NULL;
     char err[512] = "";
     const char *desc;
@@ -342,7 +330,7 @@ static void test_mixing(void)
         struct decoded d;
 
         snprintf(name, sizeof(name), "left-only-%d-%d.wav", cases[i].rate, cases[i].channels);
-        path = path_in_tmp(name);
+        path = testdir_path(name);
         if (write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, cases[i].rate, cases[i].channels,
                          DURATION, LEFT_ONLY)) {
             d = decode(path, false);
@@ -354,7 +342,7 @@ static void test_mixing(void)
         }
 
         snprintf(name, sizeof(name), "opposite-%d-%d.wav", cases[i].rate, cases[i].channels);
-        path = path_in_tmp(name);
+        path = testdir_path(name);
         if (write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, cases[i].rate, cases[i].channels,
                          DURATION, OPPOSITE)) {
             d = decode(path, false);
@@ -423,30 +411,30 @@ static void expect_failure(const char *path, const char *why)
 
 static void test_bad_inputs(void)
 {
-    char *good_wav = path_in_tmp("good.wav");
-    char *good_flac = path_in_tmp("good.flac");
-    char *good_aiff = path_in_tmp("good.aiff");
+    char *good_wav = testdir_path("good.wav");
+    char *good_flac = testdir_path("good.flac");
+    char *good_aiff = testdir_path("good.aiff");
     char *path;
     struct decoded d;
     unsigned char noise[4096];
     uint32_t state = 12345;
     char text[3000];
 
-    path = path_in_tmp("missing.wav");
+    path = testdir_path("missing.wav");
     d = decode(path, false);
     CHECK(d.rc == -ENOENT);
     free(d.s);
     expect_failure(path, "missing");
 
-    path = path_in_tmp("empty.wav");
+    path = testdir_path("empty.wav");
     write_bytes(path, "", 0);
     expect_failure(path, "empty");
 
-    path = path_in_tmp("header-only.wav");
+    path = testdir_path("header-only.wav");
     write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0.0, SAME);
     expect_failure(path, "header, no frames");
 
-    path = path_in_tmp("noise.bin");
+    path = testdir_path("noise.bin");
     for (size_t i = 0; i < sizeof(noise); i++) {
         state = state * 1664525u + 1013904223u;
         noise[i] = (unsigned char)(state >> 24);
@@ -454,35 +442,35 @@ static void test_bad_inputs(void)
     write_bytes(path, noise, sizeof(noise));
     expect_failure(path, "random bytes");
 
-    path = path_in_tmp("notes.txt");
+    path = testdir_path("notes.txt");
     for (size_t i = 0; i < sizeof(text); i++) {
         text[i] = "Not audio at all, just a text file.\n"[i % 36];
     }
     write_bytes(path, text, sizeof(text));
     expect_failure(path, "text");
 
-    expect_failure(tmpdir, "a directory");
+    expect_failure(testdir, "a directory");
 
     if (write_signal(good_wav, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 1.0, SAME)) {
-        path = path_in_tmp("cut.wav");
+        path = testdir_path("cut.wav");
         write_truncated(good_wav, path, 0.5);
         expect_failure(path, "truncated WAV");
     }
     if (write_signal(good_aiff, SF_FORMAT_AIFF | SF_FORMAT_PCM_16, 44100, 2, 1.0, SAME)) {
-        path = path_in_tmp("cut.aiff");
+        path = testdir_path("cut.aiff");
         write_truncated(good_aiff, path, 0.5);
         expect_failure(path, "truncated AIFF");
     }
     if (write_signal(good_flac, SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 44100, 2, DURATION, SAME)) {
-        path = path_in_tmp("cut.flac");
+        path = testdir_path("cut.flac");
         write_truncated(good_flac, path, 0.5);
         expect_failure(path, "truncated FLAC");
     }
 
-    path = path_in_tmp("rate-2000.wav");
+    path = testdir_path("rate-2000.wav");
     write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 2000, 1, 0.5, SAME);
     expect_failure(path, "2000 Hz");
-    path = path_in_tmp("channels-40.wav");
+    path = testdir_path("channels-40.wav");
     write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 40, 0.1, SAME);
     expect_failure(path, "40 channels");
 }
@@ -491,7 +479,7 @@ static void test_bad_inputs(void)
  * data size; that is not a truncated file. */
 static void test_streamed_wav(void)
 {
-    char *path = path_in_tmp("streamed.wav");
+    char *path = testdir_path("streamed.wav");
     unsigned char header[44];
     struct decoded d;
     int fd;
@@ -612,7 +600,7 @@ static void test_stdin(void)
  * machine. */
 static void test_realtime(void)
 {
-    char *path = path_in_tmp("half-second.wav");
+    char *path = testdir_path("half-second.wav");
     double t0;
     double paced;
     double unpaced;
@@ -695,8 +683,8 @@ static int mic_smoke_child(void)
 {
     struct audio_source_options opts = {.ring_ms = 100};
     struct audio_source *src = NULL;
-    char *rc_path = path_in_tmp(".asoundrc");
-    char *raw_path = path_in_tmp("capture.raw");
+    char *rc_path = testdir_path(".asoundrc");
+    char *raw_path = testdir_path("capture.raw");
     char err[512] = "";
     int16_t buf[1000];
     size_t got = 0;
@@ -720,7 +708,7 @@ static int mic_smoke_child(void)
             "}\n",
             raw_path);
     fclose(f);
-    setenv("HOME", tmpdir, 1);
+    setenv("HOME", testdir, 1);
 
     r = audio_devices_enumerate(find_harktest, &index, err, sizeof(err));
     CHECKF(r == 0, "enumerate: %s", err);
@@ -765,61 +753,12 @@ static int mic_smoke_child(void)
     return check_failures ? 1 : 0;
 }
 
-static void test_mic_smoke(void)
-{
-    pid_t pid;
-    int status = 0;
-
-    fflush(stdout);
-    fflush(stderr);
-    pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        check_failures++;
-        return;
-    }
-    if (pid == 0) {
-        exit(mic_smoke_child());
-    }
-    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-        (WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != 77)) {
-        fprintf(stderr, "mic smoke test failed (status 0x%x)\n", (unsigned)status);
-        check_failures++;
-    }
-}
-
-/* Everything the tests create sits directly in tmpdir. */
-static void remove_tmpdir(void)
-{
-    DIR *dir = opendir(tmpdir);
-    struct dirent *e;
-
-    if (!dir) {
-        return;
-    }
-    while ((e = readdir(dir))) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            unlinkat(dirfd(dir), e->d_name, 0);
-        }
-    }
-    closedir(dir);
-    if (rmdir(tmpdir) < 0) {
-        fprintf(stderr, "cannot remove %s\n", tmpdir);
-    }
-}
-
 int main(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    snprintf(tmpdir, sizeof(tmpdir), "%s/hark-test-source-XXXXXX", base && *base ? base : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    testdir_make("source");
 
     /* First: it needs a process in which ALSA has not read its configuration. */
-    test_mic_smoke();
+    check_in_child(mic_smoke_child, "mic smoke test");
     test_formats();
     test_description();
     test_mixing();
@@ -829,7 +768,7 @@ int main(void)
     test_realtime();
     test_devices();
 
-    remove_tmpdir();
+    testdir_remove();
     if (check_status() != 0) {
         return 1;
     }
