@@ -17,20 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# quiet SECONDS OUT.wav: digital silence. lib.sh's silence() lets sox dither,
-# which is random: what the recogniser makes of the wake phrase would then
-# change from run to run.
-quiet() {
-    sox -D -n -r 16000 -c 1 -b 16 "$2" trim 0 "$1"
-}
-
-say slt "hey computer" "$TMP/phrase.wav"
-say slt "what is the weather like in paris" "$TMP/question.wav"
-quiet 0.5 "$TMP/lead.wav"
-quiet 0.3 "$TMP/gap.wav"
-quiet 0.7 "$TMP/tail.wav"
-sox -D "$TMP/lead.wav" "$TMP/phrase.wav" "$TMP/gap.wav" "$TMP/question.wav" "$TMP/tail.wav" \
-    "$TMP/request.wav"
+spoken_request "$TMP/request.wav"
 
 "$DEVCLOUD" --state "$TMP/state" --port 0 --port-file "$TMP/port" --stats "$TMP/stats.json" \
     >"$TMP/out" 2>"$TMP/err" &

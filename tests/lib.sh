@@ -21,6 +21,18 @@ silence() {
     sox -D -n -r 16000 -c 1 -b 16 "$2" trim 0 "$1"
 }
 
+# spoken_request OUT.wav: "hey computer" and "what is the weather like in
+# paris" (flite, slt) as the uplink carries them: 0.5 s of quiet (the
+# pre-roll), the phrase, 0.3 s, the question, 0.7 s of quiet.
+spoken_request() {
+    say slt "hey computer" "$TMP/phrase.wav"
+    say slt "what is the weather like in paris" "$TMP/question.wav"
+    silence 0.5 "$TMP/lead.wav"
+    silence 0.3 "$TMP/gap.wav"
+    silence 0.7 "$TMP/tail.wav"
+    sox -D "$TMP/lead.wav" "$TMP/phrase.wav" "$TMP/gap.wav" "$TMP/question.wav" "$TMP/tail.wav" "$1"
+}
+
 # field NAME: the value of a JSON field in the lines on stdin (numbers and
 # simple strings, as hark's events print them).
 field() {
