@@ -8,7 +8,7 @@ set -eu
 build="meson ninja-build pkg-config gcc libc6-dev
     libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
     portaudio19-dev libsndfile1-dev libspeexdsp-dev libinih-dev
-    libwebsockets-dev libssl-dev libmbedtls-dev libcjson-dev libopus-dev flite1-dev"
+    libwebsockets-dev libssl-dev libmbedtls-dev libcjson-dev libopus-dev libsodium-dev flite1-dev"
 # Test audio is synthesized with flite and shaped with sox; the no-network
 # test uses strace and unshare (util-linux); pocketsphinx_continuous is the
 # reference the wake test compares with.

@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-harnesses=${*:-config audio protocol redact}
+harnesses=${*:-config audio protocol redact history}
 
 sh scripts/deps.sh build
 command -v clang >/dev/null || { echo "clang is missing: apt-get install clang" >&2; exit 1; }
