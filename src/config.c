@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
@@ -40,6 +41,8 @@ enum key_type {
     KEY_DOUBLE,   /* double */
     KEY_PHRASES,  /* the wake phrase list (wakeword.phrases and n_phrases) */
     KEY_UINT,     /* unsigned, a whole number */
+    KEY_BOOL,     /* bool, written on or off */
+    KEY_PERIOD,   /* uint64_t seconds, written with a unit from s to y */
 };
 
 struct key {
@@ -47,7 +50,8 @@ struct key {
     const char *name;
     enum key_type type;
     size_t offset; /* into struct hark_config */
-    /* Durations: milliseconds. Doubles: the value. Phrases: each threshold. */
+    /* Durations: milliseconds. Periods: seconds. Doubles: the value. Phrases:
+     * each threshold. */
     double min, max;
     const char *def;     /* the default, as a user would write it */
     const char *doc_def; /* the default as doc/config.md shows it, when set at build time */
@@ -66,6 +70,7 @@ struct section {
 static const char *check_input(const char *value);
 static const char *check_url(const char *value);
 static const char *check_pins(const char *value);
+static const char *check_action(const char *value);
 
 #define OFF(field) offsetof(struct hark_config, field)
 
@@ -75,7 +80,21 @@ static const struct section sections[] = {
     {"wakeword", "The phrases that wake hark, spotted locally by PocketSphinx."},
     {"endpoint", "When a request that follows the wake phrase has ended."},
     {"cloud", "The assistant cloud: where requests go and how its server is recognised."},
-    {"storage", "Where hark keeps what must survive a restart: the device identity."},
+    {"storage", "Where hark keeps what must survive a restart: the device identity and the "
+                "history."},
+    {"privacy", "What hark may remember of a request, and for how long. Every finished request "
+                "is decided by the rules, in this order: `drop_intents`, `drop_words`; then a "
+                "request the cloud flags as sensitive is dropped unless `allow_intents` or "
+                "`redact_intents` names its intent (a bare `*` does not count); then "
+                "`redact_intents`, `redact_words`, `allow_intents`, and `default_action`. "
+                "`drop`: nothing of it is stored, and its transcript and answer reach no log "
+                "and no event. `redact`: stored and shown with card numbers, IBANs, phone "
+                "numbers, e-mail addresses, id numbers and secrets replaced by markers such as "
+                "`[card]`. `allow`: stored as it is. Intent globs: `*` matches anything, and a "
+                "trailing `.*` also matches the name without it (`banking.*` matches `banking` "
+                "and `banking.balance`). Word lists hold words or phrases of up to 8 words, "
+                "matched as whole words in a row; a word ending in `*` matches any word it "
+                "starts."},
 };
 
 /* Every key. */
@@ -148,6 +167,43 @@ static const struct key keys[] = {
      "`$STATE_DIRECTORY` under systemd, else `$XDG_STATE_HOME/hark`, else "
      "`~/.local/state/hark`.",
      NULL, true},
+    {"privacy", "history", KEY_BOOL, OFF(privacy.history), 0, 0, "on", NULL,
+     "Keep a history of requests on the device (encrypted; see `hark history`). `off`: "
+     "nothing is written at all.",
+     NULL, false},
+    {"privacy", "retention", KEY_PERIOD, OFF(privacy.retention_s), 1, 10.0 * 365 * 86400, "7d",
+     NULL,
+     "How long a request stays in the history: `30s`, `24h`, `7d`, `6mo` (units s, min, h, d, "
+     "w, mo = 30 d, y = 365 d). Older records are removed at start, on every append and every "
+     "minute, and the keys of their epochs destroyed.",
+     NULL, false},
+    {"privacy", "max_entries", KEY_UINT, OFF(privacy.max_entries), 0, 1000000, "1000", NULL,
+     "At most this many records; the oldest go first. 0: no limit but the retention.", NULL,
+     false},
+    {"privacy", "passphrase_file", KEY_STRING, OFF(privacy.passphrase_file), 0, 0, "", NULL,
+     "A file (mode 0600) whose first line is the passphrase the history key is derived from "
+     "(Argon2id). Not set: a random key in `history.key` in the storage directory.",
+     NULL, true},
+    {"privacy", "debug_recording", KEY_BOOL, OFF(privacy.debug_recording), 0, 0, "off", NULL,
+     "Also keep the audio of each request that the rules let into the history (encrypted, "
+     "expires with it). For debugging only.",
+     NULL, false},
+    {"privacy", "drop_intents", KEY_STRING, OFF(privacy.drop_intents), 0, 0,
+     "banking.*, payment.*, health.*, password.*, pin.*", NULL,
+     "Intents never remembered, as globs.", policy_check_intents, true},
+    {"privacy", "drop_words", KEY_STRING, OFF(privacy.drop_words), 0, 0,
+     "password*, passcode*, pin, pins, pin number, pin code, security code, cvv, "
+     "social security",
+     NULL, "Words that make a request never remembered.", policy_check_words, true},
+    {"privacy", "redact_intents", KEY_STRING, OFF(privacy.redact_intents), 0, 0, "", NULL,
+     "Intents remembered redacted, as globs.", policy_check_intents, true},
+    {"privacy", "redact_words", KEY_STRING, OFF(privacy.redact_words), 0, 0, "", NULL,
+     "Words that make a request remembered redacted.", policy_check_words, true},
+    {"privacy", "allow_intents", KEY_STRING, OFF(privacy.allow_intents), 0, 0, "", NULL,
+     "Intents remembered as they are, as globs.", policy_check_intents, true},
+    {"privacy", "default_action", KEY_STRING, OFF(privacy.default_action), 0, 0, "redact", NULL,
+     "What happens to a request no rule names: `drop`, `redact` or `allow`.", check_action,
+     false},
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -251,6 +307,27 @@ static void format_double(double x, char *buf, size_t size)
     snprintf(buf, size, "%s", best);
 }
 
+/* The units of a period, largest first: a month is 30 days, a year 365. */
+static const struct {
+    const char *name;
+    uint64_t s;
+} period_units[] = {
+    {"y", 365 * 86400}, {"mo", 30 * 86400}, {"w", 7 * 86400}, {"d", 86400},
+    {"h", 3600},        {"min", 60},        {"s", 1},
+};
+
+/* In the largest unit that divides it: "6mo", "36h", "90s". */
+static void format_period(uint64_t s, char *buf, size_t size)
+{
+    for (size_t i = 0; i < sizeof(period_units) / sizeof(period_units[0]); i++) {
+        if (s != 0 && s % period_units[i].s == 0) {
+            snprintf(buf, size, "%" PRIu64 "%s", s / period_units[i].s, period_units[i].name);
+            return;
+        }
+    }
+    snprintf(buf, size, "%" PRIu64 "s", s);
+}
+
 static void format_range(const struct key *k, char *buf, size_t size)
 {
     char lo[32], hi[32];
@@ -277,6 +354,14 @@ static void format_range(const struct key *k, char *buf, size_t size)
     case KEY_UINT:
         snprintf(buf, size, "%.0f to %.0f", k->min, k->max);
         break;
+    case KEY_BOOL:
+        snprintf(buf, size, "on or off");
+        break;
+    case KEY_PERIOD:
+        format_period((uint64_t)k->min, lo, sizeof(lo));
+        format_period((uint64_t)k->max, hi, sizeof(hi));
+        snprintf(buf, size, "%s to %s", lo, hi);
+        break;
     }
 }
 
@@ -293,6 +378,10 @@ static const char *type_name(enum key_type type)
         return "phrase list";
     case KEY_UINT:
         return "integer";
+    case KEY_BOOL:
+        return "on/off";
+    case KEY_PERIOD:
+        return "period";
     }
     return "?";
 }
@@ -382,6 +471,28 @@ int config_storage_dir(const struct hark_config *cfg, char *ret_dir, size_t size
         return -ENOENT;
     }
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static const char *check_action(const char *value)
+{
+    enum policy_action a;
+
+    return policy_action_parse(value, &a) < 0 ? "is not drop, redact or allow" : NULL;
+}
+
+void config_policy_rules(const struct hark_config *cfg, struct policy_rules *ret)
+{
+    *ret = (struct policy_rules){
+        .drop_intents = cfg->privacy.drop_intents,
+        .drop_words = cfg->privacy.drop_words,
+        .redact_intents = cfg->privacy.redact_intents,
+        .redact_words = cfg->privacy.redact_words,
+        .allow_intents = cfg->privacy.allow_intents,
+    };
+    /* Checked when the file was read; drop is the safe side regardless. */
+    if (policy_action_parse(cfg->privacy.default_action, &ret->default_action) < 0) {
+        ret->default_action = POLICY_DROP;
+    }
 }
 
 static const char *check_input(const char *value)
@@ -525,6 +636,58 @@ static int parse_duration(const struct key *k, const char *value, unsigned *ret,
     }
     *ret = ms;
     return 0;
+}
+
+static int parse_bool(const struct key *k, const char *value, bool *ret, char *msg, size_t msgsz)
+{
+    static const char *const on[] = {"on", "yes", "true"}, *const off[] = {"off", "no", "false"};
+
+    for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+        if (strcmp(value, on[i]) == 0 || strcmp(value, off[i]) == 0) {
+            *ret = strcmp(value, on[i]) == 0;
+            return 0;
+        }
+    }
+    snprintf(msg, msgsz, "value '%s' for %s is not on or off", value, k->name);
+    return -EINVAL;
+}
+
+/* A whole number with a unit: "30s", "24h", "7d", "6mo". */
+static int parse_period(const struct key *k, const char *value, uint64_t *ret, char *msg,
+                        size_t msgsz)
+{
+    size_t n = strspn(value, "0123456789");
+    const char *unit = value + n;
+    char range[64];
+    uint64_t x = 0;
+
+    if (n == 0 || n > 12) {
+        snprintf(msg, msgsz,
+                 "value '%s' for %s is not a period (write a whole number and a unit: 30s, "
+                 "24h, 7d, 6mo)",
+                 value, k->name);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        x = x * 10 + (uint64_t)(value[i] - '0');
+    }
+    for (size_t i = 0; i < sizeof(period_units) / sizeof(period_units[0]); i++) {
+        if (strcmp(unit, period_units[i].name) == 0) {
+            format_range(k, range, sizeof(range));
+            /* At most 12 digits times a year fits in 64 bits. */
+            x *= period_units[i].s;
+            if (x < (uint64_t)k->min || x > (uint64_t)k->max) {
+                snprintf(msg, msgsz, "value '%s' for %s out of range (%s)", value, k->name,
+                         range);
+                return -EINVAL;
+            }
+            *ret = x;
+            return 0;
+        }
+    }
+    snprintf(msg, msgsz, "value '%s' for %s: %s unit (s, min, h, d, w, mo or y)", value, k->name,
+             *unit ? "unknown" : "missing");
+    return -EINVAL;
 }
 
 /* Lower-cases a phrase and collapses its blanks into single spaces. */
@@ -752,6 +915,10 @@ static int parse_value(const struct key *k, const char *value, struct hark_confi
         return parse_phrases(k, value, cfg, msg, msgsz);
     case KEY_UINT:
         return parse_uint(k, value, key_field(cfg, k), msg, msgsz);
+    case KEY_BOOL:
+        return parse_bool(k, value, key_field(cfg, k), msg, msgsz);
+    case KEY_PERIOD:
+        return parse_period(k, value, key_field(cfg, k), msg, msgsz);
     }
     return -EINVAL;
 }
@@ -1101,6 +1268,12 @@ static void format_value(const struct hark_config *cfg, const struct key *k, con
     case KEY_UINT:
         snprintf(buf, size, "%u", *(const unsigned *)field);
         break;
+    case KEY_BOOL:
+        snprintf(buf, size, "%s", *(const bool *)field ? "on" : "off");
+        break;
+    case KEY_PERIOD:
+        format_period(*(const uint64_t *)field, buf, size);
+        break;
     case KEY_PHRASES:
         for (size_t i = 0, o = 0; i < cfg->wakeword.n_phrases && o < size; i++) {
             const struct config_phrase *ph = &cfg->wakeword.phrases[i];
@@ -1186,7 +1359,8 @@ void config_write_reference(FILE *out)
           "  before it) starts a comment; ` #` there is an error.\n"
           "* Keys and headers start in the first column: an indented line is an error, and a\n"
           "  value cannot continue on the next line.\n"
-          "* Durations need a unit: `700ms`, `0.7s`, `5s` (whole milliseconds).\n"
+          "* Durations need a unit: `700ms`, `0.7s`, `5s` (whole milliseconds). Periods are\n"
+          "  whole numbers with a unit: `30s`, `24h`, `7d`, `6mo`. Switches are `on` or `off`.\n"
           "* Lines are at most ",
           out);
     fprintf(out, "%d bytes, the file at most %d KiB.\n", CONFIG_LINE_MAX, CONFIG_FILE_MAX / 1024);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define CONFIG_MAX_PHRASES 8
@@ -12,6 +13,7 @@
 #define CONFIG_MAX_PINS 4
 
 #include "pin.h"
+#include "policy.h"
 
 struct config_phrase {
     char text[CONFIG_PHRASE_MAX]; /* lower case words separated by single spaces */
@@ -48,6 +50,19 @@ struct hark_config {
     struct {
         char dir[CONFIG_STRING_MAX]; /* empty: see config_storage_dir() */
     } storage;
+    struct {
+        bool history;                   /* keep a history at all */
+        uint64_t retention_s;           /* records expire after this */
+        unsigned max_entries;           /* ... and beyond this count (0: no limit) */
+        char passphrase_file[CONFIG_STRING_MAX]; /* empty: a key file */
+        bool debug_recording;           /* keep requests' audio in the history */
+        char drop_intents[CONFIG_STRING_MAX]; /* see struct policy_rules */
+        char drop_words[CONFIG_STRING_MAX];
+        char redact_intents[CONFIG_STRING_MAX];
+        char redact_words[CONFIG_STRING_MAX];
+        char allow_intents[CONFIG_STRING_MAX];
+        char default_action[CONFIG_STRING_MAX]; /* allow, redact or drop */
+    } privacy;
 };
 
 /* Sets every key to its default. */
@@ -76,6 +91,9 @@ void config_write_reference(FILE *out);
 
 /* The configured pins, split; returns how many (at most max). */
 size_t config_cloud_pins(const struct hark_config *cfg, char ret_pins[][PIN_STRING_MAX], size_t max);
+
+/* The [privacy] rules for policy_new(); valid as long as cfg is. */
+void config_policy_rules(const struct hark_config *cfg, struct policy_rules *ret);
 
 /* The storage directory: [storage] dir, else $STATE_DIRECTORY (systemd), else
  * $XDG_STATE_HOME/hark, else ~/.local/state/hark. */

@@ -81,8 +81,8 @@ static const struct bad_case bad_cases[] = {
     {"[wakeword]\nphrases = a\nphrases = b\n",
      "hark.conf:3: ", "duplicate key 'phrases' in [wakeword]"},
     {"[cloudy]\nx = 1\n", "hark.conf:1: ", "unknown section [cloudy]"},
-    {"[audio]\ninput = mic\n\n[privacy]\n; soon\nlocal_only = yes\n",
-     "hark.conf:4: ", "unknown section [privacy]"},
+    {"[audio]\ninput = mic\n\n[telemetry]\n; soon\nlocal_only = yes\n",
+     "hark.conf:4: ", "unknown section [telemetry]"},
     {"; hark\n\n\ninput = mic\n", "hark.conf:4: ", "key outside any section: 'input'"},
     {"[audio]\ninput mic\n", "hark.conf:2: ", "expected 'key = value'"},
     {"[audio\ninput = mic\n", "hark.conf:1: ", "section header without closing ']'"},
@@ -153,6 +153,27 @@ static const struct bad_case bad_cases[] = {
     {"[wakeword]\nphrases = hey computer,\n", "hark.conf:2: ", "empty phrase"},
     {"[wakeword]\nphrases = hey ' you\n", "hark.conf:2: ", "word without letters"},
     {long_phrase, "hark.conf:2: ", "is too long (at most 63 characters)"},
+    /* [privacy]: switches, periods, rule lists. */
+    {"[privacy]\nhistory = maybe\n", "hark.conf:2: ", "value 'maybe' for history is not on or off"},
+    {"[privacy]\nhistory = On\n", "hark.conf:2: ", "is not on or off"},
+    {"[privacy]\nretention = 7\n", "hark.conf:2: ", "missing unit (s, min, h, d, w, mo or y)"},
+    {"[privacy]\nretention = 7 d\n", "hark.conf:2: ", "unknown unit"},
+    {"[privacy]\nretention = 7days\n", "hark.conf:2: ", "unknown unit"},
+    {"[privacy]\nretention = 1.5d\n", "hark.conf:2: ", "unknown unit"},
+    {"[privacy]\nretention = d\n", "hark.conf:2: ", "is not a period"},
+    {"[privacy]\nretention = -1d\n", "hark.conf:2: ", "is not a period"},
+    {"[privacy]\nretention = 0s\n", "hark.conf:2: ", "out of range (1s to 10y)"},
+    {"[privacy]\nretention = 11y\n", "hark.conf:2: ", "out of range"},
+    {"[privacy]\nretention = 999999999999y\n", "hark.conf:2: ", "out of range"},
+    {"[privacy]\nretention = 9999999999999s\n", "hark.conf:2: ", "is not a period"},
+    {"[privacy]\nmax_entries = 1000001\n", "hark.conf:2: ", "out of range (0 to 1000000)"},
+    {"[privacy]\ndrop_intents = banking.*,\n", "hark.conf:2: ", "drop_intents has an empty entry"},
+    {"[privacy]\ndrop_intents = Banking\n", "hark.conf:2: ", "may hold only intent names"},
+    {"[privacy]\nallow_intents = weather today\n", "hark.conf:2: ", "may hold only intent names"},
+    {"[privacy]\ndrop_words = pass*word\n", "hark.conf:2: ", "may hold only words"},
+    {"[privacy]\nredact_words = a b c d e f g h i\n", "hark.conf:2: ", "more than 8 words"},
+    {"[privacy]\ndefault_action = forget\n", "hark.conf:2: ", "is not drop, redact or allow"},
+    {"[privacy]\ndefault_action =\n", "hark.conf:2: ", "empty value for default_action"},
 };
 
 static void make_bad_inputs(void)
@@ -266,7 +287,18 @@ static void test_good_input(void)
         "silence = 0.2s\n"
         "no_speech = 30s\n"
         "min_speech = 0.03s\n"
-        "vad_threshold_db = 12.5\n";
+        "vad_threshold_db = 12.5\n"
+        "\n"
+        "[privacy]\n"
+        "history = off\n"
+        "retention = 6mo\n"
+        "max_entries = 0\n"
+        "passphrase_file = /etc/hark/passphrase\n"
+        "debug_recording = yes\n"
+        "drop_intents =\n"
+        "drop_words = secret*, my pin\n"
+        "allow_intents = *\n"
+        "default_action = drop\n";
     struct hark_config cfg;
     char err[256] = "";
     int r;
@@ -298,6 +330,16 @@ static void test_good_input(void)
     CHECK(cfg.endpoint.no_speech_ms == 30000);
     CHECK(cfg.endpoint.min_speech_ms == 30);
     CHECK(cfg.endpoint.vad_threshold_db == 12.5);
+    CHECK(!cfg.privacy.history);
+    CHECK(cfg.privacy.retention_s == 180 * 86400);
+    CHECK(cfg.privacy.max_entries == 0);
+    CHECK(strcmp(cfg.privacy.passphrase_file, "/etc/hark/passphrase") == 0);
+    CHECK(cfg.privacy.debug_recording);
+    CHECK(cfg.privacy.drop_intents[0] == '\0');
+    CHECK(strcmp(cfg.privacy.drop_words, "secret*, my pin") == 0);
+    CHECK(strcmp(cfg.privacy.redact_words, "") == 0);
+    CHECK(strcmp(cfg.privacy.allow_intents, "*") == 0);
+    CHECK(strcmp(cfg.privacy.default_action, "drop") == 0);
 }
 
 static void test_partial_and_empty(void)
