@@ -159,3 +159,23 @@ void events_error(bool has_id, uint32_t id, const char *code, const char *messag
     write_string(f, message);
     finish_line(f);
 }
+
+void events_policy(uint32_t id, const char *action, const char *rule)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"policy\",\"id\":%" PRIu32 ",\"action\":", id);
+    write_string(f, action);
+    fputs(",\"rule\":", f);
+    write_string(f, rule);
+    finish_line(f);
+}
+
+void events_remembered(uint32_t id, uint64_t record_id, bool audio)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"remembered\",\"id\":%" PRIu32 ",\"record\":%" PRIu64 ",\"audio\":%s",
+            id, record_id, audio ? "true" : "false");
+    finish_line(f);
+}

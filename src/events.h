@@ -26,3 +26,7 @@ void events_response(uint32_t id, const char *text);
 void events_response_end(uint32_t id, double audio_s);
 /* has_id false: an error about the link or the device, not one request. */
 void events_error(bool has_id, uint32_t id, const char *code, const char *message);
+/* What the privacy policy decided for a request: never its words. */
+void events_policy(uint32_t id, const char *action, const char *rule);
+/* The request was written into the history as record record_id. */
+void events_remembered(uint32_t id, uint64_t record_id, bool audio);

@@ -17,9 +17,12 @@
 #include "ear.h"
 #include "events.h"
 #include "hark-build.h"
+#include "history.h"
 #include "identity.h"
+#include "interaction.h"
 #include "link.h"
 #include "log.h"
+#include "policy.h"
 #include "protocol.h"
 #include "queue.h"
 #include "run.h"
@@ -67,6 +70,10 @@ struct run {
     struct audio_opus_decoder *decoder;
     struct audio_source *source;
     struct ear *ear;
+    struct policy *policy;
+    struct history *history; /* NULL: [privacy] history = off */
+    struct interaction *interaction;
+    double next_purge;
 
     /* Shared with the ear thread. */
     atomic_bool request_open; /* from wake until the answer is over */
@@ -278,6 +285,8 @@ static void *ear_main(void *userdata)
 
 static void finish_request(struct run *run)
 {
+    /* A request that ends without its answer leaves nothing behind. */
+    interaction_abort(run->interaction);
     run->current = 0;
     run->streaming = false;
     run->playing = false;
@@ -373,6 +382,7 @@ static void on_item(struct run *run, const struct item *it)
         run->down_seq = 0;
         run->down_samples = 0;
         run->request_started = now_s();
+        interaction_begin(run->interaction, it->id);
         send_text(run, proto_build_start(it->id, it->text, it->score,
                                          (unsigned)(it->preroll_s * 1000.0 + 0.5)));
         if (run->current) {
@@ -390,6 +400,8 @@ static void on_item(struct run *run, const struct item *it)
         }
         run->up_frames++;
         run->up_bytes += it->len - PROTO_FRAME_HEADER;
+        interaction_audio(run->interaction, it->data + PROTO_FRAME_HEADER,
+                          it->len - PROTO_FRAME_HEADER);
         return;
     case ITEM_END:
         if (run->current != it->id || !run->streaming) {
@@ -478,8 +490,6 @@ static void check_playback(struct run *run)
 static void on_link_message(void *userdata, const struct proto_msg *msg)
 {
     struct run *run = userdata;
-    const char *slots[2 * PROTO_SLOTS_MAX];
-
     if (msg->type == PROTO_UNKNOWN) {
         log_warning("cloud sent an unknown message type '%s': ignored", msg->type_name);
         return;
@@ -495,26 +505,24 @@ static void on_link_message(void *userdata, const struct proto_msg *msg)
         return;
     }
     switch (msg->type) {
+    /* The words go through the policy before anything shows them. */
     case PROTO_TRANSCRIPT:
-        events_transcript(msg->id, msg->text);
+        interaction_transcript(run->interaction, msg->text);
         break;
     case PROTO_INTENT:
         if (run->end_mono > 0) {
             log_info("request %u: intent %.0f ms after the end of speech", msg->id,
                      (now_s() - run->end_mono) * 1000.0);
         }
-        for (size_t i = 0; i < msg->n_slots; i++) {
-            slots[2 * i] = msg->slots[i].name;
-            slots[2 * i + 1] = msg->slots[i].value;
-        }
-        events_intent(msg->id, msg->name, msg->sensitive, slots, msg->n_slots);
+        interaction_intent(run->interaction, msg);
         break;
     case PROTO_RESPONSE:
-        events_response(msg->id, msg->text);
+        interaction_response(run->interaction, msg->text);
         break;
     case PROTO_RESPONSE_END:
         log_info("request %u answered in %.2f s", msg->id, now_s() - run->request_started);
         events_response_end(msg->id, (double)run->down_samples / AUDIO_RATE);
+        interaction_finish(run->interaction);
         if (run->sink) {
             /* A file is flushed now; a device plays on while the loop
              * keeps the link serviced (see check_playback). */
@@ -607,6 +615,60 @@ static bool is_live(const char *spec)
     return strcmp(spec, "mic") == 0 || strncmp(spec, "mic:", 4) == 0;
 }
 
+/* Retention is applied every minute, or every epoch when epochs are shorter,
+ * so that a short retention is kept to within an epoch. */
+static double purge_interval(const struct hark_config *cfg)
+{
+    uint64_t epoch = history_epoch_seconds(cfg->privacy.retention_s);
+
+    return epoch < 60 ? (double)epoch : 60.0;
+}
+
+/* The policy, and the history when there is one: both before any audio. */
+static int setup_privacy(struct run *run, const char *storage)
+{
+    const struct hark_config *cfg = run->cfg;
+    struct history_params hp = {
+        .dir = storage,
+        .passphrase_file = cfg->privacy.passphrase_file[0] ? cfg->privacy.passphrase_file : NULL,
+        .retention_s = cfg->privacy.retention_s,
+        .max_entries = cfg->privacy.max_entries,
+        .create = true,
+    };
+    struct policy_rules rules;
+    struct history_report rep;
+    char err[ERRSZ];
+    int r;
+
+    config_policy_rules(cfg, &rules);
+    r = policy_new(&rules, err, sizeof(err), &run->policy);
+    if (r < 0) {
+        log_error("[privacy] %s", err);
+        return r;
+    }
+    if (cfg->privacy.history) {
+        r = history_open(&hp, interaction_now_ms(), err, sizeof(err), &rep, &run->history);
+        if (r < 0) {
+            log_error("%s", err);
+            return r;
+        }
+        interaction_log_report(&rep);
+    } else {
+        log_info("history is off: nothing of any request is kept");
+    }
+    r = interaction_new(run->policy, run->history, cfg->privacy.debug_recording,
+                        &run->interaction);
+    if (r < 0) {
+        log_error("out of memory");
+        return r;
+    }
+    if (cfg->privacy.debug_recording && run->history) {
+        log_warning("debug_recording is on: the audio of remembered requests is kept");
+    }
+    run->next_purge = now_s() + purge_interval(cfg);
+    return 0;
+}
+
 /* Everything that can fail before audio flows, each failure logged once. */
 static int setup(struct run *run)
 {
@@ -647,6 +709,10 @@ static int setup(struct run *run)
         return r;
     }
     log_info("device %s", fingerprint);
+    r = setup_privacy(run, storage);
+    if (r < 0) {
+        return r;
+    }
 
     input = run->opts->input ? run->opts->input : run->cfg->audio.input;
     run->live = is_live(input);
@@ -750,6 +816,10 @@ int run_main(const struct hark_config *cfg, const struct run_options *opts)
         link_run(run->link, run->playing ? 20 : 100);
         drain_queue(run);
         check_playback(run);
+        if (now_s() >= run->next_purge) {
+            interaction_purge(run->interaction);
+            run->next_purge = now_s() + purge_interval(cfg);
+        }
         if (run->current && !run->playing && now_s() - run->request_started > ANSWER_TIMEOUT_S) {
             fail_request(run, "timeout", "no complete answer from the cloud in time", true);
         }
@@ -782,6 +852,9 @@ finish:
     audio_sink_free(run->sink);
     audio_opus_encoder_free(run->encoder);
     audio_opus_decoder_free(run->decoder);
+    interaction_free(run->interaction);
+    history_free(run->history);
+    policy_free(run->policy);
     queue_free(run->queue);
     pthread_cond_destroy(&run->answered);
     pthread_mutex_destroy(&run->lock);

@@ -1,0 +1,55 @@
+/* One request's words on the loop thread of `hark run`: the transcript,
+ * intent and answer are held until the privacy policy has decided, then shown
+ * (as events) and remembered (in the history) as the decision allows. A
+ * dropped request's words are wiped unseen. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "history.h"
+#include "policy.h"
+#include "protocol.h"
+
+/* The start of a debug recording record (HISTORY_AUDIO): this magic, the
+ * interaction record's id (u64 LE), the sample rate (u32 LE) and the frame
+ * count (u32 LE); then each Opus packet as a u16 LE length and its bytes. */
+#define INTERACTION_AUDIO_MAGIC "HARKOPUS"
+#define INTERACTION_AUDIO_HEADER 24
+
+struct interaction;
+
+/* history NULL: nothing is remembered. record_audio: keep the uplink of a
+ * remembered request (debug recording). */
+int interaction_new(const struct policy *policy, struct history *history, bool record_audio,
+                    struct interaction **ret);
+void interaction_free(struct interaction *in);
+
+/* A new request; whatever the last one left is wiped. */
+void interaction_begin(struct interaction *in, uint32_t id);
+
+/* What the cloud said about the request. */
+void interaction_transcript(struct interaction *in, const char *text);
+void interaction_intent(struct interaction *in, const struct proto_msg *msg);
+void interaction_response(struct interaction *in, const char *text);
+
+/* One Opus packet of the uplink, for a debug recording. */
+void interaction_audio(struct interaction *in, const uint8_t *opus, size_t len);
+
+/* The answer is complete: decide if the intent never came, show what is
+ * held, remember it, wipe it. */
+void interaction_finish(struct interaction *in);
+
+/* The request failed: wipe everything held, show and remember nothing. */
+void interaction_abort(struct interaction *in);
+
+/* Applies the history's retention now (the periodic purge). */
+void interaction_purge(struct interaction *in);
+
+/* Logs what opening or purging the history found: a torn tail, records that
+ * fail verification, what expired. */
+void interaction_log_report(const struct history_report *rep);
+
+/* The current Unix time in milliseconds, as the history records it. */
+int64_t interaction_now_ms(void);
