@@ -60,5 +60,8 @@ kill -TERM "$cloud_pid"
 wait "$cloud_pid" || true
 cloud_pid=""
 echo
+echo "== what hark remembers (hark history list): the banking request was dropped"
+./build/src/hark history --config "$demo/hark.conf" list
+echo
 echo "== the cloud's counters: $(cat "$demo/cloud-stats.json")"
 echo "== answers: $demo/answer-1.wav, $demo/answer-2.wav; logs: $demo/hark.log, $demo/cloud.log"

@@ -12,6 +12,7 @@
 #include "ear.h"
 #include "events.h"
 #include "hark-build.h"
+#include "history-cmd.h"
 #include "identity.h"
 #include "kws.h"
 #include "log.h"
@@ -35,6 +36,9 @@ static void usage(FILE *out)
           "  provision [--config F] [--force]\n"
           "                         make this device's key and certificate; prints the\n"
           "                         fingerprint to register with the cloud\n"
+          "  history [--config F] list|show|delete|purge|export|verify|audio|wipe ...\n"
+          "                         what hark remembers, and forgetting it\n"
+          "                         (`hark history --help`)\n"
           "  pin CERT.pem           print a certificate's public-key pin (for [cloud] pins)\n"
           "  check-config [FILE] [--dump]\n"
           "                         validate a config file (default: the default path)\n"
@@ -456,6 +460,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[0], "provision") == 0) {
         return cmd_provision(argc, argv);
+    }
+    if (strcmp(argv[0], "history") == 0) {
+        return history_cmd_main(argc, argv);
     }
     if (strcmp(argv[0], "pin") == 0) {
         return cmd_pin(argc, argv);

@@ -1,12 +1,13 @@
 # Helpers for the end-to-end tests against hark-devcloud on loopback: sourced
 # after lib.sh. Every server is started here on 127.0.0.1 and stopped on exit.
+# KEEP_TMP=1 keeps the test's temporary directory, to look at after a failure.
 DEVCLOUD_PID=""
 cloud_cleanup() {
     if [ -n "$DEVCLOUD_PID" ]; then
         kill -TERM "$DEVCLOUD_PID" 2>/dev/null || true
         wait "$DEVCLOUD_PID" 2>/dev/null || true
     fi
-    rm -rf "$TMP"
+    [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap cloud_cleanup EXIT
 
