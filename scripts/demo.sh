@@ -41,6 +41,8 @@ url = wss://127.0.0.1:$port/v1/assist
 pins = $pin
 [storage]
 dir = $demo/device
+[control]
+socket = $demo/run/control
 CONF
 
 fingerprint=$(./build/src/hark provision --config "$demo/hark.conf" 2>/dev/null)

@@ -71,6 +71,7 @@ static const char *check_input(const char *value);
 static const char *check_url(const char *value);
 static const char *check_pins(const char *value);
 static const char *check_action(const char *value);
+static const char *check_command(const char *value);
 
 #define OFF(field) offsetof(struct hark_config, field)
 
@@ -80,6 +81,15 @@ static const struct section sections[] = {
     {"wakeword", "The phrases that wake hark, spotted locally by PocketSphinx."},
     {"endpoint", "When a request that follows the wake phrase has ended."},
     {"cloud", "The assistant cloud: where requests go and how its server is recognised."},
+    {"control", "The control socket of `hark run`: `hark ctl mute`, `unmute`, `status`. A Unix "
+                "socket only (mode 0660, in a directory of mode 0700 that hark makes if it is "
+                "missing); hark opens no TCP or UDP port."},
+    {"hooks", "Commands run on each state change of `hark run`, for LEDs and scripts: split at "
+              "blanks (\"double quotes\" keep blanks), run without a shell, with the state in "
+              "`$HARK_STATE`, stdin from /dev/null and stdout to hark's stderr, and killed after "
+              "`timeout`. States: `idle`, `listening` (a request is streaming), `thinking` "
+              "(waiting for the answer), `speaking` (the answer plays), `muted`, `error` (a "
+              "request failed; `idle` follows), `disconnected` (the cloud link is down)."},
     {"storage", "Where hark keeps what must survive a restart: the device identity and the "
                 "history."},
     {"privacy", "What hark may remember of a request, and for how long. Every finished request "
@@ -111,6 +121,19 @@ static const struct key keys[] = {
     {"audio", "preroll", KEY_DURATION, OFF(audio.preroll_ms), 0, 2000, "500ms", NULL,
      "Sound kept from before the wake phrase was recognised, in memory only, so that a request "
      "spoken without a pause is not cut off.",
+     NULL, false},
+    {"audio", "wake_chime", KEY_BOOL, OFF(audio.wake_chime), 0, 0, "on", NULL,
+     "A short rising chime on the speaker when the wake phrase is heard (`hark run`, not into "
+     "an `--output` file).",
+     NULL, false},
+    {"audio", "error_chime", KEY_BOOL, OFF(audio.error_chime), 0, 0, "on", NULL,
+     "A falling chime on the speaker when a request cannot be served (the cloud is not "
+     "connected, or the request failed).",
+     NULL, false},
+    {"audio", "chime_tail", KEY_DURATION, OFF(audio.chime_tail_ms), 0, 2000, "250ms", NULL,
+     "While the wake chime plays and this long after it (the speaker's delay), the request "
+     "hears silence instead of the microphone, so the chime is neither sent nor taken for "
+     "speech.",
      NULL, false},
     {"wakeword", "phrases", KEY_PHRASES, OFF(wakeword.phrases), 1e-50, 1e50, "hey computer", NULL,
      "Comma-separated wake phrases, each `PHRASE` or `PHRASE/THRESHOLD`, for example "
@@ -167,6 +190,30 @@ static const struct key keys[] = {
      "`$STATE_DIRECTORY` under systemd, else `$XDG_STATE_HOME/hark`, else "
      "`~/.local/state/hark`.",
      NULL, true},
+    {"control", "socket", KEY_STRING, OFF(control.socket), 0, 0, "", NULL,
+     "Path of the socket. Empty: `$RUNTIME_DIRECTORY/control` under systemd, else "
+     "`$XDG_RUNTIME_DIR/hark/control`, else `/tmp/hark-UID/control`.",
+     NULL, true},
+    {"control", "persist_mute", KEY_BOOL, OFF(control.persist_mute), 0, 0, "off", NULL,
+     "Keep a mute across restarts (a file `muted` in the storage directory): hark then starts "
+     "muted, with the microphone closed.",
+     NULL, false},
+    {"hooks", "on_idle", KEY_STRING, OFF(hooks.on_idle), 0, 0, "", NULL,
+     "Run when hark is ready and waiting for the wake phrase.", check_command, true},
+    {"hooks", "on_listening", KEY_STRING, OFF(hooks.on_listening), 0, 0, "", NULL,
+     "Run at a wake, while the request streams to the cloud.", check_command, true},
+    {"hooks", "on_thinking", KEY_STRING, OFF(hooks.on_thinking), 0, 0, "", NULL,
+     "Run at the end of speech, while the cloud works on the answer.", check_command, true},
+    {"hooks", "on_speaking", KEY_STRING, OFF(hooks.on_speaking), 0, 0, "", NULL,
+     "Run when the answer starts.", check_command, true},
+    {"hooks", "on_muted", KEY_STRING, OFF(hooks.on_muted), 0, 0, "", NULL,
+     "Run at a mute.", check_command, true},
+    {"hooks", "on_error", KEY_STRING, OFF(hooks.on_error), 0, 0, "", NULL,
+     "Run when a request fails.", check_command, true},
+    {"hooks", "on_disconnected", KEY_STRING, OFF(hooks.on_disconnected), 0, 0, "", NULL,
+     "Run when the cloud link goes down.", check_command, true},
+    {"hooks", "timeout", KEY_DURATION, OFF(hooks.timeout_ms), 100, 60000, "5s", NULL,
+     "A hook still running after this is killed.", NULL, false},
     {"privacy", "history", KEY_BOOL, OFF(privacy.history), 0, 0, "on", NULL,
      "Keep a history of requests on the device (encrypted; see `hark history`). `off`: "
      "nothing is written at all.",
@@ -316,10 +363,14 @@ static const struct {
     {"h", 3600},        {"min", 60},        {"s", 1},
 };
 
-/* In the largest unit that divides it: "6mo", "36h", "90s". */
+/* In the largest unit that divides it: "6mo", "36h", "90s"; days rather
+ * than weeks ("7d", "14d"), as people write a retention. */
 static void format_period(uint64_t s, char *buf, size_t size)
 {
     for (size_t i = 0; i < sizeof(period_units) / sizeof(period_units[0]); i++) {
+        if (strcmp(period_units[i].name, "w") == 0) {
+            continue;
+        }
         if (s != 0 && s % period_units[i].s == 0) {
             snprintf(buf, size, "%" PRIu64 "%s", s / period_units[i].s, period_units[i].name);
             return;
@@ -469,6 +520,83 @@ int config_storage_dir(const struct hark_config *cfg, char *ret_dir, size_t size
         n = snprintf(ret_dir, size, "%s/.local/state/hark", env);
     } else {
         return -ENOENT;
+    }
+    return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static const char *check_command(const char *value)
+{
+    char *argv[CONFIG_COMMAND_ARGS + 1];
+    char buf[CONFIG_STRING_MAX];
+
+    switch (config_split_command(value, buf, sizeof(buf), argv, CONFIG_COMMAND_ARGS + 1)) {
+    case -E2BIG:
+        return "has too many arguments";
+    case -EINVAL:
+        return "has a '\"' that is not closed";
+    default:
+        break;
+    }
+    return argv[0][0] == '/' ? NULL : "must start with an absolute path (no shell searches PATH)";
+}
+
+int config_split_command(const char *command, char *buf, size_t size, char **ret_argv,
+                         size_t max)
+{
+    size_t n = 0, o = 0;
+    const char *p = command;
+
+    while (*p) {
+        bool quoted = false;
+
+        while (is_blank(*p)) {
+            p++;
+        }
+        if (!*p) {
+            break;
+        }
+        if (n + 1 >= max) {
+            return -E2BIG;
+        }
+        ret_argv[n++] = buf + o;
+        for (; *p && (quoted || !is_blank(*p)); p++) {
+            if (*p == '"') {
+                quoted = !quoted;
+                continue;
+            }
+            if (o + 1 >= size) {
+                return -E2BIG;
+            }
+            buf[o++] = *p;
+        }
+        if (quoted) {
+            return -EINVAL;
+        }
+        if (o + 1 >= size) {
+            return -E2BIG;
+        }
+        buf[o++] = '\0';
+    }
+    if (n == 0) {
+        return -ENOENT;
+    }
+    ret_argv[n] = NULL;
+    return (int)n;
+}
+
+int config_control_socket(const struct hark_config *cfg, char *ret_path, size_t size)
+{
+    const char *env;
+    int n;
+
+    if (cfg->control.socket[0]) {
+        n = snprintf(ret_path, size, "%s", cfg->control.socket);
+    } else if ((env = getenv("RUNTIME_DIRECTORY")) && env[0] == '/') {
+        n = snprintf(ret_path, size, "%.*s/control", (int)strcspn(env, ":"), env);
+    } else if ((env = getenv("XDG_RUNTIME_DIR")) && env[0] == '/') {
+        n = snprintf(ret_path, size, "%s/hark/control", env);
+    } else {
+        n = snprintf(ret_path, size, "/tmp/hark-%u/control", (unsigned)getuid());
     }
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }

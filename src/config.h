@@ -25,6 +25,9 @@ struct hark_config {
         char input[CONFIG_STRING_MAX]; /* source spec, see audio_source_open() */
         unsigned ring_ms;              /* capture ring */
         unsigned preroll_ms;           /* audio kept before the wake phrase */
+        bool wake_chime;               /* a chime on the speaker at each wake */
+        bool error_chime;              /* ... and when a request fails */
+        unsigned chime_tail_ms;        /* the microphone is ignored this long after a chime */
     } audio;
     struct {
         struct config_phrase phrases[CONFIG_MAX_PHRASES];
@@ -50,6 +53,20 @@ struct hark_config {
     struct {
         char dir[CONFIG_STRING_MAX]; /* empty: see config_storage_dir() */
     } storage;
+    struct {
+        char socket[CONFIG_STRING_MAX]; /* empty: see config_control_socket() */
+        bool persist_mute;              /* a mute outlives a restart */
+    } control;
+    struct {
+        char on_idle[CONFIG_STRING_MAX]; /* commands, empty: none */
+        char on_listening[CONFIG_STRING_MAX];
+        char on_thinking[CONFIG_STRING_MAX];
+        char on_speaking[CONFIG_STRING_MAX];
+        char on_muted[CONFIG_STRING_MAX];
+        char on_error[CONFIG_STRING_MAX];
+        char on_disconnected[CONFIG_STRING_MAX];
+        unsigned timeout_ms;
+    } hooks;
     struct {
         bool history;                   /* keep a history at all */
         uint64_t retention_s;           /* records expire after this */
@@ -94,6 +111,17 @@ size_t config_cloud_pins(const struct hark_config *cfg, char ret_pins[][PIN_STRI
 
 /* The [privacy] rules for policy_new(); valid as long as cfg is. */
 void config_policy_rules(const struct hark_config *cfg, struct policy_rules *ret);
+
+/* A hook command split into arguments at blanks ("double quotes" keep
+ * blanks) into buf; ret_argv gets up to max - 1 of them and a NULL. Returns
+ * how many, -ENOENT for none, -E2BIG, or -EINVAL for an open quote. */
+#define CONFIG_COMMAND_ARGS 16
+int config_split_command(const char *command, char *buf, size_t size, char **ret_argv,
+                         size_t max);
+
+/* The control socket: [control] socket, else $RUNTIME_DIRECTORY/control
+ * (systemd), else $XDG_RUNTIME_DIR/hark/control, else /tmp/hark-UID/control. */
+int config_control_socket(const struct hark_config *cfg, char *ret_path, size_t size);
 
 /* The storage directory: [storage] dir, else $STATE_DIRECTORY (systemd), else
  * $XDG_STATE_HOME/hark, else ~/.local/state/hark. */

@@ -47,6 +47,9 @@ struct ear {
     uint64_t last_speech;  /* one past the last speech frame, 0 if none yet */
     int16_t *copy;         /* pre-roll handed out at a wake */
     size_t copy_cap;
+    uint64_t chime_samples; /* silence in place of the input after a wake */
+    uint64_t quiet_until;   /* position up to which the input is replaced */
+    int16_t quiet[STEP];    /* the replaced step */
 };
 
 int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks, void *userdata,
@@ -125,6 +128,7 @@ void ear_free(struct ear *ear)
         explicit_bzero(ear->copy, ear->copy_cap * sizeof(*ear->copy));
     }
     free(ear->copy);
+    explicit_bzero(ear->quiet, sizeof(ear->quiet));
     free(ear);
 }
 
@@ -153,6 +157,7 @@ static void start_request(struct ear *ear, const struct kws_detection *d)
         .preroll_s = start > copied_from ? seconds(start - copied_from) : 0.0,
     };
     ear->state = EAR_STREAMING;
+    ear->quiet_until = d->detected_at + ear->chime_samples;
     audio_endpoint_init(&ear->endpoint, &ear->endpoint_params, end / AUDIO_VAD_FRAME,
                         d->detected_at / AUDIO_VAD_FRAME);
     if (ear->cb.on_wake) {
@@ -238,6 +243,15 @@ static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
 
 static int step(struct ear *ear, const int16_t *samples, size_t n, char *err, size_t errsz)
 {
+    /* While the wake chime plays the request hears silence (a streaming
+     * step is at most STEP long). */
+    if (ear->state == EAR_STREAMING && ear->position < ear->quiet_until) {
+        uint64_t k = ear->quiet_until - ear->position;
+
+        memcpy(ear->quiet, samples, n * sizeof(*samples));
+        memset(ear->quiet, 0, (k < n ? k : n) * sizeof(*samples));
+        samples = ear->quiet;
+    }
     audio_preroll_push(ear->preroll, samples, n);
     audio_vad_feed(ear->vad, samples, n);
     ear->position += n;
@@ -292,4 +306,26 @@ enum ear_state ear_get_state(const struct ear *ear)
 void ear_set_listening(struct ear *ear, bool listening)
 {
     ear->listening = listening;
+}
+
+void ear_set_chime(struct ear *ear, unsigned ms)
+{
+    ear->chime_samples = (uint64_t)ms * AUDIO_RATE / 1000;
+}
+
+int ear_reset(struct ear *ear, char *err, size_t errsz)
+{
+    int r;
+
+    ear->state = EAR_IDLE;
+    ear->quiet_until = 0;
+    ear->last_speech = 0;
+    audio_preroll_clear(ear->preroll);
+    explicit_bzero(ear->quiet, sizeof(ear->quiet));
+    r = kws_skip(ear->kws, ear->position - ear->kws_position);
+    ear->kws_position = ear->position;
+    if (r < 0) {
+        snprintf(err, errsz, "the wake-word decoder failed to restart");
+    }
+    return r;
 }

@@ -58,3 +58,12 @@ enum ear_state ear_get_state(const struct ear *ear);
  * answer) the ear keeps its pre-roll and VAD current but does not spot, so
  * the answer cannot wake it. Listening is on after ear_new(). */
 void ear_set_listening(struct ear *ear, bool listening);
+
+/* For this long after each wake the request hears silence instead of its
+ * input: the wake chime plays then, and must be neither sent nor taken for
+ * the start of speech. 0 (the default): no chime, nothing replaced. */
+void ear_set_chime(struct ear *ear, unsigned ms);
+
+/* Forgets everything heard (mute): a request in progress ends without
+ * on_end, the pre-roll is zeroed, the spotter starts afresh. */
+int ear_reset(struct ear *ear, char *err, size_t errsz);

@@ -179,3 +179,12 @@ void events_remembered(uint32_t id, uint64_t record_id, bool audio)
             id, record_id, audio ? "true" : "false");
     finish_line(f);
 }
+
+void events_state(const char *state)
+{
+    FILE *f = out();
+
+    fputs("{\"event\":\"state\",\"state\":", f);
+    write_string(f, state);
+    finish_line(f);
+}

@@ -9,6 +9,7 @@
 
 #include "audio-source.h"
 #include "config.h"
+#include "control.h"
 #include "ear.h"
 #include "events.h"
 #include "hark-build.h"
@@ -39,6 +40,9 @@ static void usage(FILE *out)
           "  history [--config F] list|show|delete|purge|export|verify|audio|wipe ...\n"
           "                         what hark remembers, and forgetting it\n"
           "                         (`hark history --help`)\n"
+          "  ctl [--config F] mute|unmute|status\n"
+          "                         mute (the microphone is closed), unmute, or ask a\n"
+          "                         running `hark run` what it is doing\n"
           "  pin CERT.pem           print a certificate's public-key pin (for [cloud] pins)\n"
           "  check-config [FILE] [--dump]\n"
           "                         validate a config file (default: the default path)\n"
@@ -306,6 +310,52 @@ static int cmd_provision(int argc, char **argv)
     return 0;
 }
 
+static int cmd_ctl(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    char path[CONFIG_STRING_MAX + 32], reply[CONTROL_REPLY_MAX], err[ERRSZ];
+    const char *config_path = NULL;
+    struct hark_config cfg;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind + 1 != argc || (strcmp(argv[optind], "mute") != 0 &&
+                               strcmp(argv[optind], "unmute") != 0 &&
+                               strcmp(argv[optind], "status") != 0)) {
+        log_error("usage: hark ctl [--config F] mute|unmute|status");
+        return 2;
+    }
+    if (load_config(config_path, &cfg) < 0) {
+        return 1;
+    }
+    if (config_control_socket(&cfg, path, sizeof(path)) < 0) {
+        log_error("the control socket's path is too long");
+        return 1;
+    }
+    if (control_request(path, argv[optind], reply, sizeof(reply), err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    printf("%s\n", reply);
+    return strstr(reply, "\"error\"") ? 1 : 0;
+}
+
 static int cmd_pin(int argc, char **argv)
 {
     char pin[PIN_STRING_MAX], err[ERRSZ];
@@ -463,6 +513,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[0], "history") == 0) {
         return history_cmd_main(argc, argv);
+    }
+    if (strcmp(argv[0], "ctl") == 0) {
+        return cmd_ctl(argc, argv);
     }
     if (strcmp(argv[0], "pin") == 0) {
         return cmd_pin(argc, argv);

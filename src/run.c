@@ -10,14 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "audio-opus.h"
 #include "audio-sink.h"
 #include "audio-source.h"
+#include "control.h"
 #include "ear.h"
 #include "events.h"
 #include "hark-build.h"
 #include "history.h"
+#include "hooks.h"
 #include "identity.h"
 #include "interaction.h"
 #include "link.h"
@@ -44,6 +47,30 @@ enum item_kind {
     ITEM_INPUT_DONE,
     ITEM_INPUT_ERROR,
 };
+
+/* What hark is doing, for the `state` event, the hooks and `hark ctl
+ * status`. */
+enum run_state {
+    STATE_DISCONNECTED,
+    STATE_IDLE,
+    STATE_LISTENING,
+    STATE_THINKING,
+    STATE_SPEAKING,
+    STATE_MUTED,
+    STATE_ERROR,
+};
+
+static const char *const state_names[] = {
+    [STATE_DISCONNECTED] = "disconnected", [STATE_IDLE] = "idle",
+    [STATE_LISTENING] = "listening",       [STATE_THINKING] = "thinking",
+    [STATE_SPEAKING] = "speaking",         [STATE_MUTED] = "muted",
+    [STATE_ERROR] = "error",
+};
+
+/* The wake chime: two rising notes. The request hears silence for this long
+ * plus [audio] chime_tail. */
+#define CHIME_NOTE_MS 70
+#define CHIME_MS (2 * CHIME_NOTE_MS)
 
 /* One message from the ear thread to the loop thread. */
 struct item {
@@ -74,6 +101,16 @@ struct run {
     struct history *history; /* NULL: [privacy] history = off */
     struct interaction *interaction;
     double next_purge;
+    struct hooks *hooks;
+    struct control *control;
+    bool device_sink; /* answers and chimes go to a speaker */
+    char muted_path[CONFIG_STRING_MAX + 64]; /* the persisted mute, "" if not kept */
+
+    /* Shared with the control thread and the ear thread. */
+    atomic_bool muted;        /* asked for (by `hark ctl`) */
+    atomic_int shared_state;  /* enum run_state, for status */
+    atomic_bool connected;
+    pthread_cond_t unmuted;
 
     /* Shared with the ear thread. */
     atomic_bool request_open; /* from wake until the answer is over */
@@ -90,7 +127,14 @@ struct run {
     uint32_t seq;
     bool overflowed; /* this request lost frames to a full queue */
 
+    /* Ear thread only. */
+    bool ear_muted; /* the mute the ear thread has applied */
+
     /* Loop thread only. */
+    enum run_state state;
+    bool state_announced;
+    bool loop_muted;     /* the mute the loop thread has applied */
+    bool answer_started; /* the answer's audio or text has begun */
     bool ever_ready;
     bool input_done;
     int input_status;
@@ -283,6 +327,40 @@ static void *ear_main(void *userdata)
 
 /* ---- the loop thread --------------------------------------------------- */
 
+static void set_state(struct run *run, enum run_state state)
+{
+    if (state == run->state && state != STATE_ERROR && run->state_announced) {
+        return;
+    }
+    run->state = state;
+    run->state_announced = true;
+    atomic_store(&run->shared_state, (int)state);
+    log_debug("state: %s", state_names[state]);
+    events_state(state_names[state]);
+    hooks_run(run->hooks, state_names[state]);
+}
+
+/* The state follows from what the loop thread knows. */
+static void update_state(struct run *run)
+{
+    enum run_state s;
+
+    if (run->loop_muted) {
+        s = STATE_MUTED;
+    } else if (run->current && run->streaming) {
+        s = STATE_LISTENING;
+    } else if (run->current && (run->answer_started || run->playing)) {
+        s = STATE_SPEAKING;
+    } else if (run->current) {
+        s = STATE_THINKING;
+    } else if (!link_is_ready(run->link)) {
+        s = STATE_DISCONNECTED;
+    } else {
+        s = STATE_IDLE;
+    }
+    set_state(run, s);
+}
+
 static void finish_request(struct run *run)
 {
     /* A request that ends without its answer leaves nothing behind. */
@@ -290,6 +368,7 @@ static void finish_request(struct run *run)
     run->current = 0;
     run->streaming = false;
     run->playing = false;
+    run->answer_started = false;
     pthread_mutex_lock(&run->lock);
     atomic_store(&run->request_open, false);
     pthread_cond_broadcast(&run->answered);
@@ -305,6 +384,7 @@ static void fail_request(struct run *run, const char *code, const char *message,
     }
     log_warning("request %u: %s", run->current, message);
     events_error(true, run->current, code, message);
+    set_state(run, STATE_ERROR);
     if (cancel && link_is_ready(run->link)) {
         json = proto_build_cancel(run->current, code);
         if (json) {
@@ -315,21 +395,22 @@ static void fail_request(struct run *run, const char *code, const char *message,
     finish_request(run);
 }
 
-/* A falling two-note chime on the speaker when a request cannot be served
- * (the link is down): the user hears that it was not taken. Never into an
- * --output file, which holds answers only. */
-static void play_error_chime(struct run *run)
+/* Two notes on the speaker, each note_ms long, faded in and out. Never into
+ * an --output file, which holds answers only. */
+static void play_chime(struct run *run, const double notes[2], unsigned note_ms)
 {
-    static const double notes[] = {660.0, 440.0};
-    int16_t tone[AUDIO_RATE * 3 / 20]; /* 150 ms */
-    const size_t n = sizeof(tone) / sizeof(tone[0]);
+    int16_t tone[AUDIO_RATE * 3 / 20]; /* room for 150 ms */
+    size_t n = (size_t)note_ms * AUDIO_RATE / 1000;
     const size_t fade = AUDIO_RATE / 100;
     char err[ERRSZ];
 
-    if (!run->sink || run->opts->output) {
+    if (!run->device_sink) {
         return;
     }
-    for (size_t k = 0; k < sizeof(notes) / sizeof(notes[0]); k++) {
+    if (n > sizeof(tone) / sizeof(tone[0])) {
+        n = sizeof(tone) / sizeof(tone[0]);
+    }
+    for (size_t k = 0; k < 2; k++) {
         for (size_t i = 0; i < n; i++) {
             double env = i < fade ? (double)i / fade : i > n - fade ? (double)(n - i) / fade : 1.0;
             tone[i] = (int16_t)(8000.0 * env * sin(2.0 * M_PI * notes[k] * (double)i / AUDIO_RATE));
@@ -338,6 +419,27 @@ static void play_error_chime(struct run *run)
             log_warning("%s", err);
             return;
         }
+    }
+}
+
+/* Falling: a request could not be served, and the user hears that it was
+ * not taken. */
+static void play_error_chime(struct run *run)
+{
+    static const double notes[2] = {660.0, 440.0};
+
+    if (run->cfg->audio.error_chime) {
+        play_chime(run, notes, 150);
+    }
+}
+
+/* Rising: hark heard the wake phrase and is listening. */
+static void play_wake_chime(struct run *run)
+{
+    static const double notes[2] = {880.0, 1320.0};
+
+    if (run->cfg->audio.wake_chime) {
+        play_chime(run, notes, CHIME_NOTE_MS);
     }
 }
 
@@ -364,6 +466,12 @@ static void on_item(struct run *run, const struct item *it)
     switch (it->kind) {
     case ITEM_WAKE:
         events_wake(it->t, it->text, it->score);
+        if (run->loop_muted) {
+            /* Heard before the ear applied the mute: not taken. */
+            run->current = it->id;
+            finish_request(run);
+            return;
+        }
         if (!link_is_ready(run->link)) {
             /* The audio is not kept for later: the request is dropped. */
             run->current = it->id;
@@ -382,6 +490,8 @@ static void on_item(struct run *run, const struct item *it)
         run->down_seq = 0;
         run->down_samples = 0;
         run->request_started = now_s();
+        run->answer_started = false;
+        play_wake_chime(run);
         interaction_begin(run->interaction, it->id);
         send_text(run, proto_build_start(it->id, it->text, it->score,
                                          (unsigned)(it->preroll_s * 1000.0 + 0.5)));
@@ -431,27 +541,94 @@ static void on_item(struct run *run, const struct item *it)
     }
 }
 
+/* Applies a mute or unmute asked for on the control socket: a request in
+ * flight is cancelled and nothing of it is kept, the mute is written down
+ * when it is to outlive a restart, and the ear thread is told. */
+static void apply_mute(struct run *run)
+{
+    bool muted = atomic_load(&run->muted);
+    char *json;
+    FILE *f;
+
+    if (muted == run->loop_muted) {
+        return;
+    }
+    run->loop_muted = muted;
+    log_info("%s", muted ? "muted: the microphone is closed" : "unmuted: listening again");
+    if (muted && run->current) {
+        if (link_is_ready(run->link) && (json = proto_build_cancel(run->current, "muted"))) {
+            link_send_text(run->link, json);
+            free(json);
+        }
+        finish_request(run);
+    }
+    if (run->muted_path[0]) {
+        if (muted && (f = fopen(run->muted_path, "we"))) {
+            fclose(f);
+        } else if (!muted) {
+            unlink(run->muted_path);
+        }
+    }
+    pthread_mutex_lock(&run->lock);
+    pthread_cond_broadcast(&run->unmuted);
+    pthread_mutex_unlock(&run->lock);
+}
+
 static void drain_queue(struct run *run)
 {
     struct item *it = malloc(sizeof(*it));
 
+    apply_mute(run);
     if (!it) {
         return;
     }
     while (queue_pop(run->queue, it)) {
         on_item(run, it);
+        update_state(run);
     }
     explicit_bzero(it, sizeof(*it));
     free(it);
 }
+
+/* ---- the control thread ------------------------------------------------ */
+
+static void on_control_mute(void *userdata, bool muted)
+{
+    struct run *run = userdata;
+
+    atomic_store(&run->muted, muted);
+    /* The loop thread applies it at once; the ear thread when it wakes. */
+    link_wake(run->link);
+    pthread_mutex_lock(&run->lock);
+    pthread_cond_broadcast(&run->unmuted);
+    pthread_cond_broadcast(&run->answered);
+    pthread_mutex_unlock(&run->lock);
+}
+
+static void on_control_status(void *userdata, char *buf, size_t size)
+{
+    struct run *run = userdata;
+    int state = atomic_load(&run->shared_state);
+
+    snprintf(buf, size, "{\"muted\":%s,\"state\":\"%s\",\"connected\":%s}",
+             atomic_load(&run->muted) ? "true" : "false", state_names[state],
+             atomic_load(&run->connected) ? "true" : "false");
+}
+
+static const struct control_callbacks control_callbacks = {
+    .on_mute = on_control_mute,
+    .status = on_control_status,
+};
 
 static void on_link_ready(void *userdata)
 {
     struct run *run = userdata;
 
     run->ever_ready = true;
+    atomic_store(&run->connected, true);
     log_info("connected to %s", run->url);
     events_connected(run->url);
+    update_state(run);
 }
 
 static void on_link_down(void *userdata, const char *reason)
@@ -460,12 +637,14 @@ static void on_link_down(void *userdata, const char *reason)
     struct link_stats st;
 
     link_get_stats(run->link, &st);
+    atomic_store(&run->connected, false);
     log_warning("cloud link: %s (next attempt in %.1f s)", reason, st.next_retry_s);
     events_disconnected(reason);
     /* An answer that is complete plays on without the link. */
     if (!run->playing) {
         fail_request(run, "link_lost", "the link went down during the request", false);
     }
+    update_state(run);
 }
 
 static void on_link_bad_message(void *userdata, const char *why)
@@ -484,12 +663,14 @@ static void check_playback(struct run *run)
 {
     if (run->playing && audio_sink_pending(run->sink) == 0) {
         finish_request(run);
+        update_state(run);
     }
 }
 
 static void on_link_message(void *userdata, const struct proto_msg *msg)
 {
     struct run *run = userdata;
+
     if (msg->type == PROTO_UNKNOWN) {
         log_warning("cloud sent an unknown message type '%s': ignored", msg->type_name);
         return;
@@ -540,6 +721,7 @@ static void on_link_message(void *userdata, const struct proto_msg *msg)
                     proto_type_name(msg->type));
         break;
     }
+    update_state(run);
 }
 
 static void on_link_frame(void *userdata, const struct proto_frame *frame)
@@ -558,6 +740,10 @@ static void on_link_frame(void *userdata, const struct proto_frame *frame)
                     run->down_seq);
     }
     run->down_seq = frame->seq + 1;
+    if (!run->answer_started) {
+        run->answer_started = true;
+        update_state(run);
+    }
     if (run->down_samples / AUDIO_OPUS_FRAME >= PROTO_DOWNLINK_FRAMES_MAX) {
         return;
     }
@@ -669,6 +855,38 @@ static int setup_privacy(struct run *run, const char *storage)
     return 0;
 }
 
+/* The hooks and the control socket; a mute kept from the last run. */
+static int setup_control(struct run *run, const char *storage)
+{
+    char path[CONFIG_STRING_MAX + 32], err[ERRSZ];
+    int r;
+
+    r = hooks_new(run->cfg, &run->hooks);
+    if (r < 0) {
+        log_error("out of memory");
+        return r;
+    }
+    if (run->cfg->control.persist_mute) {
+        snprintf(run->muted_path, sizeof(run->muted_path), "%s/muted", storage);
+        if (access(run->muted_path, F_OK) == 0) {
+            log_warning("starting muted (kept from the last run): `hark ctl unmute` to listen");
+            atomic_store(&run->muted, true);
+        }
+    }
+    r = config_control_socket(run->cfg, path, sizeof(path));
+    if (r < 0) {
+        log_error("the control socket's path is too long");
+        return r;
+    }
+    r = control_new(path, &control_callbacks, run, err, sizeof(err), &run->control);
+    if (r < 0) {
+        log_error("%s", err);
+        return r;
+    }
+    log_info("control socket %s", path);
+    return 0;
+}
+
 /* Everything that can fail before audio flows, each failure logged once. */
 static int setup(struct run *run)
 {
@@ -713,6 +931,10 @@ static int setup(struct run *run)
     if (r < 0) {
         return r;
     }
+    r = setup_control(run, storage);
+    if (r < 0) {
+        return r;
+    }
 
     input = run->opts->input ? run->opts->input : run->cfg->audio.input;
     run->live = is_live(input);
@@ -741,10 +963,14 @@ static int setup(struct run *run)
         /* A headless machine still shows the answers as events. */
         log_warning("%s: answers are shown, not played", err);
     }
+    run->device_sink = run->sink && !run->opts->output;
     r = ear_new(run->cfg, &ear_callbacks, run, err, sizeof(err), &run->ear);
     if (r < 0) {
         log_error("%s", err);
         return r;
+    }
+    if (run->device_sink && run->cfg->audio.wake_chime) {
+        ear_set_chime(run->ear, CHIME_MS + run->cfg->audio.chime_tail_ms);
     }
     r = audio_source_open(input, &sopts, err, sizeof(err), &run->source);
     if (r < 0) {
@@ -794,6 +1020,8 @@ int run_main(const struct hark_config *cfg, const struct run_options *opts)
     run->opts = opts;
     pthread_mutex_init(&run->lock, NULL);
     pthread_cond_init(&run->answered, NULL);
+    pthread_cond_init(&run->unmuted, NULL);
+    run->state = STATE_DISCONNECTED;
     signals_install();
 
     if (setup(run) < 0) {
@@ -811,11 +1039,13 @@ int run_main(const struct hark_config *cfg, const struct run_options *opts)
         goto finish;
     }
     run->ear_running = true;
+    update_state(run);
 
     while (!signals_stop_requested()) {
         link_run(run->link, run->playing ? 20 : 100);
         drain_queue(run);
         check_playback(run);
+        hooks_poll(run->hooks);
         if (now_s() >= run->next_purge) {
             interaction_purge(run->interaction);
             run->next_purge = now_s() + purge_interval(cfg);
@@ -842,11 +1072,14 @@ finish:
         }
         pthread_mutex_lock(&run->lock);
         pthread_cond_broadcast(&run->answered);
+        pthread_cond_broadcast(&run->unmuted);
         pthread_mutex_unlock(&run->lock);
         signals_interrupt(run->ear_thread);
         pthread_join(run->ear_thread, NULL);
     }
+    control_free(run->control);
     link_free(run->link);
+    hooks_free(run->hooks);
     audio_source_free(run->source);
     ear_free(run->ear);
     audio_sink_free(run->sink);
@@ -857,6 +1090,7 @@ finish:
     policy_free(run->policy);
     queue_free(run->queue);
     pthread_cond_destroy(&run->answered);
+    pthread_cond_destroy(&run->unmuted);
     pthread_mutex_destroy(&run->lock);
     explicit_bzero(run, sizeof(*run));
     free(run);

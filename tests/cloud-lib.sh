@@ -46,7 +46,8 @@ cloud_stat() {
     sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" "$TMP/cloud.stats"
 }
 
-# write_config URL PINS: $TMP/hark.conf for the device in $TMP/device.
+# write_config URL PINS: $TMP/hark.conf for the device in $TMP/device, with
+# its control socket in $TMP/run (tests run in parallel: each its own).
 write_config() {
     cat >"$TMP/hark.conf" <<CONF
 [cloud]
@@ -54,6 +55,8 @@ url = $1
 pins = $2
 [storage]
 dir = $TMP/device
+[control]
+socket = $TMP/run/control
 CONF
 }
 

@@ -23,6 +23,8 @@ url = wss://127.0.0.1:$(cat "$TMP/port")/v1/assist
 pins = $(sed -n 's/^pin //p' "$TMP/cloud.out")
 [storage]
 dir = $TMP/device
+[control]
+socket = $TMP/run/control
 CONF
 fp=$("$HARK" provision --config "$TMP/hark.conf" 2>/dev/null)
 "$DEVCLOUD" register --state "$TMP/cloud" "$fp" >/dev/null

@@ -1,0 +1,75 @@
+#!/bin/sh
+# hark run's states, hooks and control socket against hark-devcloud on
+# loopback: the hooks see the states of one request in order; `hark ctl
+# status` answers while hark runs; a mute stops the capture: a wake spoken
+# while muted is not heard and no audio reaches the cloud; unmute listens
+# again; a persisted mute outlives a restart. hark listens on no TCP or UDP
+# socket, only on its Unix control socket.
+# usage: run-control.sh HARK DEVCLOUD SAMPLES_DIR
+HARK=$1
+DEVCLOUD=$2
+SAMPLES=$3
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/cloud-lib.sh"
+
+start_devcloud
+provision_device
+SOCK=$TMP/run/control # as write_config (cloud-lib.sh) sets it
+cat >"$TMP/hook" <<'HOOK'
+#!/bin/sh
+echo "$1 $HARK_STATE" >>"$(dirname "$0")/states"
+HOOK
+chmod +x "$TMP/hook"
+cat >>"$TMP/hark.conf" <<CONF
+[control]
+persist_mute = on
+[hooks]
+on_idle = $TMP/hook idle
+on_listening = $TMP/hook listening
+on_thinking = $TMP/hook thinking
+on_speaking = $TMP/hook speaking
+on_muted = $TMP/hook muted
+on_error = "$TMP/hook" error
+on_disconnected = $TMP/hook disconnected
+CONF
+
+# 1. One request: the hooks run in the order of the states.
+"$HARK" run --config "$TMP/hark.conf" --input "$SAMPLES/weather.flac" --output "$TMP/answer.wav" \
+    >"$TMP/out" 2>"$TMP/err" || fail "run exited non-zero: $(cat "$TMP/err")"
+grep '"event":"state"' "$TMP/out"
+states=$(grep '"event":"state"' "$TMP/out" | field state | tr '\n' ' ')
+[ "$states" = "idle listening thinking speaking idle " ] || fail "states: $states"
+hooked=$(cut -d' ' -f1 "$TMP/states" | tr '\n' ' ')
+[ "$hooked" = "$states" ] || fail "the hooks saw '$hooked', the events '$states'"
+# $HARK_STATE agrees with the argument.
+awk '$1 != $2 { exit 1 }' "$TMP/states" || fail "HARK_STATE differs: $(cat "$TMP/states")"
+[ ! -e "$SOCK" ] || fail "the control socket was left behind"
+echo "ok: hooks"
+
+# 2. While hark runs: `hark ctl status` answers on a 0660 socket in a 0700
+# directory, and hark listens on no TCP or UDP socket at all.
+rm -f "$TMP/states"
+"$HARK" run --config "$TMP/hark.conf" --input "$SAMPLES/weather.flac" --realtime \
+    --output "$TMP/answer.wav" >"$TMP/out" 2>"$TMP/err" &
+HARK_PID=$!
+i=0
+until "$HARK" ctl --config "$TMP/hark.conf" status >"$TMP/status" 2>/dev/null &&
+    grep -q '"connected":true' "$TMP/status"; do
+    i=$((i + 1))
+    [ "$i" -lt 100 ] || fail "no status from hark: $(cat "$TMP/err")"
+    sleep 0.1
+done
+cat "$TMP/status"
+grep -q '"muted":false' "$TMP/status" || fail "status: $(cat "$TMP/status")"
+[ "$(stat -c %a "$SOCK")" = 660 ] || fail "the socket is mode $(stat -c %a "$SOCK")"
+[ "$(stat -c %a "$(dirname "$SOCK")")" = 700 ] || fail "the socket's directory is not 0700"
+ss -lntup >"$TMP/ss"
+! grep -q "pid=$HARK_PID," "$TMP/ss" || fail "hark listens on TCP or UDP: $(grep "pid=$HARK_PID," "$TMP/ss")"
+ss -lxp | grep -q "$SOCK" || fail "ss does not show the control socket"
+"$HARK" ctl --config "$TMP/hark.conf" frob >/dev/null 2>&1 && fail "ctl took an unknown command"
+wait "$HARK_PID" || fail "run exited non-zero: $(cat "$TMP/err")"
+"$HARK" ctl --config "$TMP/hark.conf" status >/dev/null 2>"$TMP/ctl.err" && fail "status without hark"
+grep -q "is hark run running" "$TMP/ctl.err" || fail "ctl without hark: $(cat "$TMP/ctl.err")"
+echo "ok: control socket"
+stop_devcloud
+echo "ok"
