@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages hark needs for a purpose (build, test, demo,
-# bench). As root it runs apt-get; otherwise it prints the exact command and
-# fails, so nothing is half set up.
+# bench, cross). As root it runs apt-get; otherwise it prints the exact
+# command and fails, so nothing is half set up.
 set -eu
 
 # hark-devcloud (samples/) is built with hark: it needs flite to speak.
@@ -11,18 +11,30 @@ build="meson ninja-build pkg-config gcc libc6-dev
     libwebsockets-dev libssl-dev libmbedtls-dev libcjson-dev libopus-dev libsodium-dev flite1-dev"
 # Test audio is synthesized with flite and shaped with sox; the no-network
 # test uses strace and unshare (util-linux); pocketsphinx_continuous is the
-# reference the wake test compares with.
-test="$build flite sox strace util-linux pocketsphinx openssl"
+# reference the wake test compares with. The service test runs
+# systemd-analyze on the unit.
+test="$build flite sox strace util-linux pocketsphinx openssl systemd"
 demo="$build openssl"
 bench="$test pocketsphinx valgrind time python3"
+# The aarch64 (Raspberry Pi) build: a cross compiler and user-mode qemu for
+# its unit tests. Meson also wants a native compiler. The arm64 libraries are
+# not installed but unpacked into a sysroot by scripts/cross-aarch64.sh.
+cross="meson ninja-build pkg-config gcc libc6-dev gcc-aarch64-linux-gnu qemu-user-static"
 
 case "${1:-}" in
     build) want=$build ;;
     test) want=$test ;;
     demo) want=$demo ;;
     bench) want=$bench ;;
-    *) echo "usage: $0 build|test|demo|bench" >&2; exit 2 ;;
+    cross) want=$cross ;;
+    *) echo "usage: $0 build|test|demo|bench|cross [--list]" >&2; exit 2 ;;
 esac
+# --list prints the packages instead (the cross build takes its arm64
+# libraries from the build list).
+if [ "${2:-}" = --list ]; then
+    echo $want
+    exit 0
+fi
 
 missing=""
 for p in $want; do
