@@ -72,6 +72,15 @@ void audio_resampler_free(struct audio_resampler *rs)
     free(rs);
 }
 
+void audio_resampler_reset(struct audio_resampler *rs)
+{
+    speex_resampler_reset_mem(rs->st);
+    speex_resampler_skip_zeros(rs->st);
+    rs->in_total = 0;
+    rs->out_total = 0;
+    rs->zeros_fed = 0;
+}
+
 int audio_resampler_process(struct audio_resampler *rs, const int16_t *in, size_t *in_len,
                             int16_t *out, size_t *out_len)
 {

@@ -1,6 +1,7 @@
 /* Pieces shared by the audio source implementation files; not a public API. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -25,6 +26,8 @@ void audio_resampler_free(struct audio_resampler *rs);
  * say how many were actually consumed and written. Returns 0 or -EIO. */
 int audio_resampler_process(struct audio_resampler *rs, const int16_t *in, size_t *in_len,
                             int16_t *out, size_t *out_len);
+/* Forgets all input: zeroes the filter memory and starts afresh. */
+void audio_resampler_reset(struct audio_resampler *rs);
 /* After the last input: writes up to n samples of the tail still inside the
  * filter and returns how many; 0 once the output is exactly as long as the
  * input, in time, was. */
@@ -32,7 +35,8 @@ size_t audio_resampler_drain(struct audio_resampler *rs, int16_t *out, size_t n)
 
 /* Pa_Initialize() with fd 2 pointed at /dev/null while ALSA and JACK probe
  * (unless audio_set_backend_messages(true)); returns its PaError. Meant for
- * start-up: a message another thread writes meanwhile would be lost. */
+ * start-up and for reopening a lost microphone: a message another thread
+ * writes meanwhile would be lost. */
 int audio_pa_initialize_quietly(void);
 
 /* PortAudio capture behind the "mic" and "mic:NAME" specs. */
@@ -43,4 +47,8 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
 ssize_t audio_mic_read(struct audio_mic *mic, int16_t *samples, size_t n, char *err, size_t errsz);
 const char *audio_mic_describe(const struct audio_mic *mic);
 uint64_t audio_mic_overruns(const struct audio_mic *mic);
+int audio_mic_pause(struct audio_mic *mic);
+int audio_mic_resume(struct audio_mic *mic, char *err, size_t errsz);
+/* Closes the stream; -ENOTRECOVERABLE (with a message) if it is wedged. */
+int audio_mic_close(struct audio_mic *mic, char *err, size_t errsz);
 void audio_mic_free(struct audio_mic *mic);

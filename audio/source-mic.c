@@ -1,8 +1,12 @@
-/* Microphone capture through PortAudio, and the list of input devices. */
+/* Microphone capture through PortAudio, and the list of input devices. A
+ * device that fails or stops delivering is reported as -ENODEV; reopening it
+ * is the caller's (audio_source_reopen). */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +31,19 @@
  * 100 ms a capture period lasts, long enough not to burn a core. */
 #define POLL_NSEC (5 * 1000 * 1000L)
 /* A stream that is running but has delivered nothing for this long is stuck
- * (a suspended or vanished device); saying so beats blocking forever. */
-#define STALL_POLLS (5 * 1000 / 5)
+ * (a suspended or vanished device, a sound server that died under the ALSA
+ * plugin); saying so beats blocking forever. Long against a capture period
+ * (10 to 100 ms) and against the 2 s a PulseAudio null sink's monitor takes
+ * to deliver its first audio. */
+#define STALL_S 3
+/* How long stopping or closing a stream may take before it counts as wedged. */
+#define STOP_TIMEOUT_S 2
 
 struct audio_mic {
     bool pa_initialized;
     PaStream *stream;
+    bool paused; /* the stream is stopped and the buffers zeroed */
+    bool wedged; /* PortAudio's capture thread does not stop: see stop_stream */
     struct audio_ring *ring;
     unsigned rate;
     struct audio_resampler *rs;
@@ -40,6 +51,7 @@ struct audio_mic {
     size_t in_len;
     size_t in_pos;
     char *spec;
+    char *device; /* the device's name, for messages */
     char *description;
 };
 
@@ -110,6 +122,95 @@ static int capture_callback(const void *input, void *output, unsigned long frame
     return paContinue;
 }
 
+/* PortAudio 19.6's ALSA host API has error paths that loop forever in its
+ * capture thread, with thread cancellation disabled: a device that fails
+ * before its first period is handled with an uninitialised frame count. Pa_
+ * AbortStream and Pa_CloseStream join that thread and would never return, so
+ * they run on a helper thread; after STOP_TIMEOUT_S the stream is given up as
+ * wedged, and it, its ring and PortAudio are left alone for good. */
+struct stopper {
+    PaStream *stream;
+    bool close; /* Pa_CloseStream, else Pa_AbortStream */
+    PaError result;
+    bool done;
+    bool abandoned; /* the caller gave up waiting: the helper frees this */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+};
+
+static void stopper_free(struct stopper *st)
+{
+    pthread_cond_destroy(&st->cond);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+static void *stopper_main(void *userdata)
+{
+    struct stopper *st = userdata;
+    PaError pe = st->close ? Pa_CloseStream(st->stream) : Pa_AbortStream(st->stream);
+    bool abandoned;
+
+    pthread_mutex_lock(&st->lock);
+    st->result = pe;
+    st->done = true;
+    abandoned = st->abandoned;
+    pthread_cond_signal(&st->cond);
+    pthread_mutex_unlock(&st->lock);
+    if (abandoned) {
+        stopper_free(st);
+    }
+    return NULL;
+}
+
+/* Aborts or closes stream. Returns 0 with PortAudio's result in
+ * *ret_result, or -ETIMEDOUT when the stream is wedged. */
+static int stop_stream(PaStream *stream, bool close, PaError *ret_result)
+{
+    struct stopper *st = calloc(1, sizeof(*st));
+    pthread_condattr_t cattr;
+    pthread_attr_t attr;
+    struct timespec until;
+    pthread_t thread;
+    int r = 0;
+
+    if (!st) {
+        *ret_result = close ? Pa_CloseStream(stream) : Pa_AbortStream(stream);
+        return 0;
+    }
+    *st = (struct stopper){.stream = stream, .close = close};
+    pthread_mutex_init(&st->lock, NULL);
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&st->cond, &cattr);
+    pthread_condattr_destroy(&cattr);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&thread, &attr, stopper_main, st) != 0) {
+        pthread_attr_destroy(&attr);
+        stopper_free(st);
+        *ret_result = close ? Pa_CloseStream(stream) : Pa_AbortStream(stream);
+        return 0;
+    }
+    pthread_attr_destroy(&attr);
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += STOP_TIMEOUT_S;
+    pthread_mutex_lock(&st->lock);
+    while (!st->done && r == 0) {
+        r = pthread_cond_timedwait(&st->cond, &st->lock, &until);
+    }
+    if (!st->done) {
+        st->abandoned = true;
+        pthread_mutex_unlock(&st->lock);
+        return -ETIMEDOUT;
+    }
+    *ret_result = st->result;
+    pthread_mutex_unlock(&st->lock);
+    stopper_free(st);
+    return 0;
+}
+
 static const char *pa_error_text(PaError e)
 {
     if (e == paUnanticipatedHostError) {
@@ -158,6 +259,45 @@ static bool is_input(PaDeviceIndex idx)
     const PaDeviceInfo *info = Pa_GetDeviceInfo(idx);
 
     return info && info->maxInputChannels > 0 && info->name;
+}
+
+/* Splits "mic[:NAME][@RATE]" into the wanted device (NULL for the default;
+ * malloc'd) and the rate (0: choose). Returns 0, -EINVAL or -ENOMEM. */
+static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want,
+                      unsigned *ret_rate)
+{
+    const char *name = strncmp(spec, "mic:", 4) == 0 ? spec + 4 : NULL;
+    const char *at = strrchr(spec, '@');
+    size_t name_len;
+    unsigned long rate = 0;
+    char *want = NULL;
+
+    /* A name may hold an '@' itself; only a number at the very end is a rate. */
+    if (at && all_digits(at + 1)) {
+        rate = strlen(at + 1) > 6 ? ULONG_MAX : strtoul(at + 1, NULL, 10);
+        if (rate < MIN_RATE || rate > MAX_RATE) {
+            audio_set_error(err, errsz, "%s: capture rate %s Hz is outside %d..%d Hz", spec,
+                            at + 1, MIN_RATE, MAX_RATE);
+            return -EINVAL;
+        }
+    } else {
+        at = NULL;
+    }
+    if (!name && strcmp(spec, "mic") != 0 && at != spec + 3) {
+        audio_set_error(err, errsz, "%s: not a microphone spec (mic, mic:NAME, mic@RATE)", spec);
+        return -EINVAL;
+    }
+    if (name) {
+        name_len = at ? (size_t)(at - name) : strlen(name);
+        want = strndup(name, name_len);
+        if (!want) {
+            audio_set_error(err, errsz, "%s: out of memory", spec);
+            return -ENOMEM;
+        }
+    }
+    *ret_want = want;
+    *ret_rate = (unsigned)rate;
+    return 0;
 }
 
 /* want is NULL for the default device, else an index or part of a name. */
@@ -241,7 +381,8 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
                    struct audio_mic **ret_mic)
 {
     struct audio_mic *mic = NULL;
-    const char *want = strncmp(spec, "mic:", 4) == 0 ? spec + 4 : NULL;
+    char *want = NULL;
+    unsigned want_rate = 0;
     const PaDeviceInfo *info;
     const PaHostApiInfo *api;
     PaStreamParameters params;
@@ -262,6 +403,10 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
         r = -ENOMEM;
         goto cleanup;
     }
+    r = parse_spec(spec, err, errsz, &want, &want_rate);
+    if (r < 0) {
+        goto cleanup;
+    }
 
     pe = audio_pa_initialize_quietly();
     if (pe != paNoError) {
@@ -278,12 +423,27 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     info = Pa_GetDeviceInfo(idx);
     api = Pa_GetHostApiInfo(info->hostApi);
     params = input_params(idx, info);
+    mic->device = strdup(info->name);
+    if (!mic->device) {
+        audio_set_error(err, errsz, "%s: out of memory", spec);
+        r = -ENOMEM;
+        goto cleanup;
+    }
 
     /* Capturing at 16 kHz spares us resampling; many devices only do 44.1
      * or 48 kHz natively, and then we convert in the reader, off the
-     * real-time thread. */
+     * real-time thread. @RATE asks for our converter even where a plugin
+     * (ALSA's plug, a sound server) would convert: theirs may be worse. */
     mic->rate = AUDIO_RATE;
-    if (Pa_IsFormatSupported(&params, NULL, AUDIO_RATE) != paFormatIsSupported) {
+    if (want_rate != 0) {
+        if (Pa_IsFormatSupported(&params, NULL, want_rate) != paFormatIsSupported) {
+            audio_set_error(err, errsz, "%s: device \"%s\" cannot capture 16-bit mono at %u Hz",
+                            spec, info->name, want_rate);
+            r = -ENOTSUP;
+            goto cleanup;
+        }
+        mic->rate = want_rate;
+    } else if (Pa_IsFormatSupported(&params, NULL, AUDIO_RATE) != paFormatIsSupported) {
         double rate = info->defaultSampleRate;
 
         if (rate < MIN_RATE || rate > MAX_RATE ||
@@ -356,6 +516,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     mic = NULL;
     r = 0;
 cleanup:
+    free(want);
     audio_mic_free(mic);
     return r;
 }
@@ -391,30 +552,54 @@ static ssize_t take(struct audio_mic *mic, int16_t *out, size_t n, char *err, si
     }
 }
 
+static double monotonic_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 ssize_t audio_mic_read(struct audio_mic *mic, int16_t *samples, size_t n, char *err, size_t errsz)
 {
     const struct timespec nap = {.tv_sec = 0, .tv_nsec = POLL_NSEC};
+    double deadline = 0;
 
-    for (unsigned polls = 0;; polls++) {
+    if (mic->wedged) {
+        audio_set_error(err, errsz, "%s: PortAudio's capture thread for \"%s\" is stuck", mic->spec,
+                        mic->device);
+        return -ENOTRECOVERABLE;
+    }
+    if (mic->paused) {
+        audio_set_error(err, errsz, "%s: paused", mic->spec);
+        return -EAGAIN;
+    }
+    for (;;) {
         ssize_t got = take(mic, samples, n, err, errsz);
         PaError active;
 
         if (got != 0) {
             return got;
         }
+        /* Every way a device goes away ends here: an error from the host
+         * API, a stream PortAudio stopped, or one that just went quiet. */
         active = Pa_IsStreamActive(mic->stream);
         if (active < 0) {
-            audio_set_error(err, errsz, "%s: capture failed: %s", mic->spec, pa_error_text(active));
-            return -EIO;
+            audio_set_error(err, errsz, "%s: capture from \"%s\" failed: %s", mic->spec,
+                            mic->device, pa_error_text(active));
+            return -ENODEV;
         }
         if (active == 0) {
-            audio_set_error(err, errsz, "%s: capture stopped", mic->spec);
-            return -EIO;
+            audio_set_error(err, errsz, "%s: capture from \"%s\" stopped", mic->spec,
+                            mic->device);
+            return -ENODEV;
         }
-        if (polls >= STALL_POLLS) {
-            audio_set_error(err, errsz, "%s: no audio from the device for %d s", mic->spec,
-                            STALL_POLLS * 5 / 1000);
-            return -ETIMEDOUT;
+        if (deadline == 0) {
+            deadline = monotonic_s() + STALL_S;
+        } else if (monotonic_s() >= deadline) {
+            audio_set_error(err, errsz, "%s: no audio from \"%s\" for %d s", mic->spec,
+                            mic->device, STALL_S);
+            return -ENODEV;
         }
         nanosleep(&nap, NULL);
     }
@@ -430,26 +615,110 @@ uint64_t audio_mic_overruns(const struct audio_mic *mic)
     return audio_ring_overruns(mic->ring);
 }
 
+int audio_mic_pause(struct audio_mic *mic)
+{
+    PaError pe = paNoError;
+
+    if (mic->paused) {
+        return 0;
+    }
+    if (mic->wedged) {
+        return -ENOTRECOVERABLE;
+    }
+    /* Abort, not stop: nothing more is wanted from the device, not even
+     * what it has buffered. If that fails the stream is closed, which ends
+     * the callback for certain; resume then reports the device lost. */
+    if (mic->stream && stop_stream(mic->stream, false, &pe) < 0) {
+        mic->wedged = true;
+        return -ENOTRECOVERABLE;
+    }
+    if (mic->stream && pe != paNoError && Pa_IsStreamStopped(mic->stream) != 1) {
+        if (stop_stream(mic->stream, true, &pe) < 0) {
+            mic->wedged = true;
+            return -ENOTRECOVERABLE;
+        }
+        mic->stream = NULL;
+    }
+    /* The callback is not running any more: the ring has no producer. */
+    audio_ring_clear(mic->ring);
+    if (mic->rs) {
+        audio_resampler_reset(mic->rs);
+        explicit_bzero(mic->in, MIC_CHUNK * sizeof(*mic->in));
+    }
+    mic->in_len = 0;
+    mic->in_pos = 0;
+    mic->paused = true;
+    return 0;
+}
+
+int audio_mic_resume(struct audio_mic *mic, char *err, size_t errsz)
+{
+    PaError pe;
+
+    if (!mic->paused) {
+        return 0;
+    }
+    /* Not paused any more either way: a failure here is a lost device,
+     * and what reopens it should open it running. */
+    mic->paused = false;
+    if (!mic->stream) {
+        audio_set_error(err, errsz, "%s: capture from \"%s\" cannot restart", mic->spec,
+                        mic->device);
+        return -ENODEV;
+    }
+    pe = Pa_StartStream(mic->stream);
+    if (pe != paNoError) {
+        audio_set_error(err, errsz, "%s: cannot restart capture from \"%s\": %s", mic->spec,
+                        mic->device, pa_error_text(pe));
+        return -ENODEV;
+    }
+    return 0;
+}
+
+int audio_mic_close(struct audio_mic *mic, char *err, size_t errsz)
+{
+    PaError pe;
+
+    /* Closing an active stream aborts it: the callback is not running any
+     * more once this returns. */
+    if (mic->stream && !mic->wedged) {
+        if (stop_stream(mic->stream, true, &pe) < 0) {
+            mic->wedged = true;
+        } else {
+            mic->stream = NULL;
+        }
+    }
+    if (mic->wedged) {
+        audio_set_error(err, errsz,
+                        "%s: PortAudio's capture thread for \"%s\" does not stop (a PortAudio "
+                        "bug); hark must be restarted",
+                        mic->spec, mic->device);
+        return -ENOTRECOVERABLE;
+    }
+    return 0;
+}
+
 void audio_mic_free(struct audio_mic *mic)
 {
     if (!mic) {
         return;
     }
-    /* Closing an active stream aborts it: the callback is not running any
-     * more once this returns, so the ring can go. */
-    if (mic->stream) {
-        Pa_CloseStream(mic->stream);
+    audio_mic_close(mic, NULL, 0);
+    /* A wedged stream's thread still holds the ring, and PortAudio is still
+     * busy with it: both stay (the process is going to be restarted). */
+    if (!mic->wedged) {
+        audio_ring_free(mic->ring);
     }
-    audio_ring_free(mic->ring);
     audio_resampler_free(mic->rs);
     if (mic->in) {
         explicit_bzero(mic->in, MIC_CHUNK * sizeof(*mic->in));
         free(mic->in);
     }
-    if (mic->pa_initialized) {
+    if (mic->pa_initialized && !mic->wedged) {
         Pa_Terminate();
     }
     free(mic->description);
+    free(mic->device);
     free(mic->spec);
     free(mic);
 }

@@ -71,7 +71,15 @@ struct audio_source {
     bool have_odd_byte;
     uint8_t odd_byte;
 
+    /* NULL after a reopen that failed, until one succeeds. */
     struct audio_mic *mic;
+    unsigned ring_ms;
+    /* Overruns of the devices that were closed by a reopen. */
+    uint64_t past_overruns;
+    /* A stream PortAudio could not close: no reopen can help. */
+    bool wedged;
+    /* Paused by the caller: kept across reopens, even failed ones. */
+    bool paused;
 };
 
 void audio_set_error(char *err, size_t errsz, const char *fmt, ...)
@@ -508,11 +516,19 @@ int audio_source_open(const char *spec, const struct audio_source_options *opts,
             r = -ENOMEM;
             goto cleanup;
         }
-    } else if (strcmp(spec, "mic") == 0 || strncmp(spec, "mic:", 4) == 0) {
+    } else if (strcmp(spec, "mic") == 0 || strncmp(spec, "mic:", 4) == 0 ||
+               strncmp(spec, "mic@", 4) == 0) {
         src->kind = SOURCE_MIC;
         /* A microphone paces itself. */
         src->realtime = false;
-        r = audio_mic_open(spec, opts ? opts->ring_ms : 0, err, errsz, &src->mic);
+        src->ring_ms = opts ? opts->ring_ms : 0;
+        src->name = strdup(spec);
+        if (!src->name) {
+            audio_set_error(err, errsz, "%s: out of memory", spec);
+            r = -ENOMEM;
+            goto cleanup;
+        }
+        r = audio_mic_open(spec, src->ring_ms, err, errsz, &src->mic);
         if (r < 0) {
             goto cleanup;
         }
@@ -553,6 +569,14 @@ ssize_t audio_source_read(struct audio_source *source, int16_t *samples, size_t 
         r = stdin_read(source, samples, n, err, errsz);
         break;
     case SOURCE_MIC:
+        if (source->paused) {
+            audio_set_error(err, errsz, "%s: paused", source->name);
+            return -EAGAIN;
+        }
+        if (!source->mic) {
+            audio_set_error(err, errsz, "%s: the capture device is not open", source->name);
+            return -ENODEV;
+        }
         r = audio_mic_read(source->mic, samples, n, err, errsz);
         break;
     default:
@@ -573,7 +597,7 @@ const char *audio_source_describe(const struct audio_source *source)
         return "(none)";
     }
     if (source->kind == SOURCE_MIC) {
-        return audio_mic_describe(source->mic);
+        return source->mic ? audio_mic_describe(source->mic) : source->name;
     }
     return source->description ? source->description : source->name;
 }
@@ -583,7 +607,96 @@ uint64_t audio_source_overruns(const struct audio_source *source)
     if (!source || source->kind != SOURCE_MIC) {
         return 0;
     }
-    return audio_mic_overruns(source->mic);
+    return source->past_overruns + (source->mic ? audio_mic_overruns(source->mic) : 0);
+}
+
+bool audio_source_is_live(const struct audio_source *source)
+{
+    return source && source->kind == SOURCE_MIC;
+}
+
+int audio_source_reopen(struct audio_source *source, char *err, size_t errsz)
+{
+    int r;
+
+    if (!audio_source_is_live(source)) {
+        audio_set_error(err, errsz, "%s: only a capture device can be reopened",
+                        source ? source->name : "(none)");
+        return -ENOTSUP;
+    }
+    if (source->wedged) {
+        audio_set_error(err, errsz, "%s: the capture stream could not be closed; restart hark",
+                        source->name);
+        return -ENOTRECOVERABLE;
+    }
+    /* The old stream goes first: the device may take one client only, and
+     * PortAudio only looks for devices again once it is terminated. */
+    if (source->mic) {
+        source->past_overruns += audio_mic_overruns(source->mic);
+        r = audio_mic_close(source->mic, err, errsz);
+        audio_mic_free(source->mic);
+        source->mic = NULL;
+        if (r < 0) {
+            source->wedged = true;
+            return r;
+        }
+    }
+    r = audio_mic_open(source->name, source->ring_ms, err, errsz, &source->mic);
+    if (r < 0) {
+        return r;
+    }
+    /* A muted microphone must not start listening because it came back. */
+    if (source->paused) {
+        return audio_mic_pause(source->mic);
+    }
+    return 0;
+}
+
+int audio_source_pause(struct audio_source *source)
+{
+    char err[256];
+    int r;
+
+    if (!audio_source_is_live(source) || source->paused) {
+        return 0;
+    }
+    source->paused = true;
+    if (!source->mic) {
+        return 0;
+    }
+    /* Closed, not only stopped: a stopped stream stays connected to the
+     * sound server (PulseAudio keeps it, corked). A mute leaves nothing
+     * open that could capture. Closing zeroes the ring and the resampler. */
+    source->past_overruns += audio_mic_overruns(source->mic);
+    r = audio_mic_close(source->mic, err, sizeof(err));
+    audio_mic_free(source->mic);
+    source->mic = NULL;
+    if (r < 0) {
+        source->wedged = true;
+    }
+    return r;
+}
+
+int audio_source_resume(struct audio_source *source, char *err, size_t errsz)
+{
+    if (!audio_source_is_live(source)) {
+        return 0;
+    }
+    if (!source->paused) {
+        return 0;
+    }
+    source->paused = false;
+    if (source->mic) {
+        return audio_mic_resume(source->mic, err, errsz);
+    }
+    if (source->wedged) {
+        audio_set_error(err, errsz, "%s: the capture stream could not be closed; restart hark",
+                        source->name);
+        return -ENOTRECOVERABLE;
+    }
+    /* A failure is a lost device: reads say so, and it is reopened. */
+    return audio_mic_open(source->name, source->ring_ms, err, errsz, &source->mic) < 0 ? -ENODEV
+                                                                                       : 0;
 }
 
 void audio_source_free(struct audio_source *source)

@@ -11,9 +11,12 @@ build="meson ninja-build pkg-config gcc libc6-dev
     libwebsockets-dev libssl-dev libmbedtls-dev libcjson-dev libopus-dev libsodium-dev flite1-dev"
 # Test audio is synthesized with flite and shaped with sox; the no-network
 # test uses strace and unshare (util-linux); pocketsphinx_continuous is the
-# reference the wake test compares with. The service test runs
-# systemd-analyze on the unit.
-test="$build flite sox strace util-linux pocketsphinx openssl systemd"
+# reference the wake test compares with. The live capture tests run a private
+# PulseAudio with a null sink, reached through ALSA's pulse plugin; ss
+# (iproute2) shows that hark listens on no TCP or UDP port. The service test
+# runs systemd-analyze on the unit.
+test="$build flite sox strace util-linux pocketsphinx openssl iproute2
+    pulseaudio pulseaudio-utils libasound2-plugins alsa-utils systemd"
 demo="$build openssl"
 bench="$test pocketsphinx valgrind time python3"
 # The aarch64 (Raspberry Pi) build: a cross compiler and user-mode qemu for

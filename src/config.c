@@ -111,8 +111,9 @@ static const struct section sections[] = {
 static const struct key keys[] = {
     {"audio", "input", KEY_STRING, OFF(audio.input), 0, 0, "mic", NULL,
      "Where audio comes from: `mic` (the default input device), `mic:NAME` (the input device "
-     "whose name contains NAME, or whose index is NAME), `-` (raw signed 16-bit little-endian "
-     "16 kHz mono on standard input) or the path of a sound file.",
+     "whose name contains NAME, or whose index is NAME), either with `@RATE` to capture at RATE "
+     "Hz and resample in hark (`mic@48000`), `-` (raw signed 16-bit little-endian 16 kHz mono "
+     "on standard input) or the path of a sound file.",
      check_input, false},
     {"audio", "ring", KEY_DURATION, OFF(audio.ring_ms), 100, 10000, "2s", NULL,
      "Capture buffer between the sound card and hark. Sound that arrives while it is full is "

@@ -188,3 +188,17 @@ void events_state(const char *state)
     write_string(f, state);
     finish_line(f);
 }
+
+void events_capture_lost(const char *message)
+{
+    events_error(false, 0, "capture_lost", message);
+}
+
+void events_capture_restored(const char *device)
+{
+    FILE *f = out();
+
+    fputs("{\"event\":\"capture_restored\",\"device\":", f);
+    write_string(f, device);
+    finish_line(f);
+}

@@ -33,3 +33,8 @@ void events_remembered(uint32_t id, uint64_t record_id, bool audio);
 /* What `hark run` is doing: idle, listening, thinking, speaking, muted,
  * error, disconnected (the hooks' states). */
 void events_state(const char *state);
+/* The capture device failed or vanished (code capture_lost); hark reopens it
+ * with backoff. */
+void events_capture_lost(const char *message);
+/* It opened again: device says which, as `hark -v` logs it. */
+void events_capture_restored(const char *device);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audio-source.h"
+#include "capture.h"
 #include "config.h"
 #include "control.h"
 #include "ear.h"
@@ -52,7 +53,8 @@ static void usage(FILE *out)
           "  version                print the version\n"
           "\n"
           "SRC is a file (WAV, FLAC, Ogg, ... any rate and channels), '-' for raw s16le\n"
-          "16 kHz mono on stdin, 'mic' or 'mic:NAME' for a capture device.\n"
+          "16 kHz mono on stdin, 'mic' or 'mic:NAME' for a capture device ('@RATE' after\n"
+          "either: capture at RATE Hz and resample in hark).\n"
           "-v raises the log level (repeat for debug). See doc/cli.md.\n",
           out);
 }
@@ -210,6 +212,19 @@ static int cmd_listen(int argc, char **argv)
     while (!signals_stop_requested()) {
         ssize_t n = audio_source_read(source, buf, sizeof(buf) / sizeof(buf[0]), err, sizeof(err));
         if (n == -EINTR) {
+            continue;
+        }
+        if (n == -ENODEV) {
+            events_capture_lost(err);
+            r = capture_reopen(source, err, sizeof(err));
+            if (r == -EINTR) {
+                break;
+            }
+            if (r < 0) {
+                log_error("%s", err);
+                goto finish;
+            }
+            events_capture_restored(audio_source_describe(source));
             continue;
         }
         if (n < 0) {

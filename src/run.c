@@ -15,6 +15,7 @@
 #include "audio-opus.h"
 #include "audio-sink.h"
 #include "audio-source.h"
+#include "capture.h"
 #include "control.h"
 #include "ear.h"
 #include "events.h"
@@ -39,6 +40,8 @@
 #define CONNECT_WAIT_S 10.0
 /* A request whose answer has not finished by then is cancelled. */
 #define ANSWER_TIMEOUT_S 30.0
+/* An answer has this long beyond its own length to finish playing. */
+#define PLAYBACK_SLACK_S 5.0
 
 enum item_kind {
     ITEM_WAKE,
@@ -46,6 +49,8 @@ enum item_kind {
     ITEM_END,
     ITEM_INPUT_DONE,
     ITEM_INPUT_ERROR,
+    ITEM_CAPTURE_LOST,     /* text: the message */
+    ITEM_CAPTURE_RESTORED, /* text: the device */
 };
 
 /* What hark is doing, for the `state` event, the hooks and `hark ctl
@@ -135,6 +140,7 @@ struct run {
     bool state_announced;
     bool loop_muted;     /* the mute the loop thread has applied */
     bool answer_started; /* the answer's audio or text has begun */
+    double play_deadline; /* a device that stops playing cannot hold the request */
     bool ever_ready;
     bool input_done;
     int input_status;
@@ -285,6 +291,48 @@ static void wait_for_answer(struct run *run)
     pthread_mutex_unlock(&run->lock);
 }
 
+/* The ear thread's side of a mute: the capture stops (a microphone's stream
+ * is stopped and its buffers zeroed) and the ear forgets what it heard. A
+ * muted microphone is not read at all; returns true while that lasts. A
+ * recording is read on while muted and heard as silence, so that its
+ * timeline stays true. */
+static bool follow_mute(struct run *run)
+{
+    bool muted = atomic_load(&run->muted);
+    char err[ERRSZ];
+
+    if (muted != run->ear_muted) {
+        run->ear_muted = muted;
+        if (muted) {
+            audio_source_pause(run->source);
+            if (ear_reset(run->ear, err, sizeof(err)) < 0) {
+                log_warning("%s", err);
+            }
+        } else if (audio_source_resume(run->source, err, sizeof(err)) < 0) {
+            /* The device went while muted: the next read says so, and it
+             * is reopened as any lost device is. */
+            log_warning("%s", err);
+        }
+    }
+    if (!muted || !run->live) {
+        return false;
+    }
+    pthread_mutex_lock(&run->lock);
+    while (atomic_load(&run->muted) && !signals_stop_requested()) {
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&run->unmuted, &run->lock, &until);
+    }
+    pthread_mutex_unlock(&run->lock);
+    return true;
+}
+
 static void *ear_main(void *userdata)
 {
     struct run *run = userdata;
@@ -296,6 +344,9 @@ static void *ear_main(void *userdata)
     while (!signals_stop_requested()) {
         ssize_t n;
 
+        if (follow_mute(run)) {
+            continue;
+        }
         if (!run->live && ear_get_state(run->ear) == EAR_IDLE) {
             wait_for_answer(run);
         }
@@ -303,11 +354,29 @@ static void *ear_main(void *userdata)
         if (n == -EINTR) {
             continue;
         }
+        if (n == -ENODEV) {
+            struct item capture = {.kind = ITEM_CAPTURE_LOST};
+
+            snprintf(capture.text, sizeof(capture.text), "%s", err);
+            push(run, &capture, true);
+            r = capture_reopen(run->source, err, sizeof(err));
+            if (r < 0) {
+                r = r == -EINTR ? 0 : r;
+                break;
+            }
+            capture.kind = ITEM_CAPTURE_RESTORED;
+            snprintf(capture.text, sizeof(capture.text), "%s", audio_source_describe(run->source));
+            push(run, &capture, true);
+            continue;
+        }
         if (n <= 0) {
             r = (int)n;
             break;
         }
-        ear_set_listening(run->ear, !atomic_load(&run->request_open));
+        if (run->ear_muted) {
+            explicit_bzero(buf, (size_t)n * sizeof(buf[0]));
+        }
+        ear_set_listening(run->ear, !run->ear_muted && !atomic_load(&run->request_open));
         r = ear_feed(run->ear, buf, (size_t)n, err, sizeof(err));
         if (r < 0) {
             break;
@@ -538,6 +607,12 @@ static void on_item(struct run *run, const struct item *it)
     case ITEM_INPUT_DONE:
         run->input_done = true;
         return;
+    case ITEM_CAPTURE_LOST:
+        events_capture_lost(it->text);
+        return;
+    case ITEM_CAPTURE_RESTORED:
+        events_capture_restored(it->text);
+        return;
     }
 }
 
@@ -579,6 +654,7 @@ static void drain_queue(struct run *run)
     struct item *it = malloc(sizeof(*it));
 
     apply_mute(run);
+    update_state(run);
     if (!it) {
         return;
     }
@@ -661,6 +737,13 @@ static void on_link_bad_message(void *userdata, const char *why)
  * must not spot (it would hear the answer). */
 static void check_playback(struct run *run)
 {
+    if (run->playing && audio_sink_pending(run->sink) > 0 && now_s() > run->play_deadline) {
+        /* The sound server went away mid-answer: the rest is not played. */
+        log_warning("request %u: the answer stopped playing; the speaker is gone?", run->current);
+        finish_request(run);
+        update_state(run);
+        return;
+    }
     if (run->playing && audio_sink_pending(run->sink) == 0) {
         finish_request(run);
         update_state(run);
@@ -710,6 +793,7 @@ static void on_link_message(void *userdata, const struct proto_msg *msg)
             audio_sink_drain(run->sink, 0);
         }
         run->playing = true;
+        run->play_deadline = now_s() + (double)run->down_samples / AUDIO_RATE + PLAYBACK_SLACK_S;
         check_playback(run);
         break;
     case PROTO_ERROR:
@@ -795,11 +879,6 @@ static const struct ear_callbacks ear_callbacks = {
     .on_audio = on_ear_audio,
     .on_end = on_ear_end,
 };
-
-static bool is_live(const char *spec)
-{
-    return strcmp(spec, "mic") == 0 || strncmp(spec, "mic:", 4) == 0;
-}
 
 /* Retention is applied every minute, or every epoch when epochs are shorter,
  * so that a short retention is kept to within an epoch. */
@@ -937,7 +1016,6 @@ static int setup(struct run *run)
     }
 
     input = run->opts->input ? run->opts->input : run->cfg->audio.input;
-    run->live = is_live(input);
     sopts.ring_ms = run->cfg->audio.ring_ms;
 
     r = queue_new(QUEUE_ITEMS, sizeof(struct item), &run->queue);
@@ -978,6 +1056,7 @@ static int setup(struct run *run)
         return r;
     }
     log_info("listening to %s", audio_source_describe(run->source));
+    run->live = audio_source_is_live(run->source);
 
     snprintf(run->url, sizeof(run->url), "%s", run->cfg->cloud.url);
     lp = (struct link_params){

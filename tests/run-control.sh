@@ -38,7 +38,7 @@ CONF
     >"$TMP/out" 2>"$TMP/err" || fail "run exited non-zero: $(cat "$TMP/err")"
 grep '"event":"state"' "$TMP/out"
 states=$(grep '"event":"state"' "$TMP/out" | field state | tr '\n' ' ')
-[ "$states" = "idle listening thinking speaking idle " ] || fail "states: $states"
+[ "$states" = "disconnected idle listening thinking speaking idle " ] || fail "states: $states"
 hooked=$(cut -d' ' -f1 "$TMP/states" | tr '\n' ' ')
 [ "$hooked" = "$states" ] || fail "the hooks saw '$hooked', the events '$states'"
 # $HARK_STATE agrees with the argument.
@@ -71,5 +71,52 @@ wait "$HARK_PID" || fail "run exited non-zero: $(cat "$TMP/err")"
 "$HARK" ctl --config "$TMP/hark.conf" status >/dev/null 2>"$TMP/ctl.err" && fail "status without hark"
 grep -q "is hark run running" "$TMP/ctl.err" || fail "ctl without hark: $(cat "$TMP/ctl.err")"
 echo "ok: control socket"
+
+# 3. Mute: 3 s of silence, then the weather request, read in real time. Muted
+# at the start, hark does not hear the wake and sends nothing; the mute is
+# kept (persist_mute) for the next run, which starts muted.
+sox "$SAMPLES/weather.flac" -r 16000 -c 1 -b 16 "$TMP/weather.wav"
+silence 3 "$TMP/lead.wav"
+sox -D "$TMP/lead.wav" "$TMP/weather.wav" "$TMP/late.wav"
+# run_late: hark run on it in the background, once it answers on its socket.
+run_late() {
+    rm -f "$TMP/states"
+    "$HARK" run --config "$TMP/hark.conf" --input "$TMP/late.wav" --realtime \
+        --output "$TMP/answer.wav" >"$TMP/out" 2>"$TMP/err" &
+    HARK_PID=$!
+    i=0
+    until "$HARK" ctl --config "$TMP/hark.conf" status >"$TMP/status" 2>/dev/null &&
+        grep -q '"connected":true' "$TMP/status"; do
+        i=$((i + 1))
+        [ "$i" -lt 100 ] || fail "no status from hark: $(cat "$TMP/err")"
+        sleep 0.1
+    done
+}
 stop_devcloud
+start_devcloud "$DEVCLOUD_PORT"
+run_late
+"$HARK" ctl --config "$TMP/hark.conf" mute >"$TMP/status" || fail "ctl mute failed"
+grep -q '"muted":true' "$TMP/status" || fail "mute: $(cat "$TMP/status")"
+wait "$HARK_PID" || fail "muted run exited non-zero: $(cat "$TMP/err")"
+! grep -q '"event":"wake"' "$TMP/out" || fail "a wake was heard while muted"
+grep -q '"state":"muted"' "$TMP/out" || fail "no muted state event"
+grep -q "^muted muted" "$TMP/states" || fail "the on_muted hook did not run: $(cat "$TMP/states")"
+[ -e "$TMP/device/muted" ] || fail "the mute was not kept"
+stop_devcloud
+[ "$(cloud_stat audio_frames)" -eq 0 ] || fail "audio reached the cloud while muted: $(cloud_stat audio_frames) frames"
+
+# The next run starts muted; unmuted at once, it hears the request.
+start_devcloud "$DEVCLOUD_PORT"
+run_late
+grep -q '"muted":true' "$TMP/status" || fail "the kept mute did not hold: $(cat "$TMP/status")"
+"$HARK" ctl --config "$TMP/hark.conf" unmute >"$TMP/status" || fail "ctl unmute failed"
+grep -q '"muted":false' "$TMP/status" || fail "unmute: $(cat "$TMP/status")"
+wait "$HARK_PID" || fail "run exited non-zero: $(cat "$TMP/err")"
+grep -q "starting muted" "$TMP/err" || fail "hark did not say it starts muted"
+grep -q '"event":"wake"' "$TMP/out" || fail "no wake after unmute"
+grep '"event":"transcript"' "$TMP/out" | grep -q weather || fail "the request after unmute was not understood"
+[ ! -e "$TMP/device/muted" ] || fail "unmute left the mute file"
+stop_devcloud
+[ "$(cloud_stat audio_frames)" -gt 50 ] || fail "too little audio after unmute: $(cloud_stat audio_frames)"
+echo "ok: mute"
 echo "ok"

@@ -18,6 +18,7 @@
 #include <sndfile.h>
 
 #include "audio-source.h"
+#include "source-internal.h"
 
 #include "check.h"
 #include "testdir.h"
@@ -679,24 +680,17 @@ static void find_harktest(const struct audio_device_info *info, void *userdata)
     }
 }
 
-static int mic_smoke_child(void)
+/* Declares the harktest device; returns false if it cannot. */
+static bool write_asoundrc(void)
 {
-    struct audio_source_options opts = {.ring_ms = 100};
-    struct audio_source *src = NULL;
     char *rc_path = testdir_path(".asoundrc");
     char *raw_path = testdir_path("capture.raw");
-    char err[512] = "";
-    int16_t buf[1000];
-    size_t got = 0;
-    int index = -1;
-    char spec[32];
     FILE *f;
-    int r;
 
     write_bytes(raw_path, "", 0);
     f = fopen(rc_path, "we");
     if (!f) {
-        return 1;
+        return false;
     }
     fprintf(f,
             "pcm.harktest {\n"
@@ -709,7 +703,23 @@ static int mic_smoke_child(void)
             raw_path);
     fclose(f);
     setenv("HOME", testdir, 1);
+    return true;
+}
 
+static int mic_smoke_child(void)
+{
+    struct audio_source_options opts = {.ring_ms = 100};
+    struct audio_source *src = NULL;
+    char err[512] = "";
+    int16_t buf[1000];
+    size_t got = 0;
+    int index = -1;
+    char spec[32];
+    int r;
+
+    if (!write_asoundrc()) {
+        return 1;
+    }
     r = audio_devices_enumerate(find_harktest, &index, err, sizeof(err));
     CHECKF(r == 0, "enumerate: %s", err);
     if (index < 0) {
@@ -753,12 +763,148 @@ static int mic_smoke_child(void)
     return check_failures ? 1 : 0;
 }
 
+static void nap_ms(long ms)
+{
+    nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000 * 1000L},
+              NULL);
+}
+
+/* Pause must really stop capturing: with a 100 ms ring and nobody reading,
+ * a running stream counts overruns within 300 ms, a paused one none. Then
+ * resume, and reopen (which keeps a pause). At 48 kHz, so the resampler is
+ * reset too. */
+static int mic_pause_child(void)
+{
+    struct audio_source_options opts = {.ring_ms = 100};
+    struct audio_source *src = NULL;
+    char err[512] = "";
+    int16_t buf[1000];
+    uint64_t before;
+    ssize_t n;
+    int r;
+
+    if (!write_asoundrc()) {
+        return 1;
+    }
+    r = audio_source_open("mic:harktest@48000", &opts, err, sizeof(err), &src);
+    if (r < 0 && strstr(err, "no input device")) {
+        printf("mic pause: PortAudio lists no ALSA test device here; skipped\n");
+        return 77;
+    }
+    CHECKF(r == 0, "open: %s", err);
+    if (r < 0) {
+        return 1;
+    }
+    CHECK(audio_source_is_live(src));
+    CHECKF(strstr(audio_source_describe(src), "48000 Hz resampled to 16000 Hz") != NULL,
+           "description \"%s\"", audio_source_describe(src));
+    CHECKF(audio_source_read(src, buf, 1000, err, sizeof(err)) > 0, "read: %s", err);
+
+    CHECK(audio_source_pause(src) == 0);
+    CHECK(audio_source_pause(src) == 0);
+    before = audio_source_overruns(src);
+    nap_ms(300);
+    CHECKF(audio_source_overruns(src) == before, "captured while paused: %llu overruns",
+           (unsigned long long)(audio_source_overruns(src) - before));
+    n = audio_source_read(src, buf, 1000, err, sizeof(err));
+    CHECKF(n == -EAGAIN, "read while paused: %zd", n);
+    CHECKF(strstr(err, "paused") != NULL, "message \"%s\"", err);
+
+    CHECKF(audio_source_resume(src, err, sizeof(err)) == 0, "resume: %s", err);
+    CHECK(audio_source_resume(src, err, sizeof(err)) == 0);
+    CHECKF(audio_source_read(src, buf, 1000, err, sizeof(err)) > 0, "read: %s", err);
+    nap_ms(300);
+    CHECKF(audio_source_overruns(src) > before, "no capture after resume");
+
+    /* A reopen keeps the overrun count, and a pause. */
+    before = audio_source_overruns(src);
+    CHECKF(audio_source_reopen(src, err, sizeof(err)) == 0, "reopen: %s", err);
+    CHECK(audio_source_overruns(src) >= before);
+    CHECKF(strstr(audio_source_describe(src), "harktest") != NULL, "after reopen: \"%s\"",
+           audio_source_describe(src));
+    CHECKF(audio_source_read(src, buf, 1000, err, sizeof(err)) > 0, "read: %s", err);
+    CHECK(audio_source_pause(src) == 0);
+    CHECKF(audio_source_reopen(src, err, sizeof(err)) == 0, "reopen: %s", err);
+    before = audio_source_overruns(src);
+    nap_ms(300);
+    CHECKF(audio_source_overruns(src) == before, "a reopen while paused captures");
+    CHECK(audio_source_read(src, buf, 1000, err, sizeof(err)) == -EAGAIN);
+    CHECKF(audio_source_resume(src, err, sizeof(err)) == 0, "resume: %s", err);
+    CHECKF(audio_source_read(src, buf, 1000, err, sizeof(err)) > 0, "read: %s", err);
+    printf("mic pause: %s: nothing captured while paused; resumed, reopened\n",
+           audio_source_describe(src));
+    audio_source_free(src);
+    return check_failures ? 1 : 0;
+}
+
+/* Files and stdin have nothing to pause or reopen; mic specs are checked. */
+static void test_pause_and_specs(void)
+{
+    char *path = testdir_path("pause.wav");
+    struct audio_source *src = NULL;
+    char err[512] = "";
+    const char *bad[] = {"mic@", "mic@abc", "mic@100", "mic:x@999999", "mic@44100x"};
+
+    write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0.5, SAME);
+    CHECK(audio_source_open(path, NULL, err, sizeof(err), &src) == 0);
+    CHECK(!audio_source_is_live(src));
+    CHECK(audio_source_pause(src) == 0);
+    CHECK(audio_source_resume(src, err, sizeof(err)) == 0);
+    CHECK(audio_source_reopen(src, err, sizeof(err)) == -ENOTSUP);
+    CHECKF(strstr(err, "pause.wav") != NULL, "message \"%s\"", err);
+    audio_source_free(src);
+    CHECK(!audio_source_is_live(NULL));
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        src = NULL;
+        CHECKF(audio_source_open(bad[i], NULL, err, sizeof(err), &src) < 0, "%s opened", bad[i]);
+        CHECKF(strstr(err, bad[i]) != NULL, "%s: message \"%s\"", bad[i], err);
+        audio_source_free(src);
+    }
+}
+
+/* A reset resampler remembers nothing: after a loud tone and a reset,
+ * silence in gives exact silence out. */
+static void test_resampler_reset(void)
+{
+    struct audio_resampler *rs = NULL;
+    int16_t in[4800];
+    int16_t out[2000];
+    size_t in_len;
+    size_t out_len;
+    bool silent = true;
+
+    CHECK(audio_resampler_new(48000, &rs) == 0);
+    if (!rs) {
+        return;
+    }
+    for (size_t i = 0; i < 4800; i++) {
+        in[i] = (int16_t)lrint(AMPLITUDE * sin(2.0 * M_PI * TONE_HZ * (double)i / 48000.0));
+    }
+    in_len = 4800;
+    out_len = 2000;
+    CHECK(audio_resampler_process(rs, in, &in_len, out, &out_len) == 0);
+    CHECK(out_len > 0);
+    audio_resampler_reset(rs);
+    memset(in, 0, sizeof(in));
+    in_len = 4800;
+    out_len = 2000;
+    CHECK(audio_resampler_process(rs, in, &in_len, out, &out_len) == 0);
+    CHECKF(out_len > 1500, "%zu samples out", out_len);
+    for (size_t i = 0; i < out_len; i++) {
+        silent = silent && out[i] == 0;
+    }
+    CHECK(silent);
+    audio_resampler_free(rs);
+}
+
 int main(void)
 {
     testdir_make("source");
 
     /* First: it needs a process in which ALSA has not read its configuration. */
     check_in_child(mic_smoke_child, "mic smoke test");
+    check_in_child(mic_pause_child, "mic pause test");
     test_formats();
     test_description();
     test_mixing();
@@ -767,6 +913,8 @@ int main(void)
     test_stdin();
     test_realtime();
     test_devices();
+    test_pause_and_specs();
+    test_resampler_reset();
 
     testdir_remove();
     if (check_status() != 0) {
