@@ -4,8 +4,17 @@
 # registers this device, and runs `hark run` on three sample recordings (a
 # weather question, a banking question, speech without the wake word),
 # showing the events. Answers are written to build/demo/answer-*.wav.
+#
+# With --mic (laptop dev mode) it runs hark on the microphone instead, with
+# samples/laptop.conf, until Ctrl-C.
 set -eu
 cd "$(dirname "$0")/.."
+mic=""
+case "${1:-}" in
+    --mic) mic=yes ;;
+    "") ;;
+    *) echo "usage: $0 [--mic]" >&2; exit 2 ;;
+esac
 
 sh scripts/deps.sh demo
 if [ -f build/build.ninja ]; then
@@ -35,7 +44,9 @@ port=$(cat "$demo/port")
 pin=$(sed -n 's/^pin //p' "$demo/cloud.out")
 echo "== hark-devcloud listening on 127.0.0.1:$port, its key's pin: $pin"
 
-cat >"$demo/hark.conf" <<CONF
+: >"$demo/hark.conf"
+[ -z "$mic" ] || cat samples/laptop.conf >"$demo/hark.conf"
+cat >>"$demo/hark.conf" <<CONF
 [cloud]
 url = wss://127.0.0.1:$port/v1/assist
 pins = $pin
@@ -48,6 +59,20 @@ CONF
 fingerprint=$(./build/src/hark provision --config "$demo/hark.conf" 2>/dev/null)
 ./build/samples/devcloud/hark-devcloud register --state "$demo/cloud" "$fingerprint" >/dev/null
 echo "== this device: $fingerprint (registered with the cloud)"
+
+if [ -n "$mic" ]; then
+    echo
+    echo "== hark run on the microphone: say \"hey computer, what is the weather like in paris?\"; Ctrl-C stops"
+    # Ctrl-C stops hark, and this script goes on to show the history (a
+    # trap with a command, unlike an ignored signal, is not inherited).
+    trap 'true' INT
+    ./build/src/hark -v run --config "$demo/hark.conf" || true
+    trap - INT
+    echo
+    echo "== what hark remembers (hark history list)"
+    ./build/src/hark history --config "$demo/hark.conf" list
+    exit 0
+fi
 
 n=0
 for f in samples/weather.flac samples/banking.flac samples/no-wake.flac; do

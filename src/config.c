@@ -123,9 +123,10 @@ static const struct key keys[] = {
      "Sound kept from before the wake phrase was recognised, in memory only, so that a request "
      "spoken without a pause is not cut off.",
      NULL, false},
-    {"audio", "wake_chime", KEY_BOOL, OFF(audio.wake_chime), 0, 0, "on", NULL,
+    {"audio", "wake_chime", KEY_BOOL, OFF(audio.wake_chime), 0, 0, "off", NULL,
      "A short rising chime on the speaker when the wake phrase is heard (`hark run`, not into "
-     "an `--output` file).",
+     "an `--output` file). Off by default: the request hears silence while it plays (see "
+     "`chime_tail`), which cuts the first words of a request spoken without a pause.",
      NULL, false},
     {"audio", "error_chime", KEY_BOOL, OFF(audio.error_chime), 0, 0, "on", NULL,
      "A falling chime on the speaker when a request cannot be served (the cloud is not "

@@ -27,6 +27,7 @@ capture_streams() {
     pactl list short source-outputs | grep -c . || true
 }
 
+printf '[audio]\nwake_chime = on\n' >>"$TMP/hark.conf"
 "$HARK" -v run --config "$TMP/hark.conf" --input mic >"$TMP/out" 2>"$TMP/err" &
 HARK_PID=$!
 wait_for "$TMP/out" '"event":"connected"' 15
