@@ -271,6 +271,21 @@ static void on_ear_end(void *userdata, const struct ear_end *end)
     push(run, &it, true);
 }
 
+/* Waits on cond (run->lock held) until signalled, or 100 ms at most, so
+ * that a stop request is seen even if no one signals. */
+static void wait_briefly(struct run *run, pthread_cond_t *cond)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 100 * 1000 * 1000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(cond, &run->lock, &until);
+}
+
 /* A file or stdin waits for each answer before it reads on, so that a
  * recording gives the same events however fast the machine or the cloud is;
  * a live source keeps listening (the ear only stops spotting). */
@@ -278,21 +293,13 @@ static void wait_for_answer(struct run *run)
 {
     pthread_mutex_lock(&run->lock);
     while (atomic_load(&run->request_open) && !signals_stop_requested()) {
-        struct timespec until;
-
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 100 * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&run->answered, &run->lock, &until);
+        wait_briefly(run, &run->answered);
     }
     pthread_mutex_unlock(&run->lock);
 }
 
 /* The ear thread's side of a mute: the capture stops (a microphone's stream
- * is stopped and its buffers zeroed) and the ear forgets what it heard. A
+ * is closed and its buffers zeroed) and the ear forgets what it heard. A
  * muted microphone is not read at all; returns true while that lasts. A
  * recording is read on while muted and heard as silence, so that its
  * timeline stays true. */
@@ -319,15 +326,7 @@ static bool follow_mute(struct run *run)
     }
     pthread_mutex_lock(&run->lock);
     while (atomic_load(&run->muted) && !signals_stop_requested()) {
-        struct timespec until;
-
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 100 * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&run->unmuted, &run->lock, &until);
+        wait_briefly(run, &run->unmuted);
     }
     pthread_mutex_unlock(&run->lock);
     return true;

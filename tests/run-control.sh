@@ -46,19 +46,25 @@ awk '$1 != $2 { exit 1 }' "$TMP/states" || fail "HARK_STATE differs: $(cat "$TMP
 [ ! -e "$SOCK" ] || fail "the control socket was left behind"
 echo "ok: hooks"
 
+# start_hark RECORDING: hark run on it in real time in the background, once
+# it answers on its socket (the status in $TMP/status).
+start_hark() {
+    rm -f "$TMP/states"
+    "$HARK" run --config "$TMP/hark.conf" --input "$1" --realtime \
+        --output "$TMP/answer.wav" >"$TMP/out" 2>"$TMP/err" &
+    HARK_PID=$!
+    i=0
+    until "$HARK" ctl --config "$TMP/hark.conf" status >"$TMP/status" 2>/dev/null &&
+        grep -q '"connected":true' "$TMP/status"; do
+        i=$((i + 1))
+        [ "$i" -lt 100 ] || fail "no status from hark: $(cat "$TMP/err")"
+        sleep 0.1
+    done
+}
+
 # 2. While hark runs: `hark ctl status` answers on a 0660 socket in a 0700
 # directory, and hark listens on no TCP or UDP socket at all.
-rm -f "$TMP/states"
-"$HARK" run --config "$TMP/hark.conf" --input "$SAMPLES/weather.flac" --realtime \
-    --output "$TMP/answer.wav" >"$TMP/out" 2>"$TMP/err" &
-HARK_PID=$!
-i=0
-until "$HARK" ctl --config "$TMP/hark.conf" status >"$TMP/status" 2>/dev/null &&
-    grep -q '"connected":true' "$TMP/status"; do
-    i=$((i + 1))
-    [ "$i" -lt 100 ] || fail "no status from hark: $(cat "$TMP/err")"
-    sleep 0.1
-done
+start_hark "$SAMPLES/weather.flac"
 cat "$TMP/status"
 grep -q '"muted":false' "$TMP/status" || fail "status: $(cat "$TMP/status")"
 [ "$(stat -c %a "$SOCK")" = 660 ] || fail "the socket is mode $(stat -c %a "$SOCK")"
@@ -78,23 +84,9 @@ echo "ok: control socket"
 sox "$SAMPLES/weather.flac" -r 16000 -c 1 -b 16 "$TMP/weather.wav"
 silence 3 "$TMP/lead.wav"
 sox -D "$TMP/lead.wav" "$TMP/weather.wav" "$TMP/late.wav"
-# run_late: hark run on it in the background, once it answers on its socket.
-run_late() {
-    rm -f "$TMP/states"
-    "$HARK" run --config "$TMP/hark.conf" --input "$TMP/late.wav" --realtime \
-        --output "$TMP/answer.wav" >"$TMP/out" 2>"$TMP/err" &
-    HARK_PID=$!
-    i=0
-    until "$HARK" ctl --config "$TMP/hark.conf" status >"$TMP/status" 2>/dev/null &&
-        grep -q '"connected":true' "$TMP/status"; do
-        i=$((i + 1))
-        [ "$i" -lt 100 ] || fail "no status from hark: $(cat "$TMP/err")"
-        sleep 0.1
-    done
-}
 stop_devcloud
 start_devcloud "$DEVCLOUD_PORT"
-run_late
+start_hark "$TMP/late.wav"
 "$HARK" ctl --config "$TMP/hark.conf" mute >"$TMP/status" || fail "ctl mute failed"
 grep -q '"muted":true' "$TMP/status" || fail "mute: $(cat "$TMP/status")"
 wait "$HARK_PID" || fail "muted run exited non-zero: $(cat "$TMP/err")"
@@ -107,7 +99,7 @@ stop_devcloud
 
 # The next run starts muted; unmuted at once, it hears the request.
 start_devcloud "$DEVCLOUD_PORT"
-run_late
+start_hark "$TMP/late.wav"
 grep -q '"muted":true' "$TMP/status" || fail "the kept mute did not hold: $(cat "$TMP/status")"
 "$HARK" ctl --config "$TMP/hark.conf" unmute >"$TMP/status" || fail "ctl unmute failed"
 grep -q '"muted":false' "$TMP/status" || fail "unmute: $(cat "$TMP/status")"
