@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include "audio-source.h"
 #include "capture.h"
@@ -487,10 +489,24 @@ static int cmd_devices(int argc, char **argv)
     return 0;
 }
 
+/* Keys, transcripts and speech live in this process's memory: no core file
+ * may hold them, and no other process of the same user may read them
+ * through ptrace or /proc/PID/mem. setrlimit may be refused by a system-call
+ * filter (the service sets LimitCORE=0 itself); the rest still holds. */
+static void protect_memory(void)
+{
+    const struct rlimit none = {0, 0};
+
+    (void)setrlimit(RLIMIT_CORE, &none);
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
     int level = LOG_LEVEL_WARNING;
     int i = 1;
+
+    protect_memory();
 
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) {

@@ -72,6 +72,9 @@ grep -q '"muted":false' "$TMP/status" || fail "status: $(cat "$TMP/status")"
 ss -lntup >"$TMP/ss"
 ! grep -q "pid=$HARK_PID," "$TMP/ss" || fail "hark listens on TCP or UDP: $(grep "pid=$HARK_PID," "$TMP/ss")"
 ss -lxp | grep -q "$SOCK" || fail "ss does not show the control socket"
+# No core file could hold what hark has in memory.
+grep -q "^Max core file size *0 *0 " "/proc/$HARK_PID/limits" ||
+    fail "hark may dump core: $(grep core "/proc/$HARK_PID/limits")"
 "$HARK" ctl --config "$TMP/hark.conf" frob >/dev/null 2>&1 && fail "ctl took an unknown command"
 wait "$HARK_PID" || fail "run exited non-zero: $(cat "$TMP/err")"
 "$HARK" ctl --config "$TMP/hark.conf" status >/dev/null 2>"$TMP/ctl.err" && fail "status without hark"
