@@ -3,10 +3,16 @@
 # (default 60), starting from the seed corpora in tests/fuzz/corpus/. New
 # interesting inputs go to build-fuzz/corpus-NAME, crashes to
 # build-fuzz/crash-NAME-*; copy a crash into tests/fuzz/corpus/NAME/ once it is
-# fixed so the default test suite replays it.
-# usage: tests/fuzz/run.sh [SECONDS] [HARNESS...]
+# fixed so the default test suite replays it. -j N runs N harnesses at once
+# (round robin over the list), for the long runs.
+# usage: tests/fuzz/run.sh [-j N] [SECONDS] [HARNESS...]
 set -eu
 cd "$(dirname "$0")/../.."
+jobs=1
+if [ "${1:-}" = -j ]; then
+    jobs=$2
+    shift 2
+fi
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 harnesses=${*:-config audio protocol redact history}
@@ -21,13 +27,36 @@ else
 fi
 ninja -C build-fuzz >/dev/null
 
-for h in $harnesses; do
+fuzz() {
+    h=$1
     mkdir -p "build-fuzz/corpus-$h"
     echo "== fuzz-$h for $seconds s" >&2
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         "./build-fuzz/tests/fuzz-$h" -max_total_time="$seconds" -max_len=65536 \
         -artifact_prefix="build-fuzz/crash-$h-" -print_final_stats=1 \
         "build-fuzz/corpus-$h" "tests/fuzz/corpus/$h" 2>"build-fuzz/fuzz-$h.log" ||
-        { tail -40 "build-fuzz/fuzz-$h.log" >&2; exit 1; }
-    grep -E "stat::number_of_executed_units|Done" "build-fuzz/fuzz-$h.log" >&2 || true
+        { tail -40 "build-fuzz/fuzz-$h.log" >&2; return 1; }
+    echo "== fuzz-$h: $(grep -E "^Done" "build-fuzz/fuzz-$h.log")" >&2
+}
+
+# Job k takes harnesses k, k + jobs, ...; each job runs its share in turn.
+pids=""
+k=0
+while [ "$k" -lt "$jobs" ]; do
+    (
+        i=0
+        status=0
+        for h in $harnesses; do
+            [ $((i % jobs)) -eq "$k" ] && { fuzz "$h" || status=1; }
+            i=$((i + 1))
+        done
+        exit "$status"
+    ) &
+    pids="$pids $!"
+    k=$((k + 1))
 done
+status=0
+for pid in $pids; do
+    wait "$pid" || status=1
+done
+exit "$status"
