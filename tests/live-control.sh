@@ -49,7 +49,13 @@ sleep 1
 # Unmuted: the capture is back and the request is answered.
 "$HARK" ctl --config "$TMP/hark.conf" unmute >"$TMP/status" || fail "unmute failed"
 wait_for "$TMP/out" '"state":"idle"' 5 2
-[ "$(capture_streams)" -eq 1 ] || fail "no capture stream after unmute"
+# The ear thread opens the device again when it wakes: allow it a moment.
+i=0
+while [ "$(capture_streams)" -ne 1 ]; do
+    i=$((i + 1))
+    [ "$i" -lt 50 ] || fail "no capture stream 5 s after unmute"
+    sleep 0.1
+done
 sleep 2 # the null sink's monitor starts delivering about 2 s after capture starts
 start_playing "$SAMPLES/weather.flac"
 wait_for "$TMP/out" '"event":"response_end"|"event":"error"' 30
