@@ -12,6 +12,7 @@
 
 #include "audio-opus.h"
 #include "audio-sink.h"
+#include "cli.h"
 #include "config.h"
 #include "history-cmd.h"
 #include "history.h"
@@ -567,7 +568,6 @@ int history_cmd_main(int argc, char **argv)
     };
     const char *config_path = NULL;
     struct cmd *c;
-    char err[ERRSZ];
     int o, r, status;
 
     /* '+': the options of the subcommand are its own. */
@@ -598,15 +598,9 @@ int history_cmd_main(int argc, char **argv)
         log_error("out of memory");
         return 1;
     }
-    config_init_defaults(&c->cfg);
-    if (config_path || config_default_path()) {
-        const char *path = config_path ? config_path : config_default_path();
-
-        if (config_load(&c->cfg, path, err, sizeof(err)) < 0) {
-            log_error("%s", err);
-            status = 1;
-            goto out;
-        }
+    if (cli_load_config(config_path, &c->cfg) < 0) {
+        status = 1;
+        goto out;
     }
     if (config_storage_dir(&c->cfg, c->dir, sizeof(c->dir)) < 0) {
         log_error("no storage directory: set [storage] dir");

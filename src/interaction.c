@@ -271,6 +271,19 @@ static void put_le(uint8_t *p, uint64_t v, size_t n)
     }
 }
 
+/* cJSON frees without wiping: its strings (the slots object's too) are
+ * wiped first. */
+static void wipe_json(cJSON *o)
+{
+    for (cJSON *c = o->child; c; c = c->next) {
+        if (cJSON_IsString(c)) {
+            explicit_bzero(c->valuestring, strlen(c->valuestring));
+        } else if (cJSON_IsObject(c)) {
+            wipe_json(c);
+        }
+    }
+}
+
 /* The record: JSON with what the decision lets be kept (doc/privacy.md). */
 static char *build_record(struct interaction *in)
 {
@@ -304,19 +317,7 @@ static char *build_record(struct interaction *in)
     }
     cJSON_AddBoolToObject(o, "audio", in->record_audio && in->audio_frames > 0);
     json = cJSON_PrintUnformatted(o);
-    /* cJSON frees without wiping: wipe its strings first. */
-    for (cJSON *c = o->child; c; c = c->next) {
-        if (cJSON_IsString(c)) {
-            explicit_bzero(c->valuestring, strlen(c->valuestring));
-        }
-    }
-    if (slots) {
-        for (cJSON *c = slots->child; c; c = c->next) {
-            if (cJSON_IsString(c)) {
-                explicit_bzero(c->valuestring, strlen(c->valuestring));
-            }
-        }
-    }
+    wipe_json(o);
     cJSON_Delete(o);
     return json;
 }

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 
 #include "audio-source.h"
+#include "cli.h"
 #include "capture.h"
 #include "config.h"
 #include "control.h"
@@ -61,8 +62,7 @@ static void usage(FILE *out)
           out);
 }
 
-/* Loads --config, or the default path, or the built-in defaults. */
-static int load_config(const char *path, struct hark_config *cfg)
+int cli_load_config(const char *path, struct hark_config *cfg)
 {
     char err[ERRSZ];
     int r;
@@ -191,7 +191,7 @@ static int cmd_listen(int argc, char **argv)
     if (r >= 0) {
         return r;
     }
-    if (load_config(args.config_path, &cfg) < 0) {
+    if (cli_load_config(args.config_path, &cfg) < 0) {
         return 1;
     }
     sopts.realtime = args.run.realtime;
@@ -269,7 +269,7 @@ static int cmd_run(int argc, char **argv)
     if (r >= 0) {
         return r;
     }
-    if (load_config(args.config_path, &cfg) < 0) {
+    if (cli_load_config(args.config_path, &cfg) < 0) {
         return 1;
     }
     return run_main(&cfg, &args.run);
@@ -309,7 +309,7 @@ static int cmd_provision(int argc, char **argv)
         log_error("provision: unexpected argument '%s'", argv[optind]);
         return 2;
     }
-    if (load_config(config_path, &cfg) < 0) {
+    if (cli_load_config(config_path, &cfg) < 0) {
         return 1;
     }
     if (config_storage_dir(&cfg, dir, sizeof(dir)) < 0) {
@@ -358,7 +358,7 @@ static int cmd_ctl(int argc, char **argv)
         log_error("usage: hark ctl [--config F] mute|unmute|status");
         return 2;
     }
-    if (load_config(config_path, &cfg) < 0) {
+    if (cli_load_config(config_path, &cfg) < 0) {
         return 1;
     }
     if (config_control_socket(&cfg, path, sizeof(path)) < 0) {
