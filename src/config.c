@@ -177,7 +177,8 @@ static const struct key keys[] = {
      "Comma-separated SHA-256 pins of the server's public key, `sha256/<base64>` as "
      "`hark pin CERT.pem` prints them. The server must present one of them or it receives "
      "nothing but the TLS handshake. Give two in production: the current key and a backup. "
-     "Required by `hark run`.",
+     "Required by `hark run` until a signed update (`doc/updates.md`) is applied; from then "
+     "on the update's pins are used instead.",
      check_pins, true},
     {"cloud", "ca_file", KEY_STRING, OFF(cloud.ca_file), 0, 0, "", NULL,
      "Optional PEM file of certificate authorities: the server's chain and host name are then "
@@ -253,6 +254,10 @@ static const struct key keys[] = {
     {"privacy", "default_action", KEY_STRING, OFF(privacy.default_action), 0, 0, "redact", NULL,
      "What happens to a request no rule names: `drop`, `redact` or `allow`.", check_action,
      false},
+    {"privacy", "policy_updates", KEY_BOOL, OFF(privacy.policy_updates), 0, 0, "on", NULL,
+     "Let a signed update (`doc/updates.md`) replace the rules above that it carries. `off`: "
+     "the rules of this file hold whatever an update brings; its server pins still apply.",
+     NULL, false},
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))

@@ -79,6 +79,7 @@ struct hark_config {
         char redact_words[CONFIG_STRING_MAX];
         char allow_intents[CONFIG_STRING_MAX];
         char default_action[CONFIG_STRING_MAX]; /* allow, redact or drop */
+        bool policy_updates; /* a signed update's rules replace these */
     } privacy;
 };
 

@@ -202,3 +202,21 @@ void events_capture_restored(const char *device)
     write_string(f, device);
     finish_line(f);
 }
+
+void events_update_applied(uint64_t version, size_t n_pins, bool policy)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"update_applied\",\"version\":%" PRIu64 ",\"pins\":%zu,\"policy\":%s",
+            version, n_pins, policy ? "true" : "false");
+    finish_line(f);
+}
+
+void events_update_refused(const char *reason)
+{
+    FILE *f = out();
+
+    fputs("{\"event\":\"update_refused\",\"reason\":", f);
+    write_string(f, reason);
+    finish_line(f);
+}

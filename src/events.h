@@ -38,3 +38,8 @@ void events_state(const char *state);
 void events_capture_lost(const char *message);
 /* It opened again: device says which, as `hark -v` logs it. */
 void events_capture_restored(const char *device);
+/* The cloud pushed a signed update (doc/updates.md) and it was stored: its
+ * pins take effect at the next connection, its rules at the next request. */
+void events_update_applied(uint64_t version, size_t n_pins, bool policy);
+/* ... or it was refused: why (bad signature, a replay, ...). */
+void events_update_refused(const char *reason);

@@ -106,6 +106,11 @@ void interaction_free(struct interaction *in)
     free(in);
 }
 
+void interaction_set_policy(struct interaction *in, const struct policy *policy)
+{
+    in->policy = policy;
+}
+
 void interaction_begin(struct interaction *in, uint32_t id)
 {
     wipe(in);

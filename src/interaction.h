@@ -26,6 +26,10 @@ int interaction_new(const struct policy *policy, struct history *history, bool r
                     struct interaction **ret);
 void interaction_free(struct interaction *in);
 
+/* The rules the next requests are decided by (a signed update brought new
+ * ones); call it between requests. */
+void interaction_set_policy(struct interaction *in, const struct policy *policy);
+
 /* A new request; whatever the last one left is wiped. */
 void interaction_begin(struct interaction *in, uint32_t id);
 

@@ -1010,27 +1010,10 @@ int link_new(const struct link_params *params, const struct link_callbacks *call
         snprintf(link->host_header, sizeof(link->host_header), "%s", link->host);
     }
 
-    if (params->n_pins == 0 || !params->pins) {
-        snprintf(err, errsz, "no server pin configured: the link needs at least one");
-        r = -EINVAL;
+    r = link_set_pins(link, params->pins, params->n_pins, err, errsz);
+    if (r < 0) {
         goto cleanup;
     }
-    if (params->n_pins > LINK_MAX_PINS) {
-        snprintf(err, errsz, "too many server pins (%zu, at most %d)", params->n_pins,
-                 LINK_MAX_PINS);
-        r = -EINVAL;
-        goto cleanup;
-    }
-    for (size_t i = 0; i < params->n_pins; i++) {
-        if (!pin_is_valid(params->pins[i])) {
-            snprintf(err, errsz, "bad server pin '%s': expected sha256/ and 44 base64 characters",
-                     params->pins[i] ? params->pins[i] : "");
-            r = -EINVAL;
-            goto cleanup;
-        }
-        snprintf(link->pins[i], PIN_STRING_MAX, "%s", params->pins[i]);
-    }
-    link->n_pins = params->n_pins;
     link->have_ca = params->ca_file && params->ca_file[0];
     snprintf(link->client_name, sizeof(link->client_name), "%s",
              params->client_name ? params->client_name : "hark");
@@ -1127,6 +1110,32 @@ void link_wake(struct link *link)
     if (link && link->ctx) {
         lws_cancel_service(link->ctx);
     }
+}
+
+int link_set_pins(struct link *link, const char *const *pins, size_t n_pins, char *err,
+                  size_t errsz)
+{
+    if (n_pins == 0 || !pins) {
+        snprintf(err, errsz, "no server pin configured: the link needs at least one");
+        return -EINVAL;
+    }
+    if (n_pins > LINK_MAX_PINS) {
+        snprintf(err, errsz, "too many server pins (%zu, at most %d)", n_pins, LINK_MAX_PINS);
+        return -EINVAL;
+    }
+    /* All or nothing: a bad pin leaves the ones in use. */
+    for (size_t i = 0; i < n_pins; i++) {
+        if (!pin_is_valid(pins[i])) {
+            snprintf(err, errsz, "bad server pin '%s': expected sha256/ and 44 base64 characters",
+                     pins[i] ? pins[i] : "");
+            return -EINVAL;
+        }
+    }
+    for (size_t i = 0; i < n_pins; i++) {
+        snprintf(link->pins[i], PIN_STRING_MAX, "%s", pins[i]);
+    }
+    link->n_pins = n_pins;
+    return 0;
 }
 
 bool link_is_ready(const struct link *link)

@@ -60,6 +60,11 @@ int link_run(struct link *link, int timeout_ms);
 /* Thread-safe: wakes link_run() on the loop thread, which calls on_wake. */
 void link_wake(struct link *link);
 
+/* Replaces the server pins (as link_new checks them); the connection that is
+ * up keeps going, the next one is checked against these. */
+int link_set_pins(struct link *link, const char *const *pins, size_t n_pins, char *err,
+                  size_t errsz);
+
 /* Whether ready has been received on the current connection. */
 bool link_is_ready(const struct link *link);
 /* Queues a text message (JSON) or a binary frame to be written when the

@@ -2,6 +2,7 @@
  * config once and logs errors once, here at the edge. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,8 +25,11 @@
 #include "pin.h"
 #include "run.h"
 #include "signals.h"
+#include "update-store.h"
 
 #define ERRSZ 512
+/* A release key file is one line; anything much longer is the wrong file. */
+#define KEY_FILE_MAX 256
 
 static void usage(FILE *out)
 {
@@ -38,9 +42,13 @@ static void usage(FILE *out)
           "  run [--config F] [--input SRC] [--realtime] [--output WAV]\n"
           "                         the whole pipeline: stream each request to the cloud\n"
           "                         and show or play the answer; prints JSON Lines events\n"
-          "  provision [--config F] [--force]\n"
+          "  provision [--config F] [--force] [--release-key FILE]\n"
           "                         make this device's key and certificate; prints the\n"
-          "                         fingerprint to register with the cloud\n"
+          "                         fingerprint to register with the cloud; with\n"
+          "                         --release-key, fix the key updates must be signed by\n"
+          "  verify-update [--config F] [--apply] FILE\n"
+          "                         check a signed update bundle as hark would (signature,\n"
+          "                         newer version, this device); --apply also stores it\n"
           "  history [--config F] list|show|delete|purge|export|verify|audio|wipe ...\n"
           "                         what hark remembers, and forgetting it\n"
           "                         (`hark history --help`)\n"
@@ -275,27 +283,77 @@ static int cmd_run(int argc, char **argv)
     return run_main(&cfg, &args.run);
 }
 
+/* Reads at most max bytes of path into buf (NUL-terminated when text);
+ * -EFBIG when there is more. Errors are logged, naming the file. */
+static int read_small_file(const char *path, uint8_t *buf, size_t max, size_t *ret_len)
+{
+    FILE *f = fopen(path, "rbe");
+    size_t n;
+
+    if (!f) {
+        log_error("%s: %s", path, strerror(errno));
+        return -errno;
+    }
+    n = fread(buf, 1, max, f);
+    if (ferror(f)) {
+        log_error("%s: cannot read: %s", path, strerror(errno));
+        fclose(f);
+        return -EIO;
+    }
+    if (n == max && fgetc(f) != EOF) {
+        log_error("%s: larger than %zu bytes", path, max);
+        fclose(f);
+        return -EFBIG;
+    }
+    fclose(f);
+    *ret_len = n;
+    return 0;
+}
+
+static int read_release_key(const char *path, uint8_t ret[UPDATE_KEY_BYTES])
+{
+    uint8_t buf[KEY_FILE_MAX];
+    size_t len = 0;
+
+    if (read_small_file(path, buf, sizeof(buf), &len) < 0) {
+        return -EINVAL;
+    }
+    if (update_key_parse((const char *)buf, len, ret) < 0) {
+        log_error("%s: not an Ed25519 public key (one line: 44 characters of base64 or 64 of "
+                  "hex, as `hark-sign keygen` writes it)",
+                  path);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int cmd_provision(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},
         {"force", no_argument, NULL, 'f'},
+        {"release-key", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     char dir[CONFIG_STRING_MAX + 32], fingerprint[PIN_STRING_MAX], err[ERRSZ];
-    const char *config_path = NULL;
+    char key_text[UPDATE_KEY_TEXT];
+    const char *config_path = NULL, *key_file = NULL, *cert_path, *key_path;
+    uint8_t release_key[UPDATE_KEY_BYTES];
     struct hark_config cfg;
-    bool force = false;
+    bool force = false, kept = false;
     int c, r;
 
-    while ((c = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:fk:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config_path = optarg;
             break;
         case 'f':
             force = true;
+            break;
+        case 'k':
+            key_file = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -309,6 +367,10 @@ static int cmd_provision(int argc, char **argv)
         log_error("provision: unexpected argument '%s'", argv[optind]);
         return 2;
     }
+    /* The key file before anything is written: a wrong one changes nothing. */
+    if (key_file && read_release_key(key_file, release_key) < 0) {
+        return 1;
+    }
     if (cli_load_config(config_path, &cfg) < 0) {
         return 1;
     }
@@ -317,13 +379,125 @@ static int cmd_provision(int argc, char **argv)
         return 1;
     }
     r = identity_provision(dir, force, fingerprint, err, sizeof(err));
+    if (r == -EEXIST && key_file) {
+        /* A device provisioned before it had a release key keeps its
+         * registered identity and gains the key. */
+        r = identity_load(dir, fingerprint, &cert_path, &key_path, err, sizeof(err));
+        kept = true;
+    }
     if (r < 0) {
         log_error("%s", err);
         return 1;
     }
+    if (key_file) {
+        r = update_store_set_key(dir, release_key, force, err, sizeof(err));
+        if (r < 0) {
+            log_error("%s", err);
+            return 1;
+        }
+        update_key_format(release_key, key_text);
+        fprintf(stderr, "release key %s %s %s/%s\n", key_text,
+                r == 1 ? "was already in" : "written to", dir, UPDATE_KEY_FILE);
+    }
     printf("%s\n", fingerprint);
-    fprintf(stderr, "device identity written to %s; register this fingerprint with the cloud\n",
-            dir);
+    if (kept) {
+        fprintf(stderr, "device identity in %s kept\n", dir);
+    } else {
+        fprintf(stderr, "device identity written to %s; register this fingerprint with the cloud\n",
+                dir);
+    }
+    return 0;
+}
+
+/* hark verify-update: the checks `hark run` makes of a pushed update, for
+ * the device's updater; --apply stores it as hark run would. */
+static int cmd_verify_update(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"apply", no_argument, NULL, 'a'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    char dir[CONFIG_STRING_MAX + 32], fingerprint[PIN_STRING_MAX], err[ERRSZ];
+    char what[UPDATE_DESCRIBE_MAX];
+    const char *config_path = NULL, *path, *cert_path, *key_path, *device = NULL;
+    uint8_t data[UPDATE_BUNDLE_MAX];
+    struct update_bundle applied, b;
+    struct update_state st;
+    struct hark_config cfg;
+    uint64_t before;
+    bool apply = false;
+    size_t len = 0;
+    int c, r;
+
+    while ((c = getopt_long(argc, argv, "c:ah", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'a':
+            apply = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind + 1 != argc) {
+        log_error("usage: hark verify-update [--config F] [--apply] FILE");
+        return 2;
+    }
+    path = argv[optind];
+    r = read_small_file(path, data, sizeof(data), &len);
+    if (r == -EFBIG) {
+        log_error("%s: refused: more than %d bytes, not an update bundle", path, UPDATE_BUNDLE_MAX);
+    }
+    if (r < 0) {
+        return 1;
+    }
+    if (cli_load_config(config_path, &cfg) < 0) {
+        return 1;
+    }
+    if (config_storage_dir(&cfg, dir, sizeof(dir)) < 0) {
+        log_error("no storage directory: set [storage] dir");
+        return 1;
+    }
+    /* Without an identity only a bundle for any device can pass. */
+    if (identity_load(dir, fingerprint, &cert_path, &key_path, err, sizeof(err)) == 0) {
+        device = fingerprint;
+    } else {
+        log_info("%s", err);
+    }
+    if (update_store_load(dir, &st, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    /* The stored version decides; a stored bundle that fails its checks is
+     * what a newer one is there to replace. */
+    r = update_store_load_applied(dir, &st, device, &applied, err, sizeof(err));
+    if (r < 0) {
+        log_warning("%s", err);
+    }
+    before = st.version;
+    if (apply) {
+        r = update_store_apply(dir, &st, data, len, device, &b, err, sizeof(err));
+    } else {
+        r = update_store_check(&st, data, len, device, &b, err, sizeof(err));
+    }
+    if (r < 0) {
+        log_error("%s: refused: %s", path, err);
+        return 1;
+    }
+    update_describe(&b, what, sizeof(what));
+    printf("%s: %s: %s; the applied version %s %" PRIu64 "\n", path,
+           apply ? "applied" : "would be accepted", what, apply ? "was" : "is", before);
+    if (apply) {
+        fprintf(stderr, "a running `hark run` uses it from its next start\n");
+    }
     return 0;
 }
 
@@ -547,6 +721,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[0], "ctl") == 0) {
         return cmd_ctl(argc, argv);
+    }
+    if (strcmp(argv[0], "verify-update") == 0) {
+        return cmd_verify_update(argc, argv);
     }
     if (strcmp(argv[0], "pin") == 0) {
         return cmd_pin(argc, argv);

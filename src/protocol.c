@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <mbedtls/base64.h>
 
 /* The audio format a start announces; version 1 knows no other. */
 #define START_CODEC "opus"
@@ -36,6 +37,7 @@ static const char *const type_names[] = {
     [PROTO_RESPONSE_END] = "response_end",
     [PROTO_ERROR] = "error",
     [PROTO_PONG] = "pong",
+    [PROTO_UPDATE] = "update",
 };
 
 #define N_TYPES (sizeof(type_names) / sizeof(type_names[0]))
@@ -450,6 +452,51 @@ static int parse_slots(const struct fields *f, struct proto_msg *msg)
     return 0;
 }
 
+/* The bundle of an update: canonical base64 of 1 to PROTO_UPDATE_MAX bytes
+ * (one spelling only, as for pins; what it holds is update.c's to judge). */
+static int parse_bundle(const struct fields *f, struct proto_msg *msg)
+{
+    const cJSON *item = NULL;
+    unsigned char *again = NULL;
+    size_t n = 0, len;
+    int r = find(f, "bundle", REQUIRED, &item);
+
+    if (r < 0) {
+        return r;
+    }
+    r = check_string(f, item, "\"bundle\"");
+    if (r < 0) {
+        return r;
+    }
+    len = strlen(item->valuestring);
+    if (len == 0) {
+        set_error(f->err, f->errsz, "%s: \"bundle\" is empty", f->type);
+        return -EBADMSG;
+    }
+    msg->bundle = malloc(PROTO_UPDATE_MAX);
+    again = malloc(len + 1);
+    if (!msg->bundle || !again) {
+        free(again);
+        set_error(f->err, f->errsz, "%s: out of memory", f->type);
+        return -ENOMEM;
+    }
+    r = mbedtls_base64_decode(msg->bundle, PROTO_UPDATE_MAX, &n,
+                              (const unsigned char *)item->valuestring, len);
+    if (r == 0 && n > 0 &&
+        mbedtls_base64_encode(again, len + 1, &msg->bundle_len, msg->bundle, n) == 0 &&
+        msg->bundle_len == len && memcmp(again, item->valuestring, len) == 0) {
+        msg->bundle_len = n;
+        r = 0;
+    } else {
+        msg->bundle_len = 0;
+        set_error(f->err, f->errsz, "%s: \"bundle\" is not the base64 of 1 to %d bytes", f->type,
+                  PROTO_UPDATE_MAX);
+        r = -EBADMSG;
+    }
+    free(again);
+    return r;
+}
+
 /* The fields of each type (doc/protocol.md); the first failure wins. */
 static int parse_fields(const struct fields *f, struct proto_msg *msg)
 {
@@ -559,6 +606,9 @@ static int parse_fields(const struct fields *f, struct proto_msg *msg)
             r = get_string(f, "message", OPTIONAL, &msg->message);
         }
         break;
+    case PROTO_UPDATE:
+        r = parse_bundle(f, msg);
+        break;
     case PROTO_UNKNOWN:
         break;
     }
@@ -666,6 +716,7 @@ void proto_msg_finish(struct proto_msg *msg)
     free(msg->name);
     free(msg->code);
     free(msg->message);
+    free(msg->bundle);
     /* Finishing twice, or a message parsed into again, is then harmless. */
     memset(msg, 0, sizeof(*msg));
 }
@@ -832,6 +883,20 @@ char *proto_build_pong(uint32_t seq)
     cJSON *o = new_message(PROTO_PONG);
 
     return finish(o, add_uint(o, "seq", seq));
+}
+
+char *proto_build_update(const uint8_t *bundle, size_t len)
+{
+    unsigned char b64[(PROTO_UPDATE_MAX + 2) / 3 * 4 + 1];
+    size_t n = 0;
+    cJSON *o;
+
+    if (!bundle || len == 0 || len > PROTO_UPDATE_MAX ||
+        mbedtls_base64_encode(b64, sizeof(b64), &n, bundle, len) != 0) {
+        return NULL;
+    }
+    o = new_message(PROTO_UPDATE);
+    return finish(o, add_string(o, "bundle", (const char *)b64));
 }
 
 /* ---- Binary frames ----------------------------------------------------- */

@@ -19,6 +19,9 @@
 #define PROTO_UPLINK_FRAMES_MAX 1500
 #define PROTO_DOWNLINK_FRAMES_MAX 3000
 #define PROTO_SLOTS_MAX 16
+/* Bytes of an update bundle (doc/updates.md): its base64 fills one string
+ * field. */
+#define PROTO_UPDATE_MAX 3072
 
 #define PROTO_CLOSE_PROTOCOL 4001
 #define PROTO_CLOSE_UNREGISTERED 4003
@@ -39,6 +42,7 @@ enum proto_type {
     PROTO_RESPONSE_END,
     PROTO_ERROR,
     PROTO_PONG,
+    PROTO_UPDATE,
 };
 
 struct proto_slot {
@@ -70,6 +74,8 @@ struct proto_msg {
     bool audio;          /* response */
     char *code;          /* error */
     char *message;       /* error */
+    uint8_t *bundle;     /* update: the bundle, decoded from base64 */
+    size_t bundle_len;   /* update: 1 to PROTO_UPDATE_MAX */
 };
 
 /* Parses one text message. Returns 0, or -EMSGSIZE (too long), -EBADMSG (not
@@ -97,6 +103,8 @@ char *proto_build_response_end(uint32_t id, uint32_t frames);
 /* id < 0: an error about the connection, not a request. */
 char *proto_build_error(int64_t id, const char *code, const char *message);
 char *proto_build_pong(uint32_t seq);
+/* NULL also for an empty bundle or one over PROTO_UPDATE_MAX bytes. */
+char *proto_build_update(const uint8_t *bundle, size_t len);
 
 enum proto_frame_kind {
     PROTO_FRAME_UPLINK = 1,

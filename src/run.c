@@ -3,6 +3,7 @@
  * caller's) owns the cloud link, plays the answers and writes every event.
  * Between them one bounded queue, and lws_cancel_service as the wake-up. */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,6 +32,7 @@
 #include "queue.h"
 #include "run.h"
 #include "signals.h"
+#include "update-store.h"
 
 #define ERRSZ 512
 /* Ten seconds of 20 ms frames: more would mean the link cannot keep up, and
@@ -72,6 +74,9 @@ static const char *const state_names[] = {
     [STATE_ERROR] = "error",
 };
 
+_Static_assert(UPDATE_PINS_MAX <= LINK_MAX_PINS, "an update's pins must fit the link");
+_Static_assert(CONFIG_MAX_PINS <= UPDATE_PINS_MAX, "the config's pins must fit the pin list");
+
 /* The wake chime: two rising notes. The request hears silence for this long
  * plus [audio] chime_tail. */
 #define CHIME_NOTE_MS 70
@@ -103,13 +108,17 @@ struct run {
     struct audio_source *source;
     struct ear *ear;
     struct policy *policy;
-    struct history *history; /* NULL: [privacy] history = off */
+    struct policy *next_policy; /* a pushed update's rules, from the next request on */
+    struct history *history;    /* NULL: [privacy] history = off */
     struct interaction *interaction;
     double next_purge;
     struct hooks *hooks;
     struct control *control;
     bool device_sink; /* answers and chimes go to a speaker */
     char muted_path[CONFIG_STRING_MAX + 64]; /* the persisted mute, "" if not kept */
+    char storage[CONFIG_STRING_MAX + 32];
+    char fingerprint[PIN_STRING_MAX];
+    struct update_state update; /* the release key and the applied version */
 
     /* Shared with the control thread and the ear thread. */
     atomic_bool muted;        /* asked for (by `hark ctl`) */
@@ -533,6 +542,14 @@ static void on_item(struct run *run, const struct item *it)
 
     switch (it->kind) {
     case ITEM_WAKE:
+        if (run->next_policy) {
+            /* Between requests: the last one was decided by the old rules. */
+            interaction_set_policy(run->interaction, run->next_policy);
+            policy_free(run->policy);
+            run->policy = run->next_policy;
+            run->next_policy = NULL;
+            log_info("the rules of the last update apply from this request on");
+        }
         events_wake(it->t, it->text, it->score);
         if (run->loop_muted) {
             /* Heard before the ear applied the mute: not taken. */
@@ -749,12 +766,74 @@ static void check_playback(struct run *run)
     }
 }
 
+/* The [privacy] rules with those of an update laid over them (when it has
+ * any and [privacy] policy_updates lets it). */
+static void policy_rules(const struct hark_config *cfg, const struct update_bundle *b,
+                         struct policy_rules *ret)
+{
+    config_policy_rules(cfg, ret);
+    if (b && cfg->privacy.policy_updates) {
+        update_policy_rules(b, ret);
+    }
+}
+
+/* A signed update pushed by the cloud: checked and stored; its pins are
+ * used from the next connection on, its rules from the next request. The
+ * connection that brought it is kept: it was made with the pins in force. */
+static void on_update(struct run *run, const struct proto_msg *msg)
+{
+    const char *pin_list[UPDATE_PINS_MAX];
+    char err[ERRSZ], what[UPDATE_DESCRIBE_MAX];
+    struct policy_rules rules;
+    struct update_bundle b;
+    struct policy *next;
+    bool rules_used;
+    int r;
+
+    r = update_store_apply(run->storage, &run->update, msg->bundle, msg->bundle_len,
+                           run->fingerprint, &b, err, sizeof(err));
+    if (r < 0) {
+        log_warning("update from %s refused: %s", run->url, err);
+        events_update_refused(err);
+        return;
+    }
+    update_describe(&b, what, sizeof(what));
+    log_info("update from %s applied: %s", run->url, what);
+    for (size_t i = 0; i < b.n_pins; i++) {
+        pin_list[i] = b.pins[i];
+    }
+    /* The pins passed the same check in the parser: this cannot fail. */
+    if (link_set_pins(run->link, pin_list, b.n_pins, err, sizeof(err)) < 0) {
+        log_error("%s", err);
+    }
+    rules_used = update_has_policy(&b) && run->cfg->privacy.policy_updates;
+    if (update_has_policy(&b) && !rules_used) {
+        log_info("the update's rules are not used: [privacy] policy_updates is off");
+    }
+    if (rules_used) {
+        policy_rules(run->cfg, &b, &rules);
+        r = policy_new(&rules, err, sizeof(err), &next);
+        if (r < 0) {
+            log_error("the update's rules: %s", err);
+            rules_used = false;
+        } else {
+            policy_free(run->next_policy);
+            run->next_policy = next;
+        }
+    }
+    events_update_applied(b.version, b.n_pins, rules_used);
+}
+
 static void on_link_message(void *userdata, const struct proto_msg *msg)
 {
     struct run *run = userdata;
 
     if (msg->type == PROTO_UNKNOWN) {
         log_warning("cloud sent an unknown message type '%s': ignored", msg->type_name);
+        return;
+    }
+    if (msg->type == PROTO_UPDATE) {
+        on_update(run, msg);
         return;
     }
     if (msg->type == PROTO_ERROR && !msg->has_id) {
@@ -888,8 +967,9 @@ static double purge_interval(const struct hark_config *cfg)
     return epoch < 60 ? (double)epoch : 60.0;
 }
 
-/* The policy, and the history when there is one: both before any audio. */
-static int setup_privacy(struct run *run, const char *storage)
+/* The policy, and the history when there is one: both before any audio.
+ * applied: the update in force, if any. */
+static int setup_privacy(struct run *run, const char *storage, const struct update_bundle *applied)
 {
     const struct hark_config *cfg = run->cfg;
     struct history_params hp = {
@@ -904,11 +984,16 @@ static int setup_privacy(struct run *run, const char *storage)
     char err[ERRSZ];
     int r;
 
-    config_policy_rules(cfg, &rules);
+    policy_rules(cfg, applied, &rules);
     r = policy_new(&rules, err, sizeof(err), &run->policy);
     if (r < 0) {
         log_error("[privacy] %s", err);
         return r;
+    }
+    if (applied && update_has_policy(applied)) {
+        log_info(cfg->privacy.policy_updates
+                     ? "the rules the update carries replace those of [privacy]"
+                     : "the update's rules are not used: [privacy] policy_updates is off");
     }
     if (cfg->privacy.history) {
         r = history_open(&hp, interaction_now_ms(), err, sizeof(err), &rep, &run->history);
@@ -965,51 +1050,90 @@ static int setup_control(struct run *run, const char *storage)
     return 0;
 }
 
+/* The update in force (1, *ret) or none (0). A stored update that fails its
+ * checks stops hark: falling back to the config's pins could undo a
+ * rotation away from a compromised server key. */
+static int setup_update(struct run *run, struct update_bundle *ret)
+{
+    char err[ERRSZ], what[UPDATE_DESCRIBE_MAX];
+    int r;
+
+    r = update_store_load(run->storage, &run->update, err, sizeof(err));
+    if (r >= 0) {
+        r = update_store_load_applied(run->storage, &run->update, run->fingerprint, ret, err,
+                                      sizeof(err));
+    }
+    if (r < 0) {
+        log_error("%s; not connecting (a newer update, `hark verify-update --apply FILE`, "
+                  "replaces it)",
+                  err);
+        return r;
+    }
+    if (r == 1) {
+        update_describe(ret, what, sizeof(what));
+        log_info("update %s in force: its server pins replace [cloud] pins", what);
+    } else if (!run->update.have_key) {
+        log_info("no release key provisioned: updates from the cloud will be refused");
+    }
+    return r;
+}
+
 /* Everything that can fail before audio flows, each failure logged once. */
 static int setup(struct run *run)
 {
-    char pins[CONFIG_MAX_PINS][PIN_STRING_MAX];
-    const char *pin_list[CONFIG_MAX_PINS];
-    char storage[CONFIG_STRING_MAX + 32], fingerprint[PIN_STRING_MAX];
+    char pins[UPDATE_PINS_MAX][PIN_STRING_MAX];
+    const char *pin_list[UPDATE_PINS_MAX];
     const char *cert_path, *key_path, *input;
     struct audio_source_options sopts = {.realtime = run->opts->realtime};
+    struct update_bundle applied;
     struct link_params lp;
     char err[ERRSZ];
     size_t n_pins;
+    bool updated;
     int r;
 
     if (!run->cfg->cloud.url[0]) {
         log_error("no cloud configured: set [cloud] url (and pins) in the config file");
         return -EINVAL;
     }
-    n_pins = config_cloud_pins(run->cfg, pins, CONFIG_MAX_PINS);
+    r = config_storage_dir(run->cfg, run->storage, sizeof(run->storage));
+    if (r < 0) {
+        log_error("no storage directory: set [storage] dir");
+        return r;
+    }
+    r = identity_load(run->storage, run->fingerprint, &cert_path, &key_path, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s", err);
+        return r;
+    }
+    log_info("device %s", run->fingerprint);
+    r = setup_update(run, &applied);
+    if (r < 0) {
+        return r;
+    }
+    updated = r == 1;
+    if (updated) {
+        n_pins = applied.n_pins;
+        memcpy(pins, applied.pins, sizeof(applied.pins));
+    } else {
+        n_pins = config_cloud_pins(run->cfg, pins, CONFIG_MAX_PINS);
+    }
     if (n_pins == 0) {
         log_error("no [cloud] pins configured: hark talks only to a server whose key it knows "
                   "(`hark pin CERT.pem` prints a certificate's pin)");
         return -EINVAL;
     }
     if (n_pins == 1) {
-        log_warning("only one [cloud] pin: add a backup pin so the server's key can be rotated");
+        log_warning("only one server pin: add a backup pin so the server's key can be rotated");
     }
     for (size_t i = 0; i < n_pins; i++) {
         pin_list[i] = pins[i];
     }
-    r = config_storage_dir(run->cfg, storage, sizeof(storage));
-    if (r < 0) {
-        log_error("no storage directory: set [storage] dir");
-        return r;
-    }
-    r = identity_load(storage, fingerprint, &cert_path, &key_path, err, sizeof(err));
-    if (r < 0) {
-        log_error("%s", err);
-        return r;
-    }
-    log_info("device %s", fingerprint);
-    r = setup_privacy(run, storage);
+    r = setup_privacy(run, run->storage, updated ? &applied : NULL);
     if (r < 0) {
         return r;
     }
-    r = setup_control(run, storage);
+    r = setup_control(run, run->storage);
     if (r < 0) {
         return r;
     }
@@ -1166,6 +1290,7 @@ finish:
     interaction_free(run->interaction);
     history_free(run->history);
     policy_free(run->policy);
+    policy_free(run->next_policy);
     queue_free(run->queue);
     pthread_cond_destroy(&run->answered);
     pthread_cond_destroy(&run->unmuted);

@@ -298,7 +298,8 @@ static void test_good_input(void)
         "drop_intents =\n"
         "drop_words = secret*, my pin\n"
         "allow_intents = *\n"
-        "default_action = drop\n";
+        "default_action = drop\n"
+        "policy_updates = off\n";
     struct hark_config cfg;
     char err[256] = "";
     int r;
@@ -340,6 +341,7 @@ static void test_good_input(void)
     CHECK(strcmp(cfg.privacy.redact_words, "") == 0);
     CHECK(strcmp(cfg.privacy.allow_intents, "*") == 0);
     CHECK(strcmp(cfg.privacy.default_action, "drop") == 0);
+    CHECK(!cfg.privacy.policy_updates);
 }
 
 static void test_partial_and_empty(void)

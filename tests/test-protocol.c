@@ -318,6 +318,15 @@ static void test_malformed(void)
         {"{\"type\":\"response_end\",\"id\":1}", "\"frames\" is missing"},
         {"{\"type\":\"response_end\",\"id\":1,\"frames\":-3}", "\"frames\""},
         {"{\"type\":\"error\",\"id\":1}", "\"code\" is missing"},
+        /* update: canonical base64 of 1 to 3072 bytes. */
+        {"{\"type\":\"update\"}", "\"bundle\" is missing"},
+        {"{\"type\":\"update\",\"bundle\":5}", "\"bundle\" is not a string"},
+        {"{\"type\":\"update\",\"bundle\":\"\"}", "\"bundle\" is empty"},
+        {"{\"type\":\"update\",\"bundle\":\"SGFyaw\"}", "not the base64"},
+        {"{\"type\":\"update\",\"bundle\":\"SGFy aw==\"}", "not the base64"},
+        {"{\"type\":\"update\",\"bundle\":\"SGFyaw==\\n\"}", "not the base64"},
+        {"{\"type\":\"update\",\"bundle\":\"SGFyax==\"}", "not the base64"},
+        {"{\"type\":\"update\",\"bundle\":\"!!!!\"}", "not the base64"},
         {"{\"type\":\"error\",\"code\":\"x\",\"message\":5}", "\"message\" is not a string"},
         {"{\"type\":\"ping\"}", "\"seq\" is missing"},
         {"{\"type\":\"pong\",\"seq\":0.5}", "\"seq\""},
@@ -478,6 +487,45 @@ static void test_malformed(void)
     CHECK(n >= 30);
 }
 
+/* The update message: any bytes up to the limit go through base64 and back;
+ * one more does not fit, neither built nor parsed. */
+static void test_update(void)
+{
+    static uint8_t bundle[PROTO_UPDATE_MAX + 1];
+    struct proto_msg msg;
+    char err[256] = "", *text;
+    size_t sizes[] = {1, 2, 3, 100, PROTO_UPDATE_MAX};
+    size_t len;
+
+    for (size_t i = 0; i < sizeof(bundle); i++) {
+        bundle[i] = (uint8_t)(i * 131 + 7);
+    }
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        if (parse_built(proto_build_update(bundle, sizes[i]), PROTO_UPDATE, &msg)) {
+            CHECK(msg.bundle_len == sizes[i] && memcmp(msg.bundle, bundle, sizes[i]) == 0);
+            CHECK(!msg.has_id);
+            proto_msg_finish(&msg);
+        }
+    }
+    CHECK(proto_build_update(bundle, PROTO_UPDATE_MAX + 1) == NULL);
+    CHECK(proto_build_update(bundle, 0) == NULL);
+    CHECK(proto_build_update(NULL, 1) == NULL);
+
+    /* 3073 bytes are 4100 characters: over the string limit. */
+    text = malloc(PROTO_TEXT_MAX);
+    if (!text) {
+        CHECK(!"malloc");
+        return;
+    }
+    strcpy(text, "{\"type\":\"update\",\"bundle\":\"");
+    len = strlen(text);
+    memset(text + len, 'Q', 4100);
+    strcpy(text + len + 4100, "\"}");
+    CHECK(proto_parse(text, strlen(text), &msg, err, sizeof(err)) == -EBADMSG);
+    CHECKF(strstr(err, "\"bundle\" is longer than 4096 bytes"), "%s", err);
+    free(text);
+}
+
 static void test_frames(void)
 {
     uint8_t packet[PROTO_OPUS_MAX + 1];
@@ -549,6 +597,7 @@ int main(void)
     test_accepted();
     test_unknown_type();
     test_malformed();
+    test_update();
     test_frames();
     if (check_status() != 0) {
         return 1;

@@ -94,6 +94,7 @@ struct options {
     enum misbehave_mode misbehave[MISBEHAVE_MAX];
     size_t n_misbehave;
     const char *save_uplink; /* a directory, or NULL */
+    const char *push_update; /* a signed update bundle sent after each ready, or NULL */
     int verbose;
 };
 
@@ -173,6 +174,9 @@ struct devcloud {
     struct conn *conns;
     /* --misbehave: which of opt.misbehave have been used (each once). */
     bool misbehave_used[MISBEHAVE_MAX];
+    /* --push-update: the bundle, as read at start. */
+    uint8_t update[PROTO_UPDATE_MAX];
+    size_t update_len;
 
     pthread_t worker;
     bool worker_started;
@@ -479,6 +483,52 @@ static void misbehave_on_start(struct conn *conn, uint32_t id)
     if (text != small) {
         free(text);
     }
+}
+
+/* ---- --push-update: a signed update for every device ---- */
+
+/* Reads the bundle once; what it holds is the device's to judge (the tests
+ * push bad ones on purpose), only its size is the protocol's. */
+static int load_update(struct devcloud *dc)
+{
+    const char *path = dc->opt.push_update;
+    size_t n;
+    FILE *f;
+
+    if (!path) {
+        return 0;
+    }
+    f = fopen(path, "rbe");
+    if (!f) {
+        log_error("--push-update %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    n = fread(dc->update, 1, sizeof(dc->update), f);
+    if (n == sizeof(dc->update) && fgetc(f) != EOF) {
+        n = 0;
+        log_error("--push-update %s: more than %d bytes, more than an update message carries", path,
+                  PROTO_UPDATE_MAX);
+    } else if (n == 0) {
+        log_error("--push-update %s: empty", path);
+    }
+    fclose(f);
+    if (n == 0) {
+        return -EINVAL;
+    }
+    dc->update_len = n;
+    log_info("--push-update: %s (%zu bytes) goes to every device after ready", path, n);
+    return 0;
+}
+
+static void push_update(struct conn *conn)
+{
+    struct devcloud *dc = conn->dc;
+
+    if (dc->update_len == 0) {
+        return;
+    }
+    log_info("%s: pushing the update bundle (%zu bytes)", conn->peer, dc->update_len);
+    conn_send(conn, proto_build_update(dc->update, dc->update_len));
 }
 
 /* ---- --save-uplink: a request's decoded audio as a WAV file ---- */
@@ -1018,6 +1068,7 @@ static void on_text(struct conn *conn, const char *text, size_t len)
             log_info("%s: hello from %s", conn->peer, printable(msg.client, buf));
             conn_send(conn, proto_build_ready(SERVER_NAME));
             misbehave_after_ready(conn);
+            push_update(conn);
         }
         goto finish;
     }
@@ -1461,6 +1512,10 @@ static int run_server(struct devcloud *dc)
     if (r < 0) {
         return r;
     }
+    r = load_update(dc);
+    if (r < 0) {
+        return r;
+    }
     /* The rules first: a mistake there is the likeliest, and is reported
      * before anything is written to the state directory. */
     r = load_models(dc);
@@ -1550,6 +1605,8 @@ static void usage(FILE *out)
             "  --stats FILE       write counters as JSON here on exit\n"
             "  --port-file FILE   write the port here once listening\n"
             "  --asr-lm PATH      PocketSphinx language model (default next to the model)\n"
+            "  --push-update FILE send this signed update bundle (hark-sign) to each\n"
+            "                     device after ready\n"
             "  -v                 log transcripts and responses (private!); -vv decoder logs\n"
             "\n"
             "Testing aids, never for a real server:\n"
@@ -1572,6 +1629,7 @@ enum {
     OPT_ASR_LM,
     OPT_MISBEHAVE,
     OPT_SAVE_UPLINK,
+    OPT_PUSH_UPDATE,
 };
 
 static const struct option long_options[] = {
@@ -1585,6 +1643,7 @@ static const struct option long_options[] = {
     {"asr-lm", required_argument, NULL, OPT_ASR_LM},
     {"misbehave", required_argument, NULL, OPT_MISBEHAVE},
     {"save-uplink", required_argument, NULL, OPT_SAVE_UPLINK},
+    {"push-update", required_argument, NULL, OPT_PUSH_UPDATE},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {0},
@@ -1676,6 +1735,9 @@ static int parse_options(int argc, char **argv, struct options *opt)
             break;
         case OPT_SAVE_UPLINK:
             opt->save_uplink = optarg;
+            break;
+        case OPT_PUSH_UPDATE:
+            opt->push_update = optarg;
             break;
         case 'v':
             opt->verbose++;

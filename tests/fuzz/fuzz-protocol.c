@@ -50,6 +50,8 @@ static char *rebuild(const struct proto_msg *m)
         return proto_build_error(m->has_id ? (int64_t)m->id : -1, m->code, m->message);
     case PROTO_PONG:
         return proto_build_pong(m->seq);
+    case PROTO_UPDATE:
+        return proto_build_update(m->bundle, m->bundle_len);
     case PROTO_UNKNOWN:
         break;
     }
@@ -77,6 +79,10 @@ static bool same_message(const struct proto_msg *a, const struct proto_msg *b)
             !same_string(a->slots[i].value, b->slots[i].value)) {
             return false;
         }
+    }
+    if (a->bundle_len != b->bundle_len ||
+        (a->bundle_len && memcmp(a->bundle, b->bundle, a->bundle_len) != 0)) {
+        return false;
     }
     if (fabs(a->score - b->score) > 5.1e-5 + fabs(a->score) * 1e-14) {
         return false;
