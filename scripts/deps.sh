@@ -18,7 +18,9 @@ build="meson ninja-build pkg-config gcc libc6-dev
 test="$build flite sox strace util-linux pocketsphinx openssl iproute2
     pulseaudio pulseaudio-utils libasound2-plugins alsa-utils systemd"
 demo="$build openssl"
-bench="$test pocketsphinx valgrind time python3"
+# The full corpus adds three festival voices; the DET curves are drawn by gnuplot.
+bench="$test pocketsphinx valgrind time python3 gnuplot-nox
+    festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
 # The aarch64 (Raspberry Pi) build: a cross compiler and user-mode qemu for
 # its unit tests. Meson also wants a native compiler. The arm64 libraries are
 # not installed but unpacked into a sysroot by scripts/cross-aarch64.sh.

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # make-corpus.sh OUTDIR [small|full]
 #
-# Generates the wake-word test corpus for "hey computer" with flite voices and
-# sox: positives (the phrase inside carrier sentences, with tempo, pitch, gain,
-# reverb and noise variations), near misses, negative speech without the phrase
-# (sentences of the licence texts under /usr/share/common-licenses) and a
-# silence/noise set. Everything is 16 kHz mono 16-bit WAV and deterministic
-# (fixed seeds, sox -R). The result is cached: when OUTDIR already holds a
-# complete corpus of the same version and mode (its STAMP file), nothing is done.
+# Generates the wake-word test corpus for "hey computer" with flite and
+# festival voices and sox: positives (the phrase inside carrier sentences,
+# with tempo, pitch, gain, reverb and noise variations), near misses, negative
+# speech without the phrase (sentences of the licence texts under
+# /usr/share/common-licenses) and a silence/noise set. Noise types: white,
+# pink and brown noise, babble (several voices of the corpus's own speech at
+# once), a synthetic music bed and a fan with mains hum. Everything is 16 kHz
+# mono 16-bit WAV and deterministic (fixed seeds, sox -R). The result is
+# cached: when OUTDIR already holds a complete corpus of the same version and
+# mode (its STAMP file), nothing is done. The small mode (for the test suite)
+# uses the flite voices only; the full mode needs festival too.
 #
 # Layout of OUTDIR (times in seconds; TSV files start with one '#' header line):
 #   positives.wav  positives.tsv  every positive clip, then 1-2 s of silence
@@ -28,9 +32,13 @@
 set -euo pipefail
 export LC_ALL=C   # the same text splitting and number formats everywhere
 
-VERSION="hark-corpus 3"
+VERSION="hark-corpus 4"
 RATE=16000
-VOICES=(slt rms awb kal16)
+FLITE_VOICES=(slt rms awb kal16)
+# Debian festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts (full mode).
+FEST_VOICES=(kal_diphone ked_diphone cmu_us_slt_arctic_hts)
+# Noise types: the pools below, one file each; the first three are sox's.
+NOISES=(white pink brown babble music fan)
 SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 OUT_FMT=(-r "$RATE" -c 1 -b 16 -e signed-integer)
 
@@ -47,12 +55,26 @@ rms() {
 
 samples() { soxi -s "$1"; }
 
-# synth_part VOICE TEXT OUT FX... : flite, trim leading/trailing silence, effects.
+is_fest() { [[ " ${FEST_VOICES[*]} " == *" $1 "* ]]; }
+
+# synth_part VOICE TEXT OUT FX... : flite or festival, trim leading/trailing
+# silence, effects.
 synth_part() {
     local voice=$1 text=$2 out=$3; shift 3
-    local raw="${out%.wav}.flite.wav"
-    flite -voice "$voice" -t "$text" -o "$raw" >/dev/null 2>&1 \
-        || die "flite failed for voice $voice: $text"
+    local raw="${out%.wav}.tts.wav"
+    if is_fest "$voice"; then
+        # festival gets plain ASCII words: its diphone voices crash on a
+        # token that is only punctuation ("it is? ?").
+        printf '%s\n' "$text" | tr -c 'A-Za-z0-9 .,;:!?()\n'"'"'-' ' ' \
+            | awk '{ o = ""; for (i = 1; i <= NF; i++) if ($i ~ /[A-Za-z0-9]/) o = o (o == "" ? "" : " ") $i; print o }' \
+            > "${out%.wav}.txt"
+        text2wave -eval "(voice_$voice)" -o "$raw" "${out%.wav}.txt" >/dev/null 2>&1 \
+            && [[ -s $raw ]] || die "festival (text2wave) failed for voice $voice: $text"
+        rm -f "${out%.wav}.txt"
+    else
+        flite -voice "$voice" -t "$text" -o "$raw" >/dev/null 2>&1 \
+            || die "flite failed for voice $voice: $text"
+    fi
     sox -R "$raw" "${OUT_FMT[@]}" "$out" \
         silence 1 0.01 0.3% reverse silence 1 0.01 0.3% reverse "$@"
     rm -f "$raw"
@@ -171,12 +193,22 @@ job_sent() {
     rm -rf "$w"
 }
 
+# Babble: one sentence of one talker, dry, then the pause before the next.
+job_bab() {
+    local line=$1 id talker voice tempo pitch pause text
+    IFS=$'\t' read -r id talker voice tempo pitch pause text \
+        < <(sed -n "$((line + 1))p" "$TMPD/plan/bab.tsv")
+    local fx; read -r -a fx <<< "$(fx_args "$tempo" "$pitch")"
+    synth_part "$voice" "$text" "$TMPD/bab/$id.wav" "${fx[@]}" gain -n -3 pad 0 "$pause"
+}
+
 if [[ ${1:-} == __job ]]; then
     TMPD=$2; kind=$3; shift 3
     for line in "$@"; do
         case $kind in
             pos) job_pos "$line" ;;
             neg|nm) job_sent "$kind" "$line" ;;
+            bab) job_bab "$line" ;;
         esac
     done
     exit 0
@@ -197,12 +229,12 @@ if [[ -f $OUTDIR/STAMP && "$(cat "$OUTDIR/STAMP")" == "$STAMP_LINE" ]]; then
     exit 0
 fi
 
-for tool in flite sox soxi awk sed xargs cksum; do
+for tool in flite sox soxi awk sed xargs cksum tr; do
     command -v "$tool" >/dev/null 2>&1 \
         || die "'$tool' not found (Debian: apt-get install -y flite sox)"
 done
 have_voices=$(flite -lv 2>&1)
-for v in "${VOICES[@]}"; do
+for v in "${FLITE_VOICES[@]}"; do
     [[ " $have_voices " == *" $v "* ]] || die "flite voice '$v' missing (flite -lv: $have_voices)"
 done
 LICDIR=/usr/share/common-licenses
@@ -211,27 +243,113 @@ LICDIR=/usr/share/common-licenses
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 TMPD="$OUTDIR.tmp"
 rm -rf "$TMPD"
-mkdir -p "$TMPD"/{plan,pool,jobs,pos,neg,nm,asm}
+mkdir -p "$TMPD"/{plan,pool,jobs,pos,neg,nm,bab,asm}
 trap 'rm -rf "$TMPD"' EXIT
 START_TIME=$SECONDS
 
 if [[ $MODE == full ]]; then
-    POS_VARIANTS=2      # per carrier and voice: 22 carriers x 4 voices x 2
-    NEG_SECONDS=3600
-    NM_VOICES=4         # each near-miss sentence in this many voices
+    VOICES=("${FLITE_VOICES[@]}" "${FEST_VOICES[@]}")
+    POS_VARIANTS=2      # per carrier and voice: 22 carriers x 7 voices x 2
+    NEG_SECONDS=5400    # the licence texts give about 60 min; then again in other voices
+    NM_VOICES=7         # each near-miss sentence in this many voices
     POOL_SECONDS=300
+    BABBLE_SECONDS=300  # of each talker's speech (looped up to the pool)
 else
-    POS_VARIANTS=0      # small: 12 hand-picked clips
+    VOICES=("${FLITE_VOICES[@]}")
+    POS_VARIANTS=0      # small: 15 hand-picked clips
     NEG_SECONDS=30
     NM_VOICES=1
     POOL_SECONDS=60
+    BABBLE_SECONDS=20
+fi
+BABBLE_TALKERS=4
+
+if [[ $MODE == full ]]; then
+    command -v text2wave >/dev/null 2>&1 \
+        || die "'text2wave' not found (Debian: apt-get install -y festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)"
+    for v in "${FEST_VOICES[@]}"; do
+        echo "test" > "$TMPD/probe.txt"
+        text2wave -eval "(voice_$v)" -o "$TMPD/probe.wav" "$TMPD/probe.txt" >/dev/null 2>&1 && [[ -s $TMPD/probe.wav ]] \
+            || die "festival voice '$v' missing (Debian: festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)"
+    done
+    rm -f "$TMPD/probe.txt" "$TMPD/probe.wav"
 fi
 
-# Noise pool: one long deterministic recording per colour; slices are cut at
-# planned offsets. Brown noise gets a high-pass so it does not drift.
+# Noise pools: one long deterministic recording per type, POOL_SECONDS each;
+# slices are cut at planned offsets. Brown noise gets a high-pass so it does
+# not drift. The babble pool is made after the plans (it is speech).
 sox -R -r "$RATE" -c 1 -n "${OUT_FMT[@]}" "$TMPD/pool/white.wav" synth "$POOL_SECONDS" whitenoise gain -3
 sox -R -r "$RATE" -c 1 -n "${OUT_FMT[@]}" "$TMPD/pool/pink.wav" synth "$POOL_SECONDS" pinknoise gain -3
 sox -R -r "$RATE" -c 1 -n "${OUT_FMT[@]}" "$TMPD/pool/brown.wav" synth "$POOL_SECONDS" brownnoise gain -6 highpass 20 gain -n -1
+
+# fan: low-passed brown noise with a slight 9 Hz blade flutter, and mains hum
+# (50 Hz and harmonics) about 5 dB below it.
+make_fan() {
+    local d="$TMPD/jobs/fan"; mkdir -p "$d"
+    sox -R -r "$RATE" -c 1 -n "${OUT_FMT[@]}" "$d/air.wav" synth "$POOL_SECONDS" brownnoise \
+        highpass 30 lowpass 500 lowpass 900 tremolo 9 10 gain -n -3
+    sox -R -r "$RATE" -c 6 -n "${OUT_FMT[@]}" "$d/hum.wav" synth "$POOL_SECONDS" \
+        sine 50 sine 100 sine 150 sine 200 sine 250 sine 350 remix 1v0.6,2v1,3v0.7,4v0.3,5v0.25,6v0.1 gain -n -3
+    sox -R -G -m -v 0.7 "$d/air.wav" -v 0.25 "$d/hum.wav" "${OUT_FMT[@]}" "$TMPD/pool/fan.wav" gain -n -1
+    rm -rf "$d"
+}
+
+# music: a 32 s song (120 bpm, 16 bars of strummed plucked chords, a plucked
+# bass, a melody and kick/hi-hat on eighths), looped to the pool length.
+# (sox plucks only at 44.1-48 kHz.)
+make_music() {
+    local d="$TMPD/jobs/music"; mkdir -p "$d"
+    local -A chord=([C]="C3 E3 G3 C4 E4" [Am]="A2 E3 A3 C4 E4" [F]="F2 C3 F3 A3 C4"
+                    [G]="G2 B2 D3 G3 B3" [Em]="E2 B2 E3 G3 B3" [Dm]="D3 A3 D4 F4 A4")
+    local -A bass=([C]=C2 [Am]=A1 [F]=F1 [G]=G1 [Em]=E2 [Dm]=D2)
+    local song="C Am F G C Am F G F G Em Am Dm G C C" c n pl
+    for c in "${!chord[@]}"; do
+        pl=(); for n in ${chord[$c]}; do pl+=(pluck "$n"); done
+        sox -R -r 48000 -c 5 -n "${OUT_FMT[@]}" "$d/strum-$c.wav" synth 0.5 "${pl[@]}" \
+            delay 0 0.012 0.024 0.036 0.048 remix - fade 0 0.5 0.1 gain -n -3
+        sox -R -r 48000 -c 1 -n "${OUT_FMT[@]}" "$d/bass-$c.wav" synth 1 pluck "${bass[$c]}" fade 0 1 0.2 gain -n -3
+    done
+    for n in C5 D5 E5 G5 A5 C6; do
+        sox -R -r 48000 -c 1 -n "${OUT_FMT[@]}" "$d/mel-$n.wav" synth 0.25 pluck "$n" fade 0 0.25 0.05 gain -n -3
+    done
+    silence "$d/mel-rest.wav" $((RATE / 4))
+    sox -R -r "$RATE" -c 1 -n "${OUT_FMT[@]}" "$d/hat.wav" synth 0.04 whitenoise highpass 6000 fade 0 0.04 0.03 gain -n -12 pad 0 0.21
+    sox -R -r "$RATE" -c 1 -n "${OUT_FMT[@]}" "$d/kick.wav" synth 0.25 sine 130:45 fade 0.002 0.25 0.2 gain -n -3
+    sox -R -G -m -v 1 "$d/kick.wav" -v 1 "$d/hat.wav" "${OUT_FMT[@]}" "$d/kickhat.wav"
+    # Melody: a fixed pseudo-random walk over the notes, a rest now and then.
+    local mel
+    mel=$(awk 'BEGIN { s = 7; split("C5 D5 E5 G5 A5 C6", N, " "); k = 3
+        for (i = 0; i < 128; i++) { s = (s * 16807) % 2147483647; r = s / 2147483647
+            if (r < 0.2) { printf "rest " } else { k += (r < 0.6) ? -1 : 1; if (k < 1) k = 2; if (k > 6) k = 5; printf "%s ", N[k] } } }')
+    local chords=() basses=() mels=() drums=() i
+    for c in $song; do
+        chords+=("$d/strum-$c.wav" "$d/strum-$c.wav" "$d/strum-$c.wav" "$d/strum-$c.wav")
+        basses+=("$d/bass-$c.wav" "$d/bass-$c.wav")
+        for i in 0 1 2 3 4 5 6 7; do
+            drums+=("$d/$([[ $i == 0 || $i == 4 ]] && echo kickhat || echo hat).wav")
+        done
+    done
+    for n in $mel; do mels+=("$d/mel-$n.wav"); done
+    sox -R "${chords[@]}" "${OUT_FMT[@]}" "$d/l-chords.wav"
+    sox -R "${basses[@]}" "${OUT_FMT[@]}" "$d/l-bass.wav"
+    sox -R "${mels[@]}" "${OUT_FMT[@]}" "$d/l-mel.wav"
+    sox -R "${drums[@]}" "${OUT_FMT[@]}" "$d/l-drums.wav"
+    sox -R -G -m -v 0.34 "$d/l-chords.wav" -v 0.27 "$d/l-bass.wav" -v 0.2 "$d/l-mel.wav" -v 0.17 "$d/l-drums.wav" \
+        "${OUT_FMT[@]}" "$d/song.wav" gain -n -3
+    loop_to "$d/song.wav" "$TMPD/pool/music.wav" "$POOL_SECONDS"
+    rm -rf "$d"
+}
+
+# loop_to IN OUT SECONDS : IN repeated and cut to exactly SECONDS.
+loop_to() {
+    local n want reps
+    n=$(samples "$1"); want=$((RATE * $3))
+    reps=$(( (want + n - 1) / n - 1 ))
+    sox -R "$1" "${OUT_FMT[@]}" "$2" repeat "$reps" trim 0 "${want}s"
+    [[ $(samples "$2") == "$want" ]] || die "$2: not $want samples"
+}
+make_fan
+make_music
 
 # ---------------------------------------------------------------------------
 # Plans. One awk program with its own PRNG (Park-Miller, exact in doubles, so
@@ -249,7 +367,9 @@ for f in "$LICDIR"/*; do
 done
 
 awk -v mode="$MODE" -v posvar="$POS_VARIANTS" -v negsec="$NEG_SECONDS" \
-    -v nmvoices="$NM_VOICES" -v pool="$POOL_SECONDS" -v plandir="$TMPD/plan" '
+    -v nmvoices="$NM_VOICES" -v pool="$POOL_SECONDS" -v plandir="$TMPD/plan" \
+    -v voices="${VOICES[*]}" -v noises="${NOISES[*]}" \
+    -v babsec="$BABBLE_SECONDS" -v babtalk="$BABBLE_TALKERS" '
 function rnd() { seed = (seed * 16807) % 2147483647; return seed / 2147483647 }
 function uni(a, b) { return a + (b - a) * rnd() }
 function irand(n) { return int(n * rnd()) % n }
@@ -285,8 +405,8 @@ function flush(   s) {
 }
 END {
     flush()
-    split("slt rms awb kal16", V, " ")
-    split("white pink brown", C, " ")
+    nv = split(voices, V, " ")
+    nnt = split(noises, C, " ")
     split("20 15 10 5", SNR, " ")
 
     # ---- positives: carriers "before|after" (- = none)
@@ -316,17 +436,20 @@ END {
     print "#id\tvoice\tkind\tbefore\tafter\ttempo\tpitch\tgain\treverb\tcolor\tsnr\tnoise_off\tlead\tp1\tp2\ttail\ttext" > f
     np = 0
     if (mode == "small") {
-        # 12 clips, voices rotating, the last 3 with 20/15/20 dB noise.
-        for (k = 1; k <= 12; k++) {
+        # 15 clips, voices rotating, the last 6 with each noise type at
+        # 20 or 15 dB SNR.
+        for (k = 1; k <= 9 + nnt; k++) {
             c = (k * 7) % nc + 1
             noisy = (k > 9)
-            pos_row(c, V[(k - 1) % 4 + 1], k <= 4 ? "clean" : "mod", noisy ? C[k - 9] : "", noisy ? (k == 11 ? 15 : 20) : "")
+            pos_row(c, V[(k - 1) % nv + 1], k <= 4 ? "clean" : "mod", noisy ? C[k - 9] : "", noisy ? (k % 3 == 2 ? 15 : 20) : "")
         }
     } else {
+        # The second variant of each carrier and voice is noisy: the noise
+        # types in turn, and the SNR steps after each round of them.
         nn = 0
-        for (c = 1; c <= nc; c++) for (v = 1; v <= 4; v++) for (r = 1; r <= posvar; r++) {
+        for (c = 1; c <= nc; c++) for (v = 1; v <= nv; v++) for (r = 1; r <= posvar; r++) {
             if (r == 1) pos_row(c, V[v], (c + v) % 2 ? "clean" : "mod", "", "")
-            else { nn++; pos_row(c, V[v], "mod", C[(nn - 1) % 3 + 1], SNR[int((nn - 1) / 3) % 4 + 1]) }
+            else { nn++; pos_row(c, V[v], "mod", C[(nn - 1) % nnt + 1], SNR[int((nn - 1) / nnt) % 4 + 1]) }
         }
     }
 
@@ -348,28 +471,55 @@ END {
     k = 0
     for (i = 1; i <= nm; i++) for (v = 0; v < nmvoices; v++) {
         k++
-        voice = V[(i + v - 1) % 4 + 1]
+        voice = V[(i + v - 1) % nv + 1]
         tempo = (k % 3 == 0) ? 1 : sprintf("%.2f", uni(0.9, 1.12))
         pitch = (k % 3 == 0) ? 0 : int(uni(-200, 200))
         printf "%03d\t%s\t%s\t%s\t%.1f\t0\t-\t-\t0\t%s\n", k, voice, tempo, pitch, -uni(0, 9), NM[i] > f
     }
 
     # ---- negatives: deterministic shuffle of the sentences, then take them
-    # until the word budget for NEG_SECONDS (~2.6 words/s here).
+    # until the word budget for NEG_SECONDS (~2.6 words/s here). When the
+    # text runs out it is read again from the start, each sentence in
+    # another voice (3 voices on) with other variations.
     for (i = ns; i > 1; i--) { j = irand(i) + 1; t = sent[i]; sent[i] = sent[j]; sent[j] = t; t = sentw[i]; sentw[i] = sentw[j]; sentw[j] = t }
+
+    # ---- babble: BABBLE_TALKERS talkers, each speaking sentences taken from
+    # the end of the shuffled list (none with "computer" in it) for about
+    # BABBLE_SECONDS; the voices turn so that the talkers differ at any time.
+    f = plandir "/bab.tsv"
+    print "#id\ttalker\tvoice\ttempo\tpitch\tpause\ttext" > f
+    j = ns; k = 0
+    for (t = 1; t <= babtalk; t++) {
+        est = 0
+        for (m = 0; est < babsec * 1.25; m++) {
+            while (j >= 1 && tolower(sent[j]) ~ /computer/) j--
+            if (j < 1) j = ns
+            if (tolower(sent[j]) ~ /computer/) { print "make-corpus: no babble text" > "/dev/stderr"; exit 1 }
+            k++; pause = uni(0.1, 0.6)
+            printf "%04d\t%d\t%s\t%.2f\t%d\t%.2f\t%s\n", k, t, V[(t - 1 + 2 * m) % nv + 1], uni(0.9, 1.1), int(uni(-200, 200)), pause, sent[j] > f
+            isbab[sent[j]] = 1
+            est += sentw[j] / 2.6 + pause
+            j--
+        }
+    }
+
     budget = negsec * 2.6
     f = plandir "/neg.tsv"
     print "#id\tvoice\ttempo\tpitch\tgain\treverb\tcolor\tsnr\tnoise_off\ttext" > f
-    words = 0
-    for (i = 1; i <= ns && words < budget; i++) {
-        words += sentw[i]
-        voice = V[(i - 1) % 4 + 1]
+    words = 0; k = 0
+    for (p = 0; p < 3 && words < budget; p++) for (i = 1; i <= ns && words < budget; i++) {
+        words += sentw[i]; k++
+        voice = V[(i - 1 + 3 * p) % nv + 1]
         tempo = sprintf("%.2f", uni(0.88, 1.15)); pitch = int(uni(-250, 250))
         gain = -uni(0, 12); rev = (rnd() < 0.2) ? 1 : 0
-        if (rnd() < 0.25) { color = C[irand(3) + 1]; snr = SNR[irand(4) + 1] } else { color = "-"; snr = "-" }
-        printf "%04d\t%s\t%s\t%s\t%.1f\t%d\t%s\t%s\t%.2f\t%s\n", i, voice, tempo, pitch, gain, rev, color, snr, uni(0, pool - 40), sent[i] > f
+        if (rnd() < 0.25) {
+            color = C[irand(nnt) + 1]; snr = SNR[irand(4) + 1]
+            # babble never made of the sentence it covers
+            while (color == "babble" && isbab[sent[i]]) color = C[irand(nnt) + 1]
+        } else { color = "-"; snr = "-" }
+        printf "%04d\t%s\t%s\t%s\t%.1f\t%d\t%s\t%s\t%.2f\t%s\n", k, voice, tempo, pitch, gain, rev, color, snr, uni(0, pool - 40), sent[i] > f
     }
-    if (i > ns) print "make-corpus: warning: ran out of licence text for negatives" > "/dev/stderr"
+    if (words < budget) print "make-corpus: warning: ran out of licence text for negatives" > "/dev/stderr"
 
     # ---- gaps between clips in the long files: seconds and kind
     f = plandir "/gaps.tsv"
@@ -400,6 +550,32 @@ run_jobs() {  # KIND PLAN
     seq 1 "$n" | xargs -P "$JOBS" -n 8 "$SELF" __job "$TMPD" "$1"
 }
 echo "make-corpus: synthesizing ($MODE, $JOBS jobs)" >&2
+run_jobs bab bab
+
+# babble pool: each talker's sentences one after the other, cut (or looped)
+# to BABBLE_SECONDS, the talkers 2 dB apart in level, mixed, looped to
+# the pool length.
+make_babble() {
+    local t ids talk=() n want reps
+    want=$((RATE * BABBLE_SECONDS))
+    for ((t = 1; t <= BABBLE_TALKERS; t++)); do
+        ids=()
+        while IFS=$'\t' read -r id talker _; do
+            [[ $talker == "$t" ]] && ids+=("$TMPD/bab/$id.wav")
+        done < <(tail -n +2 "$TMPD/plan/bab.tsv")
+        sox -R "${ids[@]}" "${OUT_FMT[@]}" "$TMPD/bab/talker.wav"
+        n=$(samples "$TMPD/bab/talker.wav")
+        reps=$(( (want + n - 1) / n - 1 ))
+        sox -R "$TMPD/bab/talker.wav" "${OUT_FMT[@]}" "$TMPD/bab/t$t.wav" \
+            repeat "$reps" trim 0 "${want}s" gain -n "$((-1 - 2 * (t - 1)))"
+        talk+=("$TMPD/bab/t$t.wav")
+    done
+    sox -R -G -m "${talk[@]}" "${OUT_FMT[@]}" "$TMPD/bab/mix.wav" gain -n -3
+    loop_to "$TMPD/bab/mix.wav" "$TMPD/pool/babble.wav" "$POOL_SECONDS"
+    rm -rf "$TMPD/bab"
+}
+make_babble
+
 run_jobs pos pos
 run_jobs nm nm
 run_jobs neg neg
@@ -513,13 +689,22 @@ noise pink -20 30
 noise brown -20 30
 noise pink -30 30 0.3
 noise brown -25 30 1
+noise babble -30 30
+noise music -30 30
+noise fan -30 30
+noise babble -20 30
+noise music -20 30
+noise fan -20 30
 silence - - 60"
 else
     NOISE_PLAN="silence - - 10
 lownoise white -60 10
 noise white -30 7
 noise pink -30 7
-noise brown -25 6"
+noise brown -25 6
+noise babble -30 5
+noise music -30 5
+noise fan -30 5"
 fi
 {
     printf '#start_s\tend_s\tkind\tcolor\tlevel_dbfs\tmodulation_hz\n' > "$TMPD/noise.tsv"
@@ -553,10 +738,13 @@ fi
 } > "$TMPD/durations.tsv"
 rm -rf "$TMPD/plan" "$TMPD/pool" "$TMPD/jobs" "$TMPD/asm"
 
+FEST_NOTE=""
+[[ $MODE == full ]] && FEST_NOTE=", ${FEST_VOICES[*]} (festival)"
 cat > "$TMPD/README" <<EOF
 Generated by tests/corpus/make-corpus.sh ($STAMP_LINE); do not edit.
-Voices: ${VOICES[*]} (flite). 16 kHz mono 16-bit WAV. See the script header
-for the layout and the columns of the .tsv manifests.
+Voices: ${FLITE_VOICES[*]} (flite)$FEST_NOTE. Noise: ${NOISES[*]}.
+16 kHz mono 16-bit WAV. See the script header for the layout and the columns
+of the .tsv manifests.
 EOF
 echo "$STAMP_LINE" > "$TMPD/STAMP"
 
