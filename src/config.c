@@ -27,6 +27,14 @@
 #define CONFIG_LINE_MAX (INI_MAX_LINE - 2)
 
 #define PHRASE_MAX_WORDS 4
+/* The second pass's cut-off (nats per frame), and its defaults: what
+ * `hark tune` found for "hey computer" on the test corpus (doc/wakeword.md). */
+#define VERIFY_MIN (-20.0)
+#define VERIFY_MAX 20.0
+#define VERIFY_DEFAULT "on"
+#define VERIFY_THRESHOLD_DEFAULT "-0.318"
+#define THRESHOLD_DEFAULT "1e-50"
+#define PHONE_LOOP_DEFAULT "1e-3"
 #define MSG_MAX 512
 
 static const char utf8_bom[] = "\xEF\xBB\xBF";
@@ -138,15 +146,38 @@ static const struct key keys[] = {
      "speech.",
      NULL, false},
     {"wakeword", "phrases", KEY_PHRASES, OFF(wakeword.phrases), 1e-50, 1e50, "hey computer", NULL,
-     "Comma-separated wake phrases, each `PHRASE` or `PHRASE/THRESHOLD`, for example "
-     "`hey computer/1e-20, ok speaker/1e-10`. A phrase is 1 to 4 words of letters and "
-     "apostrophes (upper case is folded to lower case), and its words must be in `dict`. "
-     "A phrase without a threshold uses `threshold`.",
+     "Comma-separated wake phrases, each `PHRASE`, `PHRASE/THRESHOLD` or "
+     "`PHRASE/THRESHOLD/CUTOFF`, for example `hey computer/1e-20, ok speaker/1e-10/-0.5` "
+     "(`hark tune` writes them). A phrase is 1 to 4 words of letters and apostrophes (upper "
+     "case is folded to lower case), and its words must be in `dict`. A phrase without a "
+     "threshold uses `threshold`, one without a cut-off `verify_threshold`.",
      NULL, false},
-    {"wakeword", "threshold", KEY_DOUBLE, OFF(wakeword.threshold), 1e-50, 1e50, "1e-20", NULL,
-     "PocketSphinx keyword-spotting threshold (`-kws_threshold`) for phrases that name none. "
-     "Raise it (toward 1e-5) if hark wakes when nobody said the phrase; lower it (toward "
-     "1e-40) if it misses the phrase.",
+    {"wakeword", "threshold", KEY_DOUBLE, OFF(wakeword.threshold), 1e-50, 1e50, THRESHOLD_DEFAULT,
+     NULL,
+     "PocketSphinx keyword-spotting threshold (`-kws_threshold`) for phrases that name none: "
+     "how readily the spotter proposes a candidate. With `verify` on, the second pass decides; "
+     "keep this low and tune `verify_threshold`. `hark tune` measures both.",
+     NULL, false},
+    {"wakeword", "phone_loop", KEY_DOUBLE, OFF(wakeword.phone_loop), 1e-10, 1, PHONE_LOOP_DEFAULT,
+     NULL,
+     "PocketSphinx's phone-loop probability (`-kws_plp`): the spotter weighs the phrase against "
+     "a loop of phones that pays this at every phone. Lower proposes more candidates, so the "
+     "phrase is found more often in noise and the second pass has more to turn down "
+     "(PocketSphinx's own default is 0.1; see doc/wakeword.md).",
+     NULL, false},
+    {"wakeword", "verify", KEY_BOOL, OFF(wakeword.verify), 0, 0, VERIFY_DEFAULT, NULL,
+     "Check every candidate a second time before waking: the phrase is aligned to its own "
+     "context-dependent phones and compared with a free loop of phones over the same audio. "
+     "A candidate that fails opens nothing and leaves no trace but a counter (`hark ctl "
+     "status`). See doc/wakeword.md.",
+     NULL, false},
+    {"wakeword", "verify_threshold", KEY_DOUBLE, OFF(wakeword.verify_threshold), VERIFY_MIN,
+     VERIFY_MAX, VERIFY_THRESHOLD_DEFAULT, NULL,
+     "The second pass's cut-off, for phrases that name none (`PHRASE/THRESHOLD/CUTOFF`): how "
+     "much better, in nats per 10 ms frame, the phrase's own phones must explain its audio "
+     "than the phone loop does (0: as well; a true wake in noise often scores below 0). Raise "
+     "it if hark wakes when nobody said the phrase; lower it if it misses the phrase. `hark "
+     "tune` measures it.",
      NULL, false},
     {"wakeword", "model_dir", KEY_STRING, OFF(wakeword.model_dir), 0, 0, HARK_MODEL_DIR,
      "set at build time (meson option `model_dir`)",
@@ -938,6 +969,23 @@ static int parse_phrases(const struct key *k, const char *value, struct hark_con
                 snprintf(msg, msgsz, "phrase '%s': missing threshold after '/'", text);
                 return -EINVAL;
             }
+            /* PHRASE/THRESHOLD/VERIFY: the second pass's cut-off too. */
+            slash = strchr(thr, '/');
+            if (slash) {
+                char *cut = strip(slash + 1);
+
+                *slash = '\0';
+                thr = strip(thr);
+                st = parse_number(cut, VERIFY_MIN, VERIFY_MAX, &list[n].verify_threshold);
+                if (st != NUMBER_OK) {
+                    char what[2 * CONFIG_LINE_MAX];
+                    snprintf(what, sizeof(what), "verification cut-off '%s' for phrase '%s'", cut,
+                             text);
+                    number_error(st, what, key_find("wakeword", "verify_threshold"), msg, msgsz);
+                    return -EINVAL;
+                }
+                list[n].has_verify_threshold = true;
+            }
             st = parse_number(thr, k->min, k->max, &list[n].threshold);
             if (st != NUMBER_OK) {
                 char what[2 * CONFIG_LINE_MAX];
@@ -1063,6 +1111,9 @@ static void resolve_thresholds(struct hark_config *cfg)
     for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
         if (cfg->wakeword.phrases[i].threshold == 0) {
             cfg->wakeword.phrases[i].threshold = cfg->wakeword.threshold;
+        }
+        if (!cfg->wakeword.phrases[i].has_verify_threshold) {
+            cfg->wakeword.phrases[i].verify_threshold = cfg->wakeword.verify_threshold;
         }
     }
 }
@@ -1412,11 +1463,19 @@ static void format_value(const struct hark_config *cfg, const struct key *k, con
     case KEY_PHRASES:
         for (size_t i = 0, o = 0; i < cfg->wakeword.n_phrases && o < size; i++) {
             const struct config_phrase *ph = &cfg->wakeword.phrases[i];
-            char thr[32] = "";
+            char thr[64] = "";
 
-            if (ph->threshold != cfg->wakeword.threshold) {
+            /* A phrase's own cut-off needs its threshold before it. */
+            if (ph->threshold != cfg->wakeword.threshold ||
+                ph->verify_threshold != cfg->wakeword.verify_threshold) {
                 thr[0] = '/';
                 format_double(ph->threshold, thr + 1, sizeof(thr) - 1);
+            }
+            if (ph->verify_threshold != cfg->wakeword.verify_threshold) {
+                size_t len = strlen(thr);
+
+                thr[len++] = '/';
+                format_double(ph->verify_threshold, thr + len, sizeof(thr) - len);
             }
             o += (size_t)snprintf(buf + o, size - o, "%s%s%s", i > 0 ? sep : "", ph->text, thr);
         }

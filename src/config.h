@@ -18,6 +18,8 @@
 struct config_phrase {
     char text[CONFIG_PHRASE_MAX]; /* lower case words separated by single spaces */
     double threshold;             /* PocketSphinx -kws_threshold for this phrase */
+    double verify_threshold;      /* the second pass's cut-off for this phrase */
+    bool has_verify_threshold;    /* named in the phrase list (else the default) */
 };
 
 struct hark_config {
@@ -33,6 +35,9 @@ struct hark_config {
         struct config_phrase phrases[CONFIG_MAX_PHRASES];
         size_t n_phrases;
         double threshold; /* for phrases that name none */
+        double phone_loop; /* PocketSphinx -kws_plp */
+        bool verify;      /* second-pass verification of detections */
+        double verify_threshold; /* its cut-off, for phrases that name none */
         char model_dir[CONFIG_STRING_MAX];
         char dict[CONFIG_STRING_MAX];
     } wakeword;

@@ -61,6 +61,8 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
         .dict_path = cfg->wakeword.dict,
         .phrases = phrases,
         .n_phrases = cfg->wakeword.n_phrases,
+        .verify = cfg->wakeword.verify,
+        .phone_loop = cfg->wakeword.phone_loop,
     };
     struct audio_vad_params vp = {.threshold_db = cfg->endpoint.vad_threshold_db};
     struct ear *ear;
@@ -70,6 +72,7 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
         phrases[i] = (struct kws_phrase){
             .text = cfg->wakeword.phrases[i].text,
             .threshold = cfg->wakeword.phrases[i].threshold,
+            .verify = cfg->wakeword.phrases[i].verify_threshold,
         };
     }
     ear = calloc(1, sizeof(*ear));
@@ -153,6 +156,7 @@ static void start_request(struct ear *ear, const struct kws_detection *d)
         .t = seconds(d->detected_at),
         .phrase = d->phrase,
         .score = d->confidence,
+        .verify = d->verify_score,
         .phrase_start = seconds(start),
         .preroll_s = start > copied_from ? seconds(start - copied_from) : 0.0,
     };
@@ -235,7 +239,16 @@ static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
         snprintf(err, errsz, "the wake-word decoder failed");
         return r;
     }
-    if (r > 0) {
+    if (r > 0 && ear->cb.on_candidate) {
+        struct ear_wake c = {
+            .t = seconds(d.detected_at),
+            .phrase = d.phrase,
+            .score = d.confidence,
+            .verify = d.verify_score,
+        };
+        ear->cb.on_candidate(ear->userdata, &c, r == KWS_WAKE);
+    }
+    if (r == KWS_WAKE) {
         start_request(ear, &d);
     }
     return 0;
@@ -328,4 +341,9 @@ int ear_reset(struct ear *ear, char *err, size_t errsz)
         snprintf(err, errsz, "the wake-word decoder failed to restart");
     }
     return r;
+}
+
+uint64_t ear_rejected(const struct ear *ear)
+{
+    return kws_rejected(ear->kws);
 }

@@ -22,6 +22,7 @@ struct ear_wake {
     double t;            /* seconds into the audio at which the wake was detected */
     const char *phrase;
     double score;        /* the spotter's confidence, 0 to 1 */
+    double verify;       /* the second pass's score (kws.h), NAN when it is off */
     double phrase_start; /* estimated start of the phrase, seconds */
     double preroll_s;    /* audio before the phrase in the request */
 };
@@ -38,10 +39,16 @@ struct ear_callbacks {
      * audio until the end of speech. Only between on_wake and on_end. */
     void (*on_audio)(void *userdata, const int16_t *samples, size_t n);
     void (*on_end)(void *userdata, const struct ear_end *end);
+    /* Every detection of the spotter, woken on or turned down by the second
+     * pass (for `hark tune`; only t, phrase, score and verify are set).
+     * Optional. */
+    void (*on_candidate)(void *userdata, const struct ear_wake *candidate, bool woke);
 };
 
 int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks, void *userdata,
             char *err, size_t errsz, struct ear **ret_ear);
+/* Detections the second pass turned down so far. */
+uint64_t ear_rejected(const struct ear *ear);
 /* Zeroes the pre-roll before freeing it. Accepts NULL. */
 void ear_free(struct ear *ear);
 

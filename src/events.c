@@ -1,5 +1,6 @@
 /* JSON Lines event output, see events.h. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "events.h"
@@ -41,13 +42,16 @@ static void finish_line(FILE *f)
     fflush(f);
 }
 
-void events_wake(double t, const char *phrase, double score)
+void events_wake(double t, const char *phrase, double score, double verify)
 {
     FILE *f = out();
 
     fprintf(f, "{\"event\":\"wake\",\"t\":%.3f,\"phrase\":", t);
     write_string(f, phrase);
     fprintf(f, ",\"score\":%.3f", score);
+    if (isfinite(verify)) {
+        fprintf(f, ",\"verify\":%.3f", verify);
+    }
     finish_line(f);
 }
 

@@ -10,7 +10,7 @@
 
 void events_set_output(FILE *out);
 
-void events_wake(double t, const char *phrase, double score);
+void events_wake(double t, const char *phrase, double score, double verify);
 void events_utterance_end(double t, const char *reason, double duration_s);
 
 void events_connected(const char *url);

@@ -19,6 +19,7 @@
 #include "events.h"
 #include "hark-build.h"
 #include "history-cmd.h"
+#include "tune.h"
 #include "identity.h"
 #include "kws.h"
 #include "log.h"
@@ -55,6 +56,10 @@ static void usage(FILE *out)
           "  ctl [--config F] mute|unmute|status\n"
           "                         mute (the microphone is closed), unmute, or ask a\n"
           "                         running `hark run` what it is doing\n"
+          "  tune --positives PATH --negatives PATH [--write F] ...\n"
+          "                         measure the wake word on recordings and set the\n"
+          "                         threshold that meets a false-alarm target\n"
+          "                         (`hark tune --help`)\n"
           "  pin CERT.pem           print a certificate's public-key pin (for [cloud] pins)\n"
           "  check-config [FILE] [--dump]\n"
           "                         validate a config file (default: the default path)\n"
@@ -157,7 +162,7 @@ static void on_wake(void *userdata, const struct ear_wake *wake)
     ls->request_samples = 0;
     log_info("wake: '%s' at %.2f s (phrase from %.2f s, %.2f s of pre-roll)", wake->phrase, wake->t,
              wake->phrase_start, wake->preroll_s);
-    events_wake(wake->t, wake->phrase, wake->score);
+    events_wake(wake->t, wake->phrase, wake->score, wake->verify);
 }
 
 static void on_audio(void *userdata, const int16_t *samples, size_t n)
@@ -721,6 +726,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[0], "ctl") == 0) {
         return cmd_ctl(argc, argv);
+    }
+    if (strcmp(argv[0], "tune") == 0) {
+        return tune_main(argc, argv);
     }
     if (strcmp(argv[0], "verify-update") == 0) {
         return cmd_verify_update(argc, argv);

@@ -89,6 +89,7 @@ struct item {
     double mono;       /* wake, end: CLOCK_MONOTONIC when the ear decided */
     double t;          /* wake: detection time in the audio; end: end time */
     double score;      /* wake */
+    double verify;     /* wake: the second pass's score, NAN without one */
     double preroll_s;  /* wake */
     double duration_s; /* end */
     char text[128];    /* wake: the phrase; end: the reason; input error: the message */
@@ -124,6 +125,7 @@ struct run {
     atomic_bool muted;        /* asked for (by `hark ctl`) */
     atomic_int shared_state;  /* enum run_state, for status */
     atomic_bool connected;
+    atomic_uint_fast64_t rejected; /* wakes the second pass turned down */
     pthread_cond_t unmuted;
 
     /* Shared with the ear thread. */
@@ -227,6 +229,7 @@ static void on_ear_wake(void *userdata, const struct ear_wake *wake)
         .mono = now_s(),
         .t = wake->t,
         .score = wake->score,
+        .verify = wake->verify,
         .preroll_s = wake->preroll_s,
     };
 
@@ -386,6 +389,7 @@ static void *ear_main(void *userdata)
         }
         ear_set_listening(run->ear, !run->ear_muted && !atomic_load(&run->request_open));
         r = ear_feed(run->ear, buf, (size_t)n, err, sizeof(err));
+        atomic_store(&run->rejected, ear_rejected(run->ear));
         if (r < 0) {
             break;
         }
@@ -550,7 +554,7 @@ static void on_item(struct run *run, const struct item *it)
             run->next_policy = NULL;
             log_info("the rules of the last update apply from this request on");
         }
-        events_wake(it->t, it->text, it->score);
+        events_wake(it->t, it->text, it->score, it->verify);
         if (run->loop_muted) {
             /* Heard before the ear applied the mute: not taken. */
             run->current = it->id;
@@ -702,9 +706,11 @@ static void on_control_status(void *userdata, char *buf, size_t size)
     struct run *run = userdata;
     int state = atomic_load(&run->shared_state);
 
-    snprintf(buf, size, "{\"muted\":%s,\"state\":\"%s\",\"connected\":%s}",
+    snprintf(buf, size,
+             "{\"muted\":%s,\"state\":\"%s\",\"connected\":%s,\"rejected_wakes\":%" PRIuFAST64
+             "}",
              atomic_load(&run->muted) ? "true" : "false", state_names[state],
-             atomic_load(&run->connected) ? "true" : "false");
+             atomic_load(&run->connected) ? "true" : "false", atomic_load(&run->rejected));
 }
 
 static const struct control_callbacks control_callbacks = {

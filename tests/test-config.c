@@ -25,13 +25,17 @@ static bool config_equal(const struct hark_config *a, const struct hark_config *
     }
     if (a->wakeword.n_phrases != b->wakeword.n_phrases ||
         a->wakeword.threshold != b->wakeword.threshold ||
+        a->wakeword.verify != b->wakeword.verify ||
+        a->wakeword.phone_loop != b->wakeword.phone_loop ||
+        a->wakeword.verify_threshold != b->wakeword.verify_threshold ||
         strcmp(a->wakeword.model_dir, b->wakeword.model_dir) != 0 ||
         strcmp(a->wakeword.dict, b->wakeword.dict) != 0) {
         return false;
     }
     for (size_t i = 0; i < a->wakeword.n_phrases; i++) {
         if (strcmp(a->wakeword.phrases[i].text, b->wakeword.phrases[i].text) != 0 ||
-            a->wakeword.phrases[i].threshold != b->wakeword.phrases[i].threshold) {
+            a->wakeword.phrases[i].threshold != b->wakeword.phrases[i].threshold ||
+            a->wakeword.phrases[i].verify_threshold != b->wakeword.phrases[i].verify_threshold) {
             return false;
         }
     }
@@ -53,8 +57,11 @@ static void test_defaults(void)
     CHECK(cfg.audio.preroll_ms == 500);
     CHECK(cfg.wakeword.n_phrases == 1);
     CHECK(strcmp(cfg.wakeword.phrases[0].text, "hey computer") == 0);
-    CHECK(cfg.wakeword.phrases[0].threshold == 1e-20);
-    CHECK(cfg.wakeword.threshold == 1e-20);
+    CHECK(cfg.wakeword.phrases[0].threshold == 1e-50);
+    CHECK(cfg.wakeword.threshold == 1e-50);
+    CHECK(cfg.wakeword.verify);
+    CHECK(cfg.wakeword.phrases[0].verify_threshold == -0.318);
+    CHECK(cfg.wakeword.phone_loop == 1e-3);
     CHECK(strcmp(cfg.wakeword.model_dir, HARK_MODEL_DIR) == 0);
     CHECK(strcmp(cfg.wakeword.dict, HARK_DICT) == 0);
     CHECK(cfg.endpoint.silence_ms == 700);
@@ -148,7 +155,14 @@ static const struct bad_case bad_cases[] = {
      "hark.conf:2: ", "threshold '1e-99' for phrase 'hey computer' out of range (1e-50 to 1e+50)"},
     {"[wakeword]\nphrases = hey computer/-1e-20\n", "hark.conf:2: ", "out of range"},
     {"[wakeword]\nphrases = hey computer/high\n", "hark.conf:2: ", "is not a number"},
-    {"[wakeword]\nphrases = hey computer/1e-20/3\n", "hark.conf:2: ", "is not a number"},
+    {"[wakeword]\nphrases = hey computer/1e-20/3/4\n", "hark.conf:2: ", "is not a number"},
+    {"[wakeword]\nphrases = hey computer/1e-20/\n", "hark.conf:2: ", "is not a number"},
+    {"[wakeword]\nphrases = hey computer/1e-20/21\n", "hark.conf:2: ",
+     "verification cut-off '21' for phrase 'hey computer' out of range (-20 to 20)"},
+    {"[wakeword]\nverify_threshold = -21\n", "hark.conf:2: ", "out of range (-20 to 20)"},
+    {"[wakeword]\nverify = maybe\n", "hark.conf:2: ", "verify"},
+    {"[wakeword]\nphone_loop = 0\n", "hark.conf:2: ", "out of range (1e-10 to 1)"},
+    {"[wakeword]\nphone_loop = 2\n", "hark.conf:2: ", "out of range (1e-10 to 1)"},
     {"[wakeword]\nphrases = a,,b\n", "hark.conf:2: ", "empty phrase"},
     {"[wakeword]\nphrases = hey computer,\n", "hark.conf:2: ", "empty phrase"},
     {"[wakeword]\nphrases = hey ' you\n", "hark.conf:2: ", "word without letters"},
@@ -277,7 +291,9 @@ static void test_good_input(void)
         "preroll = 1.5s\n"
         "\n"
         "[wakeword]\n"
-        "phrases = Hey   Computer/1e-30 ,  ok speaker, don't  stop/2.5e-12,jarvis\n"
+        "phrases = Hey   Computer/1e-30 ,  ok speaker, don't  stop/2.5e-12/-1.25,jarvis\n"
+        "verify = off\n"
+        "verify_threshold = 0.75\n"
         "model_dir = /opt/models/en-us\n"
         "dict = models/tiny.dict\n"
         "threshold = 1e-15\n"
@@ -321,6 +337,9 @@ static void test_good_input(void)
     CHECK(cfg.wakeword.phrases[1].threshold == 1e-15);
     CHECK(strcmp(cfg.wakeword.phrases[2].text, "don't stop") == 0);
     CHECK(cfg.wakeword.phrases[2].threshold == 2.5e-12);
+    CHECK(cfg.wakeword.phrases[2].verify_threshold == -1.25);
+    CHECK(cfg.wakeword.phrases[0].verify_threshold == 0.75);
+    CHECK(!cfg.wakeword.verify);
     CHECK(strcmp(cfg.wakeword.phrases[3].text, "jarvis") == 0);
     CHECK(cfg.wakeword.phrases[3].threshold == 1e-15);
     CHECK(cfg.wakeword.threshold == 1e-15);
@@ -432,7 +451,8 @@ static void test_dump(void)
         fclose(f);
         CHECK(strstr(text, "[audio]\ninput = mic\nring = 2s\npreroll = 500ms\nwake_chime = off\n"
                            "error_chime = on\nchime_tail = 250ms\n\n[wakeword]\n"
-                           "phrases = hey computer\nthreshold = 1e-20\n") == text);
+                           "phrases = hey computer\nthreshold = 1e-50\nphone_loop = 0.001\n"
+                           "verify = on\nverify_threshold = -0.318\n") == text);
         CHECK(strstr(text, "\n[privacy]\nhistory = on\nretention = 7d\nmax_entries = 1000\n"));
         CHECK(strstr(text, "\n[endpoint]\nsilence = 700ms\nmax_length = 10s\nno_speech = 5s\n"
                            "min_speech = 150ms\nvad_threshold_db = 9\n"));
@@ -445,6 +465,16 @@ static void test_dump(void)
                              "[endpoint]\nvad_threshold_db = 3.3333333333333335\n",
                              err, sizeof(err)) == 0);
     roundtrip(&cfg, "custom");
+    /* A phrase's own cut-off dumps with a threshold before it, even the
+     * default one. */
+    CHECK(config_load_string(&cfg, "v.conf",
+                             "[wakeword]\nphrases = a/0.1/-1.5, b c/1e-30/2, d'e\n"
+                             "threshold = 1e-30\nverify_threshold = 0.25\nphone_loop = 1e-4\n",
+                             err, sizeof(err)) == 0);
+    CHECK(cfg.wakeword.phrases[1].threshold == 1e-30 &&
+          cfg.wakeword.phrases[1].verify_threshold == 2);
+    CHECK(cfg.wakeword.phrases[2].verify_threshold == 0.25);
+    roundtrip(&cfg, "cut-offs");
 
     /* A line near the limit, written without spaces, dumps within it. */
     {

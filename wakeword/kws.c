@@ -3,6 +3,7 @@
  * the memory the full 3 MB dictionary needs. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +12,42 @@
 
 #include <pocketsphinx.h>
 #include <sphinxbase/err.h>
+#include <sphinxbase/feat.h>
+#include <sphinxbase/cmn.h>
+#include <sphinxbase/fsg_model.h>
 
 #include "kws.h"
 
 #define MAX_WORDS 32
 #define SEARCH_NAME "wake"
 
+/* The second pass hears the phrase with this much audio around it. */
+#define PAD_BEFORE (16000 / 5)
+#define PAD_AFTER (16000 / 10)
+/* ... out of a ring of the last RING_SECONDS of audio. */
+#define RING_SECONDS 4
+#define VERIFY_NAME "verify"
+#define LOOP_NAME "loop"
+#define MAX_PHRASES 8
+#define MAX_SEGS 32
+#define MAX_LOOP_SEGS 512
+#define CMN_MAX 64
+
 struct kws {
     cmd_ln_t *config;
     ps_decoder_t *ps;
+    bool verify;
+    double cutoff[MAX_PHRASES];
+    char texts[MAX_PHRASES][128];
+    size_t n_phrases;
+    int16_t *ring;          /* the last RING_SECONDS of audio fed, by absolute position */
+    size_t ring_cap;
+    uint64_t ring_from;     /* first position the ring holds (after a skip) */
+    int16_t *window;        /* the window handed to the second pass */
+    uint64_t rejected;      /* detections the second pass turned down */
     uint64_t utt_start; /* absolute sample of the current utterance's start */
     uint64_t fed;       /* absolute samples fed or skipped */
+    uint64_t frames_base; /* the decoder's frame number of this utterance's start */
     bool in_utt;
     char phrase[128];
 };
@@ -218,6 +244,57 @@ finish:
     return r;
 }
 
+/* The second pass: per phrase, a grammar that holds only the phrase (the
+ * search adds optional silence and fillers around it), decoded with
+ * context-dependent phones, and one loop of context-independent phones that
+ * any sound matches. The grammar is built as an FSG directly: PocketSphinx's
+ * JSGF parser leaks what it parses. */
+static int set_verify(struct kws *kws, const struct kws_params *params, char *err, size_t errsz)
+{
+    float32 lw = cmd_ln_float32_r(kws->config, "-lw");
+    char name[32];
+
+    for (size_t i = 0; i < params->n_phrases; i++) {
+        char text[128], *save = NULL;
+        const char *words[MAX_WORDS];
+        fsg_model_t *fsg;
+        int n = 0, r;
+
+        snprintf(text, sizeof(text), "%s", params->phrases[i].text);
+        for (char *w = strtok_r(text, " ", &save); w && n < MAX_WORDS;
+             w = strtok_r(NULL, " ", &save)) {
+            words[n++] = w;
+        }
+        snprintf(name, sizeof(name), VERIFY_NAME "%zu", i);
+        fsg = fsg_model_init(name, ps_get_logmath(kws->ps), lw, n + 1);
+        if (!fsg) {
+            snprintf(err, errsz, "cannot make the verification grammar of '%s'",
+                     params->phrases[i].text);
+            return -ENOMEM;
+        }
+        fsg->start_state = 0;
+        fsg->final_state = n;
+        for (int k = 0; k < n; k++) {
+            fsg_model_trans_add(fsg, k, k + 1, 0, fsg_model_word_add(fsg, words[k]));
+        }
+        r = ps_set_fsg(kws->ps, name, fsg);
+        fsg_model_free(fsg); /* the search keeps its own reference */
+        if (r < 0) {
+            snprintf(err, errsz, "the decoder refused the verification grammar of '%s'",
+                     params->phrases[i].text);
+            return -EINVAL;
+        }
+    }
+    /* The loop's phones are context-independent: a loop of all triphones
+     * needs about 900 MB. The setting is read when the search is made. */
+    cmd_ln_set_boolean_r(kws->config, "-allphone_ci", TRUE);
+    if (ps_set_allphone(kws->ps, LOOP_NAME, NULL) < 0) {
+        snprintf(err, errsz, "the decoder refused the phone loop");
+        return -EINVAL;
+    }
+    return 0;
+}
+
 int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws **ret_kws)
 {
     struct wordset ws = {0};
@@ -227,6 +304,10 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
     if (!params || params->n_phrases == 0) {
         snprintf(err, errsz, "no wake phrase configured");
         return -EINVAL;
+    }
+    if (params->n_phrases > MAX_PHRASES) {
+        snprintf(err, errsz, "too many wake phrases (at most %d)", MAX_PHRASES);
+        return -E2BIG;
     }
     for (size_t i = 0; i < params->n_phrases; i++) {
         if (!(params->phrases[i].threshold > 0.0)) {
@@ -245,8 +326,15 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
 
     /* /dev/null as the dictionary: the decoder starts with no words, then
      * gets exactly the phrases' words. */
-    kws->config =
-        cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", params->model_dir, "-dict", "/dev/null", NULL);
+    /* The decoder's own voice-activity detection stays off: the ear gates the
+     * spotter already (which finds as many wake words), and removed frames
+     * would break the mapping from the decoder's frames to samples that the
+     * second pass needs. */
+    kws->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", params->model_dir, "-dict",
+                              "/dev/null", "-remove_silence", "no", NULL);
+    if (kws->config && params->phone_loop > 0) {
+        cmd_ln_set_float_r(kws->config, "-kws_plp", params->phone_loop);
+    }
     if (!kws->config) {
         snprintf(err, errsz, "cannot configure the decoder");
         r = -EINVAL;
@@ -270,6 +358,31 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
     if (r < 0) {
         goto fail;
     }
+    kws->n_phrases = params->n_phrases;
+    for (size_t i = 0; i < params->n_phrases; i++) {
+        snprintf(kws->texts[i], sizeof(kws->texts[i]), "%s", params->phrases[i].text);
+        kws->cutoff[i] = params->phrases[i].verify;
+    }
+    kws->verify = params->verify;
+    if (kws->verify) {
+        kws->ring_cap = (size_t)RING_SECONDS * 16000;
+        kws->ring = calloc(kws->ring_cap, sizeof(*kws->ring));
+        kws->window = calloc(kws->ring_cap, sizeof(*kws->window));
+        if (!kws->ring || !kws->window) {
+            r = -ENOMEM;
+            goto fail;
+        }
+        r = set_verify(kws, params, err, errsz);
+        if (r < 0) {
+            goto fail;
+        }
+        if (ps_set_search(kws->ps, SEARCH_NAME) < 0 ||
+            ps_get_feat(kws->ps)->cmn_struct->veclen > CMN_MAX) {
+            snprintf(err, errsz, "the decoder refused the second pass");
+            r = -EINVAL;
+            goto fail;
+        }
+    }
     wordset_finish(&ws);
     *ret_kws = kws;
     return 0;
@@ -289,20 +402,40 @@ void kws_free(struct kws *kws)
         if (kws->in_utt) {
             ps_end_utt(kws->ps);
         }
+        /* The phone loop frees the segments of its last utterance only when
+         * the next one starts, not when it is freed: an empty one leaves it
+         * none. */
+        if (kws->verify && ps_set_search(kws->ps, LOOP_NAME) == 0 && ps_start_utt(kws->ps) == 0) {
+            ps_end_utt(kws->ps);
+        }
         ps_free(kws->ps);
     }
     if (kws->config) {
         cmd_ln_free_r(kws->config);
     }
+    if (kws->ring) {
+        explicit_bzero(kws->ring, kws->ring_cap * sizeof(*kws->ring));
+        explicit_bzero(kws->window, kws->ring_cap * sizeof(*kws->window));
+    }
+    free(kws->ring);
+    free(kws->window);
     free(kws);
+}
+
+/* Ends the spotter's utterance. Its frame numbers (in detections) run on
+ * across utterances, so the frames of each are counted. */
+static void end_utt(struct kws *kws)
+{
+    if (kws->in_utt) {
+        ps_end_utt(kws->ps);
+        kws->frames_base += (uint64_t)ps_get_n_frames(kws->ps);
+        kws->in_utt = false;
+    }
 }
 
 static int restart(struct kws *kws)
 {
-    if (kws->in_utt) {
-        ps_end_utt(kws->ps);
-        kws->in_utt = false;
-    }
+    end_utt(kws);
     if (ps_start_utt(kws->ps) < 0) {
         return -EIO;
     }
@@ -314,7 +447,21 @@ static int restart(struct kws *kws)
 int kws_skip(struct kws *kws, uint64_t n)
 {
     kws->fed += n;
+    kws->ring_from = kws->fed;
+    /* What the second pass kept of the audio before is never looked at
+     * again: it does not stay in memory either (a mute promises that). */
+    if (kws->ring) {
+        explicit_bzero(kws->ring, kws->ring_cap * sizeof(*kws->ring));
+    }
     return restart(kws);
+}
+
+/* Samples from the utterance's start to the decoder's frame f. The decoder
+ * numbers frames on across utterances (the second pass's too), so
+ * frames_base counts them. */
+static uint64_t frame_offset(const struct kws *kws, int f)
+{
+    return f > 0 && (uint64_t)f > kws->frames_base ? ((uint64_t)f - kws->frames_base) * 160 : 0;
 }
 
 /* Fills *d from the decoder's hypothesis; false when there is none. */
@@ -346,16 +493,157 @@ static bool take_detection(struct kws *kws, struct kws_detection *d)
     *d = (struct kws_detection){
         .phrase = kws->phrase,
         .confidence = confidence,
-        .start = kws->utt_start + (uint64_t)sf * 160,
-        .end = kws->utt_start + (uint64_t)(ef + 1) * 160,
+        .start = kws->utt_start + frame_offset(kws, sf),
+        .end = kws->utt_start + frame_offset(kws, ef + 1),
         .detected_at = kws->fed,
     };
     return true;
 }
 
+static void ring_push(struct kws *kws, const int16_t *samples, size_t n)
+{
+    uint64_t pos = kws->fed;
+
+    if (n > kws->ring_cap) {
+        samples += n - kws->ring_cap;
+        pos += n - kws->ring_cap;
+        n = kws->ring_cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        kws->ring[(pos + i) % kws->ring_cap] = samples[i];
+    }
+}
+
+struct seg {
+    int sf, ef; /* frames, in the decoder's numbering */
+    int32 ascr; /* acoustic score */
+    bool word;  /* a word of the phrase, not silence or filler */
+};
+
+/* Runs one search of the second pass over the window as an utterance of its
+ * own; fills segs (at most max) and returns their count, or -1 when the
+ * search found no path. */
+static int search_segs(struct kws *kws, const char *name, const int16_t *w, size_t n,
+                       struct seg *segs, int max)
+{
+    ps_seg_t *it;
+    int32 score;
+    int k = 0;
+
+    if (ps_set_search(kws->ps, name) < 0 || ps_start_utt(kws->ps) < 0) {
+        return -1;
+    }
+    ps_process_raw(kws->ps, w, n, FALSE, TRUE);
+    ps_end_utt(kws->ps);
+    kws->frames_base += (uint64_t)ps_get_n_frames(kws->ps);
+    if (!ps_get_hyp(kws->ps, &score)) {
+        return -1;
+    }
+    for (it = ps_seg_iter(kws->ps); it; it = ps_seg_next(it)) {
+        int32 ascr = 0, lscr = 0, lback = 0;
+        const char *word = ps_seg_word(it);
+
+        if (k == max) {
+            ps_seg_free(it);
+            break;
+        }
+        ps_seg_frames(it, &segs[k].sf, &segs[k].ef);
+        ps_seg_prob(it, &ascr, &lscr, &lback);
+        segs[k].ascr = ascr;
+        segs[k].word = word[0] != '<' && word[0] != '[' && word[0] != '+';
+        k++;
+    }
+    return k;
+}
+
+/* The loop's acoustic score over frames [sf, ef]; a segment that lies
+ * partly inside counts in proportion. */
+static double loop_score(const struct seg *segs, int n, int sf, int ef)
+{
+    double sum = 0;
+
+    for (int i = 0; i < n; i++) {
+        int a = segs[i].sf > sf ? segs[i].sf : sf;
+        int b = segs[i].ef < ef ? segs[i].ef : ef;
+
+        if (b >= a) {
+            sum += (double)segs[i].ascr * (b - a + 1) / (segs[i].ef - segs[i].sf + 1);
+        }
+    }
+    return sum;
+}
+
+/* The second pass over the phrase and a little audio around it: how much
+ * better the phrase's own (context-dependent) phones explain the frames its
+ * words were aligned to than a free loop of context-independent phones does,
+ * in nats per 10 ms frame. The whole phrase counts, not its worst word: a
+ * word is too short a stretch to judge in noise. -INFINITY when the phrase
+ * cannot be aligned. */
+static double verify(struct kws *kws, size_t phrase, uint64_t start, uint64_t end)
+{
+    struct seg ks[MAX_SEGS], ls[MAX_LOOP_SEGS];
+    logmath_t *lmath = ps_get_logmath(kws->ps);
+    feat_t *fcb = ps_get_feat(kws->ps);
+    mfcc_t cmn[CMN_MAX];
+    double diff = 0, frames = 0;
+    uint64_t from, to;
+    char name[32];
+    int nk, nl;
+    size_t n;
+
+    from = start > PAD_BEFORE ? start - PAD_BEFORE : 0;
+    to = end + PAD_AFTER < kws->fed ? end + PAD_AFTER : kws->fed;
+    if (from < kws->ring_from) {
+        from = kws->ring_from;
+    }
+    if (to < from + 160) {
+        return -INFINITY;
+    }
+    if (to - from > kws->ring_cap) {
+        from = to - kws->ring_cap;
+    }
+    n = (size_t)(to - from);
+    for (size_t i = 0; i < n; i++) {
+        kws->window[i] = kws->ring[(from + i) % kws->ring_cap];
+    }
+    /* The second pass decodes with the spotter's running cepstral mean,
+     * and leaves it as it found it. */
+    cmn_live_get(fcb->cmn_struct, cmn);
+    snprintf(name, sizeof(name), VERIFY_NAME "%zu", phrase);
+    nk = search_segs(kws, name, kws->window, n, ks, MAX_SEGS);
+    nl = search_segs(kws, LOOP_NAME, kws->window, n, ls, MAX_LOOP_SEGS);
+    cmn_live_set(fcb->cmn_struct, cmn);
+    explicit_bzero(kws->window, n * sizeof(*kws->window));
+
+    for (int i = 0; nl > 0 && i < nk; i++) {
+        if (ks[i].word) {
+            diff += (double)ks[i].ascr - loop_score(ls, nl, ks[i].sf, ks[i].ef);
+            frames += ks[i].ef - ks[i].sf + 1;
+        }
+    }
+    /* Scores are in the decoder's log base, scaled down by 2^10. */
+    return frames > 0 ? logmath_log_to_ln(lmath, 1) * 1024.0 * diff / frames : -INFINITY;
+}
+
+uint64_t kws_rejected(const struct kws *kws)
+{
+    return kws->rejected;
+}
+
+static size_t phrase_index(const struct kws *kws, const char *phrase)
+{
+    for (size_t i = 0; i < kws->n_phrases; i++) {
+        if (strcmp(kws->texts[i], phrase) == 0) {
+            return i;
+        }
+    }
+    return 0;
+}
+
 int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detection *ret_detection)
 {
     struct kws_detection d;
+    size_t p = 0;
     int r;
 
     if (!kws->in_utt) {
@@ -367,6 +655,9 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detec
     if (ps_process_raw(kws->ps, samples, n, FALSE, FALSE) < 0) {
         return -EIO;
     }
+    if (kws->ring) {
+        ring_push(kws, samples, n);
+    }
     kws->fed += n;
 
     /* One utterance runs until a detection. Ending it at the decoder's own
@@ -375,10 +666,29 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detec
     if (!take_detection(kws, &d)) {
         return 0;
     }
+    d.verify_score = NAN;
+    if (kws->verify) {
+        end_utt(kws);
+        p = phrase_index(kws, d.phrase);
+        d.verify_score = verify(kws, p, d.start, d.end);
+        if (ps_set_search(kws->ps, SEARCH_NAME) < 0) {
+            return -EIO;
+        }
+    }
     r = restart(kws);
     if (r < 0) {
         return r;
     }
     *ret_detection = d;
-    return 1;
+    if (kws->verify && !(d.verify_score >= kws->cutoff[p])) {
+        kws->rejected++;
+        return KWS_REJECTED;
+    }
+    /* A wake: the request takes its audio from the ear's pre-roll, and the
+     * spotter hears nothing more until it ends. */
+    if (kws->ring) {
+        explicit_bzero(kws->ring, kws->ring_cap * sizeof(*kws->ring));
+        kws->ring_from = kws->fed;
+    }
+    return KWS_WAKE;
 }

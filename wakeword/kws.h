@@ -11,6 +11,7 @@ struct kws;
 struct kws_phrase {
     const char *text;  /* lower-case words separated by single spaces */
     double threshold;  /* PocketSphinx keyphrase threshold, > 0 */
+    double verify;     /* second-pass cut-off (with params.verify), see kws_feed() */
 };
 
 struct kws_params {
@@ -19,6 +20,12 @@ struct kws_params {
     const struct kws_phrase *phrases;
     size_t n_phrases;
     bool decoder_log; /* let PocketSphinx log to stderr (debugging) */
+    bool verify;      /* check each detection with a second pass, see kws_feed() */
+    /* The spotter's phone-loop probability (PocketSphinx -kws_plp), 0 for
+     * PocketSphinx's default (0.1). Lower lets more candidates through,
+     * so the phrase is found more often in noise, and the second pass has
+     * more to turn down. */
+    double phone_loop;
 };
 
 struct kws_detection {
@@ -27,6 +34,7 @@ struct kws_detection {
     uint64_t start;       /* first sample of the phrase, counted from the first fed */
     uint64_t end;         /* one past its last sample */
     uint64_t detected_at; /* samples fed when the detection came */
+    double verify_score;  /* the second pass's score, NAN without one */
 };
 
 /* Loads the model and builds the dictionary. A word missing from the
@@ -35,14 +43,30 @@ struct kws_detection {
 int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws **ret_kws);
 void kws_free(struct kws *kws);
 
-/* Feeds 16 kHz mono samples. Returns 1 and fills *ret_detection when a phrase
- * was spotted (the spotter then starts afresh after it), 0 when not, or a
- * negative errno. */
+/* Feeds 16 kHz mono samples. Returns KWS_WAKE and fills *ret_detection when
+ * a phrase was spotted (the spotter then starts afresh after it), 0 when
+ * not, or a negative errno.
+ *
+ * With params.verify, every detection is checked again before it counts:
+ * the phrase and a little audio around it are aligned to the phrase's own
+ * context-dependent phones and, apart, decoded as a free loop of
+ * context-independent phones. verify_score is how much better the phrase's
+ * own phones explain the frames its words were aligned to than the loop
+ * does, in nats per 10 ms frame (-INFINITY when the phrase cannot be
+ * aligned in the window). Below the phrase's cut-off the
+ * detection is turned down: kws_feed returns KWS_REJECTED (and fills
+ * *ret_detection, for tuning), and only kws_rejected() counts it. */
+#define KWS_WAKE 1
+#define KWS_REJECTED 2
 int kws_feed(struct kws *kws, const int16_t *samples, size_t n,
              struct kws_detection *ret_detection);
 
+/* Detections the second pass turned down so far. */
+uint64_t kws_rejected(const struct kws *kws);
+
 /* Samples the spotter did not hear (while a request streams, while muted):
- * advances its clock and starts it afresh. */
+ * advances its clock and starts it afresh; the audio the second pass kept
+ * is zeroed. */
 int kws_skip(struct kws *kws, uint64_t n);
 
 /* Checks that every word of the phrases is in the dictionary, without

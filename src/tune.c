@@ -1,0 +1,844 @@
+/* hark tune (see tune.h and doc/wakeword.md). At each spotter threshold the
+ * recordings are played through the ear `hark listen` uses, with the second
+ * pass turning every candidate down so that no request opens and each is
+ * seen with its score; the cut-offs are then swept over the scores, which
+ * costs nothing. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "audio-source.h"
+#include "cli.h"
+#include "config.h"
+#include "ear.h"
+#include "log.h"
+#include "tune.h"
+
+#define MAX_FILES 4096
+#define MAX_THRESHOLDS 16
+#define ERRSZ 512
+/* The cut-off that turns every detection down (config.c's upper bound). */
+#define REJECT_ALL 20.0
+
+/* What a recording holds: the phrase once, no phrase, or something close
+ * to it (counted and shown apart, not in the target). */
+enum kind {
+    POSITIVE,
+    NEGATIVE,
+    NEAR_MISS,
+};
+
+struct file {
+    char *path;
+    enum kind kind;
+};
+
+/* What one threshold's pass found in one file. */
+struct result {
+    double seconds;
+    size_t n;       /* candidates */
+    double *scores; /* their second-pass scores, -INFINITY when unaligned */
+};
+
+struct tune {
+    struct file files[MAX_FILES];
+    size_t n_files;
+    double thresholds[MAX_THRESHOLDS];
+    size_t n_thresholds;
+    struct result *results[MAX_THRESHOLDS]; /* [threshold][file] */
+    double neg_hours;
+    size_t n_pos;
+    size_t n_near_files;
+};
+
+/* One point of the sweep. */
+struct point {
+    double threshold;
+    bool verify;
+    double cutoff;
+    size_t hits, fas;
+    size_t near; /* near misses that woke */
+    double fa_h;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_audio_name(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+
+    return name[0] != '.' && dot &&
+           (strcasecmp(dot, ".wav") == 0 || strcasecmp(dot, ".flac") == 0 ||
+            strcasecmp(dot, ".ogg") == 0 || strcasecmp(dot, ".oga") == 0);
+}
+
+static int add_file(struct tune *t, const char *path, enum kind kind)
+{
+    if (t->n_files == MAX_FILES) {
+        log_error("tune: more than %d recordings", MAX_FILES);
+        return -E2BIG;
+    }
+    t->files[t->n_files].path = strdup(path);
+    if (!t->files[t->n_files].path) {
+        return -ENOMEM;
+    }
+    t->files[t->n_files++].kind = kind;
+    return 0;
+}
+
+/* A recording, or every recording in a directory (sorted, not recursive). */
+static int add_path(struct tune *t, const char *path, enum kind kind)
+{
+    struct stat st;
+    struct dirent **list;
+    int n, r = 0;
+
+    if (stat(path, &st) < 0) {
+        log_error("tune: %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return add_file(t, path, kind);
+    }
+    n = scandir(path, &list, NULL, NULL);
+    if (n < 0) {
+        log_error("tune: %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    {
+        char **names = calloc((size_t)n + 1, sizeof(*names));
+        size_t k = 0;
+
+        for (int i = 0; i < n; i++) {
+            if (names && is_audio_name(list[i]->d_name)) {
+                names[k++] = list[i]->d_name;
+            }
+        }
+        if (!names) {
+            r = -ENOMEM;
+        } else if (k == 0) {
+            log_error("tune: %s: no recordings (.wav, .flac, .ogg) in it", path);
+            r = -ENOENT;
+        }
+        if (r == 0) {
+            qsort(names, k, sizeof(*names), cmp_str);
+        }
+        for (size_t i = 0; r == 0 && i < k; i++) {
+            char full[4096];
+
+            snprintf(full, sizeof(full), "%s/%s", path, names[i]);
+            r = add_file(t, full, kind);
+        }
+        free(names);
+    }
+    for (int i = 0; i < n; i++) {
+        free(list[i]);
+    }
+    free(list);
+    return r;
+}
+
+/* A pass plays the recordings with the phrase through one ear, one after
+ * the other with GAP_SECONDS of silence after each, as a device hears one
+ * request after another: the decoder's adaptive state (its running cepstral
+ * mean) carries over instead of starting cold at every short clip. A
+ * candidate belongs to the clip during which or in the silence after which
+ * it came. Each recording without the phrase gets an ear of its own, as
+ * `hark listen` and the benchmark hear it: that state changes how well
+ * things that sound like the phrase score (a near miss scores higher after a
+ * cold start than after an hour of other speech), and the cut-off must hold
+ * from the start. */
+#define GAP_SECONDS 1.5
+
+/* The candidates of the file playing now (and of the silence after it). */
+struct collect {
+    FILE *out;
+    size_t n;
+};
+
+static void on_candidate(void *userdata, const struct ear_wake *c, bool woke)
+{
+    struct collect *col = userdata;
+
+    (void)woke;
+    fprintf(col->out, " %.6f", isfinite(c->verify) ? c->verify : -1e9);
+    col->n++;
+}
+
+/* Plays one recording into ear, then the silence after it; *ret_samples:
+ * the recording's length. */
+static int play_file(struct ear *ear, const struct hark_config *cfg, const char *path,
+                     uint64_t *ret_samples)
+{
+    struct audio_source_options sopts = {.ring_ms = cfg->audio.ring_ms};
+    struct audio_source *src = NULL;
+    int16_t buf[2048];
+    uint64_t samples = 0, gap = (uint64_t)(GAP_SECONDS * AUDIO_RATE);
+    char err[ERRSZ];
+    int r;
+
+    r = audio_source_open(path, &sopts, err, sizeof(err), &src);
+    while (r >= 0) {
+        ssize_t n = audio_source_read(src, buf, sizeof(buf) / sizeof(buf[0]), err, sizeof(err));
+
+        if (n <= 0) {
+            r = (int)n;
+            break;
+        }
+        samples += (uint64_t)n;
+        r = ear_feed(ear, buf, (size_t)n, err, sizeof(err));
+    }
+    audio_source_free(src);
+    memset(buf, 0, sizeof(buf));
+    for (uint64_t k = 0; r >= 0 && k < gap; k += sizeof(buf) / sizeof(buf[0])) {
+        size_t n = gap - k < sizeof(buf) / sizeof(buf[0]) ? (size_t)(gap - k)
+                                                           : sizeof(buf) / sizeof(buf[0]);
+        r = ear_feed(ear, buf, n, err, sizeof(err));
+    }
+    if (r < 0) {
+        log_error("tune: %s", err);
+        return r;
+    }
+    *ret_samples = samples;
+    return 0;
+}
+
+/* The pass of threshold ti over the recordings with the phrase (positive)
+ * or without it, in file order; writes "SECONDS N SCORE..." per file. */
+static int pass_set(const struct hark_config *base, const char *phrase, const struct tune *t,
+                    size_t ti, bool positive, FILE *out)
+{
+    struct hark_config cfg = *base;
+    struct ear_callbacks cb = {.on_candidate = on_candidate};
+    struct collect col = {0};
+    struct ear *ear = NULL;
+    char err[ERRSZ];
+    int r = 0;
+
+    cfg.wakeword.n_phrases = 1;
+    snprintf(cfg.wakeword.phrases[0].text, sizeof(cfg.wakeword.phrases[0].text), "%s", phrase);
+    cfg.wakeword.phrases[0].threshold = t->thresholds[ti];
+    /* Every candidate is turned down, so no request opens and each is seen
+     * with its score. */
+    cfg.wakeword.phrases[0].verify_threshold = REJECT_ALL;
+    cfg.wakeword.phrases[0].has_verify_threshold = true;
+    cfg.wakeword.verify = true;
+    for (size_t i = 0; r >= 0 && i < t->n_files; i++) {
+        char *line = NULL;
+        size_t len = 0;
+        uint64_t samples = 0;
+
+        if ((t->files[i].kind == POSITIVE) != positive) {
+            continue;
+        }
+        if (!ear || !positive) {
+            ear_free(ear);
+            ear = NULL;
+            r = ear_new(&cfg, &cb, &col, err, sizeof(err), &ear);
+            if (r < 0) {
+                log_error("tune: %s", err);
+                return r;
+            }
+        }
+        col.out = open_memstream(&line, &len);
+        if (!col.out) {
+            r = -ENOMEM;
+            break;
+        }
+        col.n = 0;
+        r = play_file(ear, &cfg, t->files[i].path, &samples);
+        fclose(col.out);
+        if (r >= 0) {
+            fprintf(out, "%.3f %zu%s\n", (double)samples / AUDIO_RATE, col.n, line ? line : "");
+        }
+        free(line);
+    }
+    ear_free(ear);
+    return r < 0 ? r : 0;
+}
+
+/* The pass of one threshold, in a child process: the passes are
+ * independent and each keeps a core busy. Output in a memfd, in file
+ * order: the positives, then the rest. */
+static int run_pass(const struct hark_config *cfg, const char *phrase, const struct tune *t,
+                    size_t ti, int fd)
+{
+    FILE *out = fdopen(dup(fd), "w");
+    int r;
+
+    if (!out) {
+        return -errno;
+    }
+    r = pass_set(cfg, phrase, t, ti, true, out);
+    if (r >= 0) {
+        r = pass_set(cfg, phrase, t, ti, false, out);
+    }
+    if (fclose(out) != 0 && r >= 0) {
+        r = -EIO;
+    }
+    return r;
+}
+
+static int read_pass(struct tune *t, size_t ti, int fd)
+{
+    FILE *in;
+    int r = 0;
+
+    if (lseek(fd, 0, SEEK_SET) < 0 || !(in = fdopen(dup(fd), "r"))) {
+        return -errno;
+    }
+    t->results[ti] = calloc(t->n_files, sizeof(struct result));
+    if (!t->results[ti]) {
+        fclose(in);
+        return -ENOMEM;
+    }
+    /* In the order run_pass wrote them: the positives, then the rest. */
+    for (size_t k = 0; r == 0 && k < 2 * t->n_files; k++) {
+        size_t i = k % t->n_files;
+        struct result *res = &t->results[ti][i];
+
+        if ((t->files[i].kind == POSITIVE) != (k < t->n_files)) {
+            continue;
+        }
+        if (fscanf(in, "%lf %zu", &res->seconds, &res->n) != 2 || res->n > 100000) {
+            r = -EIO;
+            break;
+        }
+        res->scores = calloc(res->n + 1, sizeof(double));
+        if (!res->scores) {
+            r = -ENOMEM;
+            break;
+        }
+        for (size_t j = 0; j < res->n; j++) {
+            if (fscanf(in, "%lf", &res->scores[j]) != 1) {
+                r = -EIO;
+                break;
+            }
+        }
+    }
+    fclose(in);
+    return r;
+}
+
+static int run_passes(struct tune *t, const struct hark_config *cfg, const char *phrase,
+                      unsigned jobs)
+{
+    int fds[MAX_THRESHOLDS];
+    pid_t pids[MAX_THRESHOLDS];
+    size_t started = 0, done = 0;
+    int r = 0;
+
+    for (size_t i = 0; i < t->n_thresholds; i++) {
+        fds[i] = memfd_create("hark-tune", MFD_CLOEXEC);
+        if (fds[i] < 0) {
+            return -errno;
+        }
+    }
+    fflush(NULL);
+    while (done < t->n_thresholds) {
+        while (started < t->n_thresholds && started - done < jobs) {
+            pid_t pid = fork();
+
+            if (pid < 0) {
+                return -errno;
+            }
+            if (pid == 0) {
+                _exit(run_pass(cfg, phrase, t, started, fds[started]) < 0 ? 1 : 0);
+            }
+            pids[started++] = pid;
+            log_info("tune: pass at threshold %g started", t->thresholds[started - 1]);
+        }
+        {
+            int status;
+            pid_t pid = wait(&status);
+
+            if (pid < 0) {
+                return -errno;
+            }
+            for (size_t i = 0; i < started; i++) {
+                if (pids[i] == pid) {
+                    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                        log_error("tune: the pass at threshold %g failed", t->thresholds[i]);
+                        r = -EIO;
+                    } else if (r >= 0) {
+                        r = read_pass(t, i, fds[i]);
+                    }
+                    fprintf(stderr, "tune: threshold %g done (%zu of %zu)\n", t->thresholds[i],
+                            done + 1, t->n_thresholds);
+                }
+            }
+            done++;
+        }
+    }
+    for (size_t i = 0; i < t->n_thresholds; i++) {
+        close(fds[i]);
+    }
+    return r;
+}
+
+static double max_score(const struct result *res)
+{
+    double m = -INFINITY;
+
+    for (size_t k = 0; k < res->n; k++) {
+        m = res->scores[k] > m ? res->scores[k] : m;
+    }
+    return m;
+}
+
+/* The point of threshold ti with the second pass at cut-off c (NAN: off). */
+static struct point point_at(const struct tune *t, size_t ti, double c)
+{
+    struct point p = {.threshold = t->thresholds[ti], .verify = !isnan(c), .cutoff = c};
+
+    for (size_t i = 0; i < t->n_files; i++) {
+        const struct result *res = &t->results[ti][i];
+
+        for (size_t k = 0; t->files[i].kind != POSITIVE && k < res->n; k++) {
+            bool woke = isnan(c) || res->scores[k] >= c;
+
+            p.fas += t->files[i].kind == NEGATIVE && woke;
+            p.near += t->files[i].kind == NEAR_MISS && woke;
+        }
+        if (t->files[i].kind == POSITIVE) {
+            p.hits += res->n > 0 && (isnan(c) || max_score(res) >= c);
+        }
+    }
+    p.fa_h = t->neg_hours > 0 ? (double)p.fas / t->neg_hours : 0;
+    return p;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The cut-offs worth trying at threshold ti: just above each negative's
+ * score (the false alarms drop one by one), and off. */
+static size_t cutoffs(const struct tune *t, size_t ti, double **ret)
+{
+    size_t n = 0, cap = 1;
+    double *c;
+
+    for (size_t i = 0; i < t->n_files; i++) {
+        cap += t->files[i].kind == NEGATIVE ? t->results[ti][i].n : 0;
+    }
+    c = calloc(cap + 1, sizeof(*c));
+    if (!c) {
+        *ret = NULL;
+        return 0;
+    }
+    for (size_t i = 0; i < t->n_files; i++) {
+        for (size_t k = 0; t->files[i].kind == NEGATIVE && k < t->results[ti][i].n; k++) {
+            /* Rounded up to what the config file keeps (3 decimals). */
+            c[n++] = ceil(t->results[ti][i].scores[k] * 1000 + 1e-6) / 1000 + 0.001;
+        }
+    }
+    c[n++] = -REJECT_ALL; /* every candidate passes */
+    qsort(c, n, sizeof(*c), cmp_desc);
+    *ret = c;
+    return n;
+}
+
+/* Fewer misses, then fewer false alarms, then the higher cut-off (a
+ * margin), then the higher threshold (fewer candidates to check). */
+static bool better(const struct point *a, const struct point *b)
+{
+    double ca = a->verify ? a->cutoff : -INFINITY, cb = b->verify ? b->cutoff : -INFINITY;
+
+    if (a->hits != b->hits) {
+        return a->hits > b->hits;
+    }
+    if (a->fas != b->fas) {
+        return a->fas < b->fas;
+    }
+    if (ca != cb) {
+        return ca > cb;
+    }
+    return a->threshold > b->threshold;
+}
+
+/* Where the false alarms of a point came from: each recording without the
+ * phrase, with its false alarms per hour. */
+static void print_breakdown(FILE *f, const struct tune *t, const struct point *p)
+{
+    size_t ti = 0;
+
+    while (ti + 1 < t->n_thresholds && t->thresholds[ti] != p->threshold) {
+        ti++;
+    }
+    for (size_t i = 0; i < t->n_files; i++) {
+        const struct result *res = &t->results[ti][i];
+        size_t fas = 0;
+
+        if (t->files[i].kind == POSITIVE) {
+            continue;
+        }
+        for (size_t k = 0; k < res->n; k++) {
+            fas += !p->verify || res->scores[k] >= p->cutoff;
+        }
+        fprintf(f, "  %s%s: %zu woke in %.1f min (of %zu candidates)\n", t->files[i].path,
+                t->files[i].kind == NEAR_MISS ? " (near misses)" : "", fas, res->seconds / 60.0,
+                res->n);
+    }
+}
+
+static void print_point(FILE *f, const struct tune *t, const struct point *p, const char *mark)
+{
+    char cut[32];
+
+    if (p->verify) {
+        snprintf(cut, sizeof(cut), "%.3f", p->cutoff);
+    } else {
+        snprintf(cut, sizeof(cut), "off");
+    }
+    fprintf(f, "%-10g %-8s %5zu/%-5zu %6.1f %%  %5zu  %7.2f", p->threshold, cut, p->hits,
+            t->n_pos, t->n_pos ? 100.0 * (double)(t->n_pos - p->hits) / (double)t->n_pos : 0.0,
+            p->fas, p->fa_h);
+    if (t->n_near_files) {
+        fprintf(f, "  %5zu", p->near);
+    }
+    fprintf(f, "%s\n", mark);
+}
+
+/* Rewrites the [wakeword] keys of path (or makes the file): the tuned
+ * phrase with its threshold and cut-off, and verify. */
+static int write_config(const char *path, const struct hark_config *cfg, const char *phrase,
+                        const struct point *best, size_t n_pos)
+{
+    char tmp[4096], phrases[CONFIG_MAX_PHRASES * (CONFIG_PHRASE_MAX + 48)] = "";
+    bool found = false, in_section = false, written = false;
+    FILE *in = fopen(path, "re"), *out;
+    char *line = NULL;
+    size_t cap = 0;
+    int fd, r = 0;
+
+    if (!in && errno != ENOENT) {
+        log_error("tune: %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
+        const struct config_phrase *p = &cfg->wakeword.phrases[i];
+        size_t len = strlen(phrases);
+        bool tuned = strcmp(p->text, phrase) == 0;
+
+        snprintf(phrases + len, sizeof(phrases) - len, "%s%s/%g/%.3f", i ? ", " : "", p->text,
+                 tuned ? best->threshold : p->threshold,
+                 tuned ? (best->verify ? best->cutoff : -REJECT_ALL) : p->verify_threshold);
+        found |= tuned;
+    }
+    if (!found) {
+        size_t len = strlen(phrases);
+
+        snprintf(phrases + len, sizeof(phrases) - len, "%s%s/%g/%.3f", len ? ", " : "", phrase,
+                 best->threshold, best->verify ? best->cutoff : -REJECT_ALL);
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tune-XXXXXX", path);
+    fd = mkstemp(tmp);
+    if (fd < 0 || !(out = fdopen(fd, "w"))) {
+        log_error("tune: cannot write next to %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        if (in) {
+            fclose(in);
+        }
+        return -errno;
+    }
+    /* The rewritten file keeps the mode it had. */
+    {
+        struct stat st;
+
+        fchmod(fd, in && fstat(fileno(in), &st) == 0 ? st.st_mode & 07777 : 0644);
+    }
+    while (in && getline(&line, &cap, in) > 0) {
+        const char *s = line + strspn(line, " \t");
+        size_t klen = strcspn(s, " \t=");
+
+        if (*s == '[') {
+            in_section = strncmp(s, "[wakeword]", 10) == 0;
+            fputs(line, out);
+            if (in_section && !written) {
+                fprintf(out, "# hark tune: %zu of %zu wake words found, %.2f false alarms per "
+                             "hour\nphrases = %s\nverify = on\nphone_loop = %g\n",
+                        best->hits, n_pos, best->fa_h, phrases, cfg->wakeword.phone_loop);
+                written = true;
+            }
+            continue;
+        }
+        if (in_section && ((klen == 7 && strncmp(s, "phrases", 7) == 0) ||
+                           (klen == 6 && strncmp(s, "verify", 6) == 0) ||
+                           (klen == 10 && strncmp(s, "phone_loop", 10) == 0))) {
+            continue; /* replaced */
+        }
+        fputs(line, out);
+    }
+    if (!written) {
+        fprintf(out, "%s[wakeword]\nphrases = %s\nverify = on\nphone_loop = %g\n", in ? "\n" : "",
+                phrases, cfg->wakeword.phone_loop);
+    }
+    free(line);
+    if (in) {
+        fclose(in);
+    }
+    if (fflush(out) != 0 || fsync(fileno(out)) != 0) {
+        r = -errno;
+    }
+    fclose(out);
+    if (r == 0 && rename(tmp, path) < 0) {
+        r = -errno;
+    }
+    if (r < 0) {
+        unlink(tmp);
+        log_error("tune: cannot write %s: %s", path, strerror(-r));
+    }
+    return r;
+}
+
+static void tune_usage(FILE *out)
+{
+    fputs("usage: hark tune [--config F] [--phrase TEXT] [--target FA_PER_HOUR]\n"
+          "                 [--thresholds T,T,...] [--jobs N] [--det FILE.tsv] [--write FILE]\n"
+          "                 --positives PATH... --negatives PATH... [--near-misses PATH...]\n"
+          "\n"
+          "Plays recordings with the wake phrase (--positives: each file holds it once)\n"
+          "and without it (--negatives) through hark's wake-word pipeline at each spotter\n"
+          "threshold, sweeps the second pass's cut-off, prints miss rate against false\n"
+          "alarms per hour, and with --write sets the best setting whose false alarms per\n"
+          "hour stay at or below the target (default 1) in FILE's [wakeword] section.\n"
+          "--near-misses: recordings of things that sound like the phrase; how many wake\n"
+          "is shown, but they do not count toward the target. PATH is a recording or a\n"
+          "directory of them (.wav .flac .ogg); repeat the options for more. See\n"
+          "doc/wakeword.md.\n",
+          out);
+}
+
+static int parse_thresholds(struct tune *t, const char *s)
+{
+    t->n_thresholds = 0;
+    while (*s) {
+        char *end;
+        double v = strtod(s, &end);
+
+        if (end == s || !(v > 0) || !isfinite(v) || t->n_thresholds == MAX_THRESHOLDS) {
+            log_error("tune: --thresholds wants up to %d positive numbers, comma-separated",
+                      MAX_THRESHOLDS);
+            return -EINVAL;
+        }
+        t->thresholds[t->n_thresholds++] = v;
+        s = end + strspn(end, ", ");
+    }
+    return t->n_thresholds ? 0 : -EINVAL;
+}
+
+int tune_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},    {"phrase", required_argument, NULL, 'p'},
+        {"target", required_argument, NULL, 'T'},    {"thresholds", required_argument, NULL, 't'},
+        {"jobs", required_argument, NULL, 'j'},      {"det", required_argument, NULL, 'd'},
+        {"write", required_argument, NULL, 'w'},     {"positives", required_argument, NULL, 'P'},
+        {"negatives", required_argument, NULL, 'N'}, {"near-misses", required_argument, NULL, 'M'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    struct tune *t = calloc(1, sizeof(*t));
+    const char *config_path = NULL, *phrase = NULL, *det = NULL, *write = NULL;
+    double target = 1.0;
+    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    struct hark_config cfg;
+    struct point best = {0};
+    bool have_best = false, have_neg = false;
+    FILE *detf = NULL;
+    int c, r = 0;
+
+    if (!t) {
+        return 1;
+    }
+    parse_thresholds(t, "1e-50,1e-40,1e-30,1e-20");
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:p:T:t:j:d:w:P:N:M:h", opts, NULL)) != -1) {
+        char *end;
+
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'p':
+            phrase = optarg;
+            break;
+        case 'T':
+            target = strtod(optarg, &end);
+            if (*end || !(target >= 0)) {
+                log_error("tune: --target wants false alarms per hour, 0 or more");
+                r = -EINVAL;
+            }
+            break;
+        case 't':
+            r = parse_thresholds(t, optarg);
+            break;
+        case 'j':
+            jobs = strtol(optarg, &end, 10);
+            if (*end || jobs < 1) {
+                log_error("tune: --jobs wants a positive number");
+                r = -EINVAL;
+            }
+            break;
+        case 'd':
+            det = optarg;
+            break;
+        case 'w':
+            write = optarg;
+            break;
+        case 'P':
+        case 'N':
+        case 'M':
+            r = add_path(t, optarg, c == 'P' ? POSITIVE : c == 'N' ? NEGATIVE : NEAR_MISS);
+            have_neg |= c == 'N';
+            break;
+        case 'h':
+            tune_usage(stdout);
+            free(t);
+            return 0;
+        default:
+            tune_usage(stderr);
+            free(t);
+            return 2;
+        }
+        if (r < 0) {
+            goto finish;
+        }
+    }
+    if (optind != argc || !have_neg || t->n_files == 0) {
+        tune_usage(stderr);
+        free(t);
+        return 2;
+    }
+    for (size_t i = 0; i < t->n_files; i++) {
+        t->n_pos += t->files[i].kind == POSITIVE;
+        t->n_near_files += t->files[i].kind == NEAR_MISS;
+    }
+    if (t->n_pos == 0) {
+        tune_usage(stderr);
+        free(t);
+        return 2;
+    }
+    r = cli_load_config(write && !config_path && access(write, F_OK) == 0 ? write : config_path,
+                        &cfg);
+    if (r < 0) {
+        goto finish;
+    }
+    if (!phrase) {
+        phrase = cfg.wakeword.phrases[0].text;
+    }
+    fprintf(stderr, "tune: '%s', %zu recordings with it, %zu without, %zu thresholds, %ld jobs\n",
+            phrase, t->n_pos, t->n_files - t->n_pos, t->n_thresholds, jobs);
+    r = run_passes(t, &cfg, phrase, (unsigned)jobs);
+    if (r < 0) {
+        goto finish;
+    }
+    for (size_t i = 0; i < t->n_files; i++) {
+        t->neg_hours += t->files[i].kind == NEGATIVE ? t->results[0][i].seconds / 3600.0 : 0;
+    }
+    if (det) {
+        detf = fopen(det, "we");
+        if (!detf) {
+            log_error("tune: %s: %s", det, strerror(errno));
+            r = -errno;
+            goto finish;
+        }
+        fprintf(detf, "threshold\tverify\tcutoff\thits\tpositives\tmisses\tmiss_rate\tfalse_alarms"
+                      "\tfa_per_hour\tnear_misses_woken\n");
+    }
+    printf("'%s': %zu recordings with the phrase, %.2f h without it; target %.2f false alarms "
+           "per hour\n\n",
+           phrase, t->n_pos, t->neg_hours, target);
+    printf("threshold  verify   hits         miss     FAs     FA/h%s\n",
+           t->n_near_files ? "   near" : "");
+    for (size_t ti = 0; ti < t->n_thresholds; ti++) {
+        struct point off = point_at(t, ti, NAN), tbest = {0};
+        bool have_tbest = false;
+        double *cuts;
+        size_t n = cutoffs(t, ti, &cuts);
+
+        if (!cuts) {
+            r = -ENOMEM;
+            goto finish;
+        }
+        print_point(stdout, t, &off, "");
+        if (off.fa_h <= target) {
+            tbest = off;
+            have_tbest = true;
+        }
+        if (detf) {
+            fprintf(detf, "%g\toff\t\t%zu\t%zu\t%zu\t%.4f\t%zu\t%.3f\t%zu\n", off.threshold,
+                    off.hits, t->n_pos, t->n_pos - off.hits,
+                    (double)(t->n_pos - off.hits) / (double)t->n_pos, off.fas, off.fa_h, off.near);
+        }
+        for (size_t k = 0; k < n; k++) {
+            struct point p = point_at(t, ti, cuts[k]);
+
+            if (detf) {
+                fprintf(detf, "%g\ton\t%.3f\t%zu\t%zu\t%zu\t%.4f\t%zu\t%.3f\t%zu\n", p.threshold,
+                        p.cutoff, p.hits, t->n_pos, t->n_pos - p.hits,
+                        (double)(t->n_pos - p.hits) / (double)t->n_pos, p.fas, p.fa_h, p.near);
+            }
+            if (p.fa_h <= target && (!have_tbest || better(&p, &tbest))) {
+                tbest = p;
+                have_tbest = true;
+            }
+        }
+        free(cuts);
+        if (have_tbest && tbest.verify) {
+            print_point(stdout, t, &tbest, "  (best cut-off within the target)");
+        }
+        if (have_tbest && (!have_best || better(&tbest, &best))) {
+            best = tbest;
+            have_best = true;
+        }
+    }
+    if (!have_best) {
+        printf("\nno setting meets the target of %.2f false alarms per hour\n", target);
+        r = -ERANGE;
+        goto finish;
+    }
+    printf("\nbest within the target:\n");
+    print_point(stdout, t, &best, "");
+    print_breakdown(stdout, t, &best);
+    if (write) {
+        r = write_config(write, &cfg, phrase, &best, t->n_pos);
+        if (r >= 0) {
+            printf("written to %s\n", write);
+        }
+    }
+
+finish:
+    if (detf && fclose(detf) != 0 && r >= 0) {
+        r = -EIO;
+    }
+    for (size_t ti = 0; ti < MAX_THRESHOLDS; ti++) {
+        for (size_t i = 0; t->results[ti] && i < t->n_files; i++) {
+            free(t->results[ti][i].scores);
+        }
+        free(t->results[ti]);
+    }
+    for (size_t i = 0; i < t->n_files; i++) {
+        free(t->files[i].path);
+    }
+    free(t);
+    return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,84 @@
+#!/bin/sh
+# `hark tune` on the generated corpus (small mode): it sweeps two spotter
+# thresholds and the second pass's cut-off, prints the table, the DET points
+# and where the false alarms came from, and writes the best setting within
+# the target into a config file. What it writes holds: `hark check-config`
+# takes the file, and `hark listen` with it wakes on the recordings without
+# the phrase no more often than tune counted. Rewriting an existing file
+# keeps its other keys, sections and mode. Bad arguments are refused,
+# naming what is wrong.
+# usage: tune.sh HARK CORPUSDIR
+HARK=$1
+CORPUS=$2
+. "$(dirname "$0")/lib.sh"
+
+[ -f "$CORPUS/STAMP" ] || fail "no corpus in $CORPUS"
+
+cat >"$TMP/hark.conf" <<'CONF'
+# my settings
+[audio]
+preroll = 700ms
+[wakeword]
+phrases = hey computer
+verify = off
+[endpoint]
+silence = 800ms
+CONF
+chmod 600 "$TMP/hark.conf"
+
+"$HARK" tune --thresholds 1e-50,1e-30 --jobs 2 --det "$TMP/det.tsv" --write "$TMP/hark.conf" \
+    --positives "$CORPUS/pos" --negatives "$CORPUS/negatives.wav" --negatives "$CORPUS/noise.wav" \
+    --near-misses "$CORPUS/nearmiss.wav" >"$TMP/out" 2>"$TMP/err" || fail "tune: $(cat "$TMP/err")"
+cat "$TMP/out"
+n_pos=$(($(wc -l <"$CORPUS/pos.tsv") - 1))
+grep -q "^'hey computer': $n_pos recordings with the phrase" "$TMP/out" || fail "no header"
+grep -q "^1e-50 *off " "$TMP/out" && grep -q "^1e-30 *off " "$TMP/out" || fail "a threshold is missing"
+grep -q "^best within the target:" "$TMP/out" || fail "no best setting"
+grep -q "negatives.wav: [0-9]* woke" "$TMP/out" || fail "no breakdown"
+grep -q "nearmiss.wav (near misses): [0-9]* woke" "$TMP/out" || fail "no near-miss breakdown"
+head -1 "$TMP/det.tsv" | grep -q "^threshold	verify	cutoff	hits	positives	misses" || fail "DET header"
+[ "$(grep -c "	on	" "$TMP/det.tsv")" -ge 2 ] || fail "too few DET points"
+
+# The file: the tuned phrase, verify on, the rest kept, the mode kept.
+cat "$TMP/hark.conf"
+line=$(grep "^phrases = " "$TMP/hark.conf")
+echo "$line" | grep -Eq "^phrases = hey computer/1e-(50|30)/-?[0-9.]+$" || fail "phrases: $line"
+grep -q "^verify = on$" "$TMP/hark.conf" || fail "verify not on"
+[ "$(grep -c "^verify = " "$TMP/hark.conf")" -eq 1 ] || fail "verify twice"
+grep -q "^phone_loop = " "$TMP/hark.conf" || fail "no phone_loop"
+grep -q "^# my settings" "$TMP/hark.conf" && grep -q "^preroll = 700ms" "$TMP/hark.conf" &&
+    grep -q "^silence = 800ms" "$TMP/hark.conf" || fail "other settings were lost"
+[ "$(stat -c %a "$TMP/hark.conf")" = 600 ] || fail "mode changed to $(stat -c %a "$TMP/hark.conf")"
+"$HARK" check-config "$TMP/hark.conf" >/dev/null 2>"$TMP/err" || fail "check-config: $(cat "$TMP/err")"
+
+# What tune counted, hark listen does: no more wakes on each recording
+# without the phrase than the breakdown says.
+for f in negatives noise; do
+    said=$(sed -n "s|.*/$f.wav: \([0-9]*\) woke.*|\1|p" "$TMP/out")
+    "$HARK" listen --config "$TMP/hark.conf" --input "$CORPUS/$f.wav" >"$TMP/listen" 2>"$TMP/err" ||
+        fail "listen: $(cat "$TMP/err")"
+    got=$(grep -c '"event":"wake"' "$TMP/listen" || true)
+    echo "$f.wav: tune counted $said, hark listen woke $got times"
+    [ "$got" -le "$said" ] || fail "$f.wav: hark listen woke $got times, tune counted $said"
+done
+
+# A new file gets just the section.
+"$HARK" tune --thresholds 1e-30 --jobs 1 --write "$TMP/new.conf" --positives "$CORPUS/pos/001.wav" \
+    --negatives "$CORPUS/noise.wav" >/dev/null 2>"$TMP/err" || fail "tune: $(cat "$TMP/err")"
+[ "$(head -1 "$TMP/new.conf")" = "[wakeword]" ] || fail "new file: $(cat "$TMP/new.conf")"
+"$HARK" check-config "$TMP/new.conf" >/dev/null 2>&1 || fail "the new file does not check"
+
+# Refusals.
+"$HARK" tune --positives "$CORPUS/pos" >/dev/null 2>"$TMP/err" && fail "ran without negatives"
+grep -q "usage: hark tune" "$TMP/err" || fail "no usage: $(cat "$TMP/err")"
+"$HARK" tune --positives "$TMP/nothere.wav" --negatives "$CORPUS/noise.wav" >/dev/null 2>"$TMP/err" &&
+    fail "ran on a missing file"
+grep -q "nothere.wav" "$TMP/err" || fail "the missing file is not named: $(cat "$TMP/err")"
+mkdir "$TMP/empty"
+"$HARK" tune --positives "$TMP/empty" --negatives "$CORPUS/noise.wav" >/dev/null 2>"$TMP/err" &&
+    fail "ran on an empty directory"
+grep -q "empty: no recordings" "$TMP/err" || fail "the empty directory: $(cat "$TMP/err")"
+"$HARK" tune --target -1 --positives "$CORPUS/pos" --negatives "$CORPUS/noise.wav" >/dev/null \
+    2>"$TMP/err" && fail "took a negative target"
+grep -q "target" "$TMP/err" || fail "bad target: $(cat "$TMP/err")"
+echo "ok"
