@@ -49,6 +49,7 @@ struct kws {
     uint64_t fed;       /* absolute samples fed or skipped */
     uint64_t frames_base; /* the decoder's frame number of this utterance's start */
     bool in_utt;
+    bool heard; /* the current utterance has been fed audio */
     char phrase[128];
 };
 
@@ -422,8 +423,9 @@ void kws_free(struct kws *kws)
     free(kws);
 }
 
-/* Ends the spotter's utterance. Its frame numbers (in detections) run on
- * across utterances, so the frames of each are counted. */
+/* Ends the spotter's utterance. The frame numbers the decoder gives (in
+ * detections) run on across utterances, in the frames its front end has
+ * made, so the frames of each utterance are counted. */
 static void end_utt(struct kws *kws)
 {
     if (kws->in_utt) {
@@ -433,13 +435,23 @@ static void end_utt(struct kws *kws)
     }
 }
 
+/* Starts the spotter afresh at the current position. An utterance that has
+ * heard nothing is fresh already and is only moved: ended, it would count
+ * one frame (ps_get_n_frames) that the decoder's numbering never had, and
+ * every request and every reopened gate would slide the second pass's
+ * window a frame earlier. */
 static int restart(struct kws *kws)
 {
+    if (kws->in_utt && !kws->heard) {
+        kws->utt_start = kws->fed;
+        return 0;
+    }
     end_utt(kws);
     if (ps_start_utt(kws->ps) < 0) {
         return -EIO;
     }
     kws->in_utt = true;
+    kws->heard = false;
     kws->utt_start = kws->fed;
     return 0;
 }
@@ -456,9 +468,8 @@ int kws_skip(struct kws *kws, uint64_t n)
     return restart(kws);
 }
 
-/* Samples from the utterance's start to the decoder's frame f. The decoder
- * numbers frames on across utterances (the second pass's too), so
- * frames_base counts them. */
+/* Samples from the utterance's start to the decoder's frame f: frames_base
+ * is where the decoder's numbering stood when the utterance began. */
 static uint64_t frame_offset(const struct kws *kws, int f)
 {
     return f > 0 && (uint64_t)f > kws->frames_base ? ((uint64_t)f - kws->frames_base) * 160 : 0;
@@ -655,6 +666,7 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detec
     if (ps_process_raw(kws->ps, samples, n, FALSE, FALSE) < 0) {
         return -EIO;
     }
+    kws->heard = kws->heard || n > 0;
     if (kws->ring) {
         ring_push(kws, samples, n);
     }
