@@ -153,6 +153,7 @@ static int parse_pipeline_args(const char *cmd, bool with_output, int argc, char
  * Nothing is kept or sent; the cloud link will be the consumer. */
 struct listen_state {
     uint64_t request_samples;
+    uint64_t wakes;
 };
 
 static void on_wake(void *userdata, const struct ear_wake *wake)
@@ -160,6 +161,7 @@ static void on_wake(void *userdata, const struct ear_wake *wake)
     struct listen_state *ls = userdata;
 
     ls->request_samples = 0;
+    ls->wakes++;
     log_info("wake: '%s' at %.2f s (phrase from %.2f s, %.2f s of pre-roll)", wake->phrase, wake->t,
              wake->phrase_start, wake->preroll_s);
     events_wake(wake->t, wake->phrase, wake->score, wake->verify);
@@ -260,6 +262,9 @@ static int cmd_listen(int argc, char **argv)
     if (r < 0) {
         log_error("%s", err);
     }
+    /* Counters only: a turned-down candidate leaves no other trace. */
+    log_info("%llu wakes; %llu candidates turned down by the second pass",
+             (unsigned long long)ls.wakes, (unsigned long long)ear_rejected(ear));
     if (audio_source_overruns(source) > 0) {
         log_warning("%llu samples lost to capture overruns",
                     (unsigned long long)audio_source_overruns(source));

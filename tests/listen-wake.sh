@@ -72,10 +72,16 @@ printf '[wakeword]\nverify = off\n' >"$TMP/spotter.conf"
 "$HARK" listen --config "$TMP/spotter.conf" --input "$CORPUS/nearmiss.wav" >"$TMP/out" 2>"$TMP/err" ||
     fail "listen on nearmiss.wav: $(cat "$TMP/err")"
 spotted=$(grep -c '"event":"wake"' "$TMP/out" || true)
-"$HARK" listen --config "$TMP/default.conf" --input "$CORPUS/nearmiss.wav" >"$TMP/out" 2>"$TMP/err" ||
+"$HARK" -v listen --config "$TMP/default.conf" --input "$CORPUS/nearmiss.wav" >"$TMP/out" 2>"$TMP/err" ||
     fail "listen on nearmiss.wav: $(cat "$TMP/err")"
 verified=$(grep -c '"event":"wake"' "$TMP/out" || true)
 n_nm=$(($(wc -l <"$CORPUS/nearmiss.tsv") - 1))
 echo "near misses that woke (of $n_nm): $spotted by the spotter alone, $verified with the second pass"
 [ "$verified" -lt "$spotted" ] || fail "the second pass turned no near miss down"
+# What was turned down is counted, and only counted: the count at the end,
+# no event and no other line for it.
+down=$(sed -n 's/.*[0-9]* wakes; \([0-9]*\) candidates turned down.*/\1/p' "$TMP/err")
+[ -n "$down" ] && [ "$down" -gt 0 ] || fail "no count of the candidates turned down: $(cat "$TMP/err")"
+echo "turned down: $down"
+[ "$(wc -l <"$TMP/out")" -eq $((2 * verified)) ] || fail "events besides the wakes and their ends: $(cat "$TMP/out")"
 echo "ok"
