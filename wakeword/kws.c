@@ -31,6 +31,9 @@
 #define MAX_PHRASES 8
 #define MAX_SEGS 32
 #define MAX_LOOP_SEGS 512
+/* What spotter_start() searches: 10 frames. */
+#define PROBE_SAMPLES 4800
+#define MAX_PROBE_SEGS 16
 #define CMN_MAX 64
 
 struct kws {
@@ -47,7 +50,10 @@ struct kws {
     uint64_t rejected;      /* detections the second pass turned down */
     uint64_t utt_start; /* absolute sample of the current utterance's start */
     uint64_t fed;       /* absolute samples fed or skipped */
-    uint64_t frames_base; /* the decoder's frame number of this utterance's start */
+    uint64_t frames_base; /* the decoder's frame number of this utterance's start:
+                           * counted, and read at each detection when the
+                           * second pass is on (spotter_start) */
+    int det_sf, det_ef;   /* the last detection's frames, in the decoder's numbering */
     bool in_utt;
     bool heard; /* the current utterance has been fed audio */
     char phrase[128];
@@ -493,6 +499,8 @@ static bool take_detection(struct kws *kws, struct kws_detection *d)
     seg = ps_seg_iter(kws->ps);
     if (seg) {
         ps_seg_frames(seg, &sf, &ef);
+        kws->det_sf = sf;
+        kws->det_ef = ef;
         confidence = logmath_exp(ps_get_logmath(kws->ps), ps_seg_prob(seg, NULL, NULL, NULL));
         snprintf(kws->phrase, sizeof(kws->phrase), "%s", ps_seg_word(seg));
         ps_seg_free(seg);
@@ -582,6 +590,37 @@ static double loop_score(const struct seg *segs, int n, int sf, int ef)
         }
     }
     return sum;
+}
+
+/* Where the spotter's last utterance began, in the decoder's frame
+ * numbering: PocketSphinx numbers a live utterance's frames from its front
+ * end's count of all the audio it has ever been given (the second pass's
+ * windows too), and numbers the segments of a whole-utterance search that
+ * follows from that same start. Adding up ps_get_n_frames does not keep up
+ * with it: each utterance's fraction of a frame is left out, so the count
+ * fell behind by a fraction of a frame per request, and after a few hundred
+ * requests the second pass was looking a second after the phrase. So the
+ * start is read at every detection: the phone loop over the last 0.1 s,
+ * whose first segment begins at it. -1 when the loop finds no path. */
+static int64_t spotter_start(struct kws *kws)
+{
+    feat_t *fcb = ps_get_feat(kws->ps);
+    mfcc_t cmn[CMN_MAX];
+    struct seg s[MAX_PROBE_SEGS];
+    size_t n = PROBE_SAMPLES;
+    int k;
+
+    if (kws->fed - kws->ring_from < n) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        kws->window[i] = kws->ring[(kws->fed - n + i) % kws->ring_cap];
+    }
+    cmn_live_get(fcb->cmn_struct, cmn);
+    k = search_segs(kws, LOOP_NAME, kws->window, n, s, MAX_PROBE_SEGS);
+    cmn_live_set(fcb->cmn_struct, cmn);
+    explicit_bzero(kws->window, n * sizeof(*kws->window));
+    return k > 0 && s[0].sf >= 0 ? s[0].sf : -1;
 }
 
 /* The second pass over the phrase and a little audio around it: how much
@@ -680,7 +719,21 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detec
     }
     d.verify_score = NAN;
     if (kws->verify) {
+        uint64_t counted = kws->frames_base;
+        int64_t base;
+
         end_utt(kws);
+        /* Put the detection right with the utterance's start as read, and
+         * go on counting from there. */
+        base = spotter_start(kws);
+        if (base >= 0) {
+            uint64_t on = kws->frames_base - counted;
+
+            kws->frames_base = (uint64_t)base;
+            d.start = kws->utt_start + frame_offset(kws, kws->det_sf);
+            d.end = kws->utt_start + frame_offset(kws, kws->det_ef + 1);
+            kws->frames_base += on;
+        }
         p = phrase_index(kws, d.phrase);
         d.verify_score = verify(kws, p, d.start, d.end);
         if (ps_set_search(kws->ps, SEARCH_NAME) < 0) {
