@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1085,16 +1086,37 @@ static int reader_get(struct reader *rd, uint64_t off, size_t n, const uint8_t *
     return 0;
 }
 
+/* The reader's and the rewrite's buffers (1.25 MiB each, for a moment):
+ * mapped and unmapped, not from the heap. From malloc, glibc raises its
+ * mmap threshold when the first is freed and serves the next from the
+ * heap, which keeps the pages: the soak saw RSS rise by 0.5 to 0.75 MiB at
+ * each of the first compactions of a long-running hark. Mapped memory
+ * reads as zeros, as calloc's does. */
+static uint8_t *big_alloc(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void big_free(uint8_t *p, size_t n)
+{
+    /* The pages go back to the kernel, which clears them before any reuse. */
+    if (p) {
+        munmap(p, n);
+    }
+}
+
 static int reader_init(struct reader *rd, int fd, uint64_t size)
 {
     *rd = (struct reader){.fd = fd, .size = size};
-    rd->buf = malloc(REC_MAX + READ_CHUNK);
+    rd->buf = big_alloc(REC_MAX + READ_CHUNK);
     return rd->buf ? 0 : -ENOMEM;
 }
 
 static void reader_finish(struct reader *rd)
 {
-    free(rd->buf);
+    big_free(rd->buf, REC_MAX + READ_CHUNK);
     rd->buf = NULL;
 }
 
@@ -1595,7 +1617,7 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
     if (tmp_path_of(tmp, h->dir, HISTORY_FILE) < 0) {
         return fail(err, errsz, -ENAMETOOLONG, "%s: path too long", h->dir);
     }
-    buf = calloc(1, bufsz);
+    buf = big_alloc(bufsz);
     if (!buf) {
         return fail(err, errsz, -ENOMEM, "out of memory");
     }
@@ -1681,7 +1703,7 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
     if (r < 0) {
         fail(err, errsz, r, "%s: cannot flush the directory: %s", h->dir, strerror(-r));
     }
-    free(buf);
+    big_free(buf, bufsz);
     return r;
 
 cleanup:
@@ -1689,10 +1711,7 @@ cleanup:
         close(fd);
     }
     unlink(tmp);
-    if (buf) {
-        sodium_memzero(buf, bufsz);
-        free(buf);
-    }
+    big_free(buf, bufsz);
     return fail(err, errsz, r, "%s: cannot rewrite: %s", h->hist_path, strerror(-r));
 }
 
