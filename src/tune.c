@@ -612,7 +612,8 @@ static int write_config(const char *path, const struct hark_config *cfg, const c
 static void tune_usage(FILE *out)
 {
     fputs("usage: hark tune [--config F] [--phrase TEXT] [--target FA_PER_HOUR]\n"
-          "                 [--thresholds T,T,...] [--jobs N] [--det FILE.tsv] [--write FILE]\n"
+          "                 [--near-limit N] [--thresholds T,T,...] [--jobs N] [--det FILE.tsv]\n"
+          "                 [--write FILE]\n"
           "                 --positives PATH... --negatives PATH... [--near-misses PATH...]\n"
           "\n"
           "Plays recordings with the wake phrase (--positives: each file holds it once)\n"
@@ -621,9 +622,9 @@ static void tune_usage(FILE *out)
           "alarms per hour, and with --write sets the best setting whose false alarms per\n"
           "hour stay at or below the target (default 1) in FILE's [wakeword] section.\n"
           "--near-misses: recordings of things that sound like the phrase; how many wake\n"
-          "is shown, but they do not count toward the target. PATH is a recording or a\n"
-          "directory of them (.wav .flac .ogg); repeat the options for more. See\n"
-          "doc/wakeword.md.\n",
+          "is shown, but they do not count toward the target; --near-limit N keeps to\n"
+          "settings that wake on at most N of them. PATH is a recording or a directory\n"
+          "of them (.wav .flac .ogg); repeat the options for more. See doc/wakeword.md.\n",
           out);
 }
 
@@ -653,12 +654,13 @@ int tune_main(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},      {"det", required_argument, NULL, 'd'},
         {"write", required_argument, NULL, 'w'},     {"positives", required_argument, NULL, 'P'},
         {"negatives", required_argument, NULL, 'N'}, {"near-misses", required_argument, NULL, 'M'},
-        {"help", no_argument, NULL, 'h'},
+        {"near-limit", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
         {0},
     };
     struct tune *t = calloc(1, sizeof(*t));
     const char *config_path = NULL, *phrase = NULL, *det = NULL, *write = NULL;
     double target = 1.0;
+    size_t near_limit = SIZE_MAX;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     struct hark_config cfg;
     struct point best = {0};
@@ -671,7 +673,7 @@ int tune_main(int argc, char **argv)
     }
     parse_thresholds(t, "1e-50,1e-40,1e-30,1e-20");
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:p:T:t:j:d:w:P:N:M:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:p:T:t:j:d:w:P:N:M:L:h", opts, NULL)) != -1) {
         char *end;
 
         switch (c) {
@@ -691,6 +693,18 @@ int tune_main(int argc, char **argv)
         case 't':
             r = parse_thresholds(t, optarg);
             break;
+        case 'L': {
+            unsigned long long v;
+
+            errno = 0;
+            v = strtoull(optarg, &end, 10);
+            if (*end || end == optarg || errno || optarg[0] == '-') {
+                log_error("tune: --near-limit wants a number of near misses, 0 or more");
+                r = -EINVAL;
+            }
+            near_limit = (size_t)v;
+            break;
+        }
         case 'j':
             jobs = strtol(optarg, &end, 10);
             if (*end || jobs < 1) {
@@ -732,6 +746,11 @@ int tune_main(int argc, char **argv)
         t->n_pos += t->files[i].kind == POSITIVE;
         t->n_near_files += t->files[i].kind == NEAR_MISS;
     }
+    if (near_limit != SIZE_MAX && !t->n_near_files) {
+        log_error("tune: --near-limit counts near misses: give them with --near-misses");
+        free(t);
+        return 2;
+    }
     if (t->n_pos == 0) {
         tune_usage(stderr);
         free(t);
@@ -765,8 +784,12 @@ int tune_main(int argc, char **argv)
                       "\tfa_per_hour\tnear_misses_woken\n");
     }
     printf("'%s': %zu recordings with the phrase, %.2f h without it; target %.2f false alarms "
-           "per hour\n\n",
+           "per hour",
            phrase, t->n_pos, t->neg_hours, target);
+    if (near_limit != SIZE_MAX) {
+        printf(", at most %zu near misses woken", near_limit);
+    }
+    printf("\n\n");
     printf("threshold  verify   hits         miss     FAs     FA/h%s\n",
            t->n_near_files ? "   near" : "");
     for (size_t ti = 0; ti < t->n_thresholds; ti++) {
@@ -780,7 +803,7 @@ int tune_main(int argc, char **argv)
             goto finish;
         }
         print_point(stdout, t, &off, "");
-        if (off.fa_h <= target) {
+        if (off.fa_h <= target && off.near <= near_limit) {
             tbest = off;
             have_tbest = true;
         }
@@ -797,7 +820,7 @@ int tune_main(int argc, char **argv)
                         p.cutoff, p.hits, t->n_pos, t->n_pos - p.hits,
                         (double)(t->n_pos - p.hits) / (double)t->n_pos, p.fas, p.fa_h, p.near);
             }
-            if (p.fa_h <= target && (!have_tbest || better(&p, &tbest))) {
+            if (p.fa_h <= target && p.near <= near_limit && (!have_tbest || better(&p, &tbest))) {
                 tbest = p;
                 have_tbest = true;
             }
@@ -812,7 +835,11 @@ int tune_main(int argc, char **argv)
         }
     }
     if (!have_best) {
-        printf("\nno setting meets the target of %.2f false alarms per hour\n", target);
+        printf("\nno setting meets the target of %.2f false alarms per hour", target);
+        if (near_limit != SIZE_MAX) {
+            printf(" with at most %zu near misses woken", near_limit);
+        }
+        printf("\n");
         r = -ERANGE;
         goto finish;
     }
