@@ -57,10 +57,10 @@ static void test_defaults(void)
     CHECK(cfg.audio.preroll_ms == 500);
     CHECK(cfg.wakeword.n_phrases == 1);
     CHECK(strcmp(cfg.wakeword.phrases[0].text, "hey computer") == 0);
-    CHECK(cfg.wakeword.phrases[0].threshold == 1e-50);
-    CHECK(cfg.wakeword.threshold == 1e-50);
+    CHECK(cfg.wakeword.phrases[0].threshold == 1e-40);
+    CHECK(cfg.wakeword.threshold == 1e-40);
     CHECK(cfg.wakeword.verify);
-    CHECK(cfg.wakeword.phrases[0].verify_threshold == -0.318);
+    CHECK(cfg.wakeword.phrases[0].verify_threshold == -0.474);
     CHECK(cfg.wakeword.phone_loop == 1e-3);
     CHECK(strcmp(cfg.wakeword.model_dir, HARK_MODEL_DIR) == 0);
     CHECK(strcmp(cfg.wakeword.dict, HARK_DICT) == 0);
@@ -451,8 +451,8 @@ static void test_dump(void)
         fclose(f);
         CHECK(strstr(text, "[audio]\ninput = mic\nring = 2s\npreroll = 500ms\nwake_chime = off\n"
                            "error_chime = on\nchime_tail = 250ms\n\n[wakeword]\n"
-                           "phrases = hey computer\nthreshold = 1e-50\nphone_loop = 0.001\n"
-                           "verify = on\nverify_threshold = -0.318\n") == text);
+                           "phrases = hey computer\nthreshold = 1e-40\nphone_loop = 0.001\n"
+                           "verify = on\nverify_threshold = -0.474\n") == text);
         CHECK(strstr(text, "\n[privacy]\nhistory = on\nretention = 7d\nmax_entries = 1000\n"));
         CHECK(strstr(text, "\n[endpoint]\nsilence = 700ms\nmax_length = 10s\nno_speech = 5s\n"
                            "min_speech = 150ms\nvad_threshold_db = 9\n"));
