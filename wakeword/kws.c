@@ -31,7 +31,7 @@
 #define MAX_PHRASES 8
 #define MAX_SEGS 32
 #define MAX_LOOP_SEGS 512
-/* What spotter_start() searches: 10 frames. */
+/* What spotter_start() searches: 30 frames (10 found no path). */
 #define PROBE_SAMPLES 4800
 #define MAX_PROBE_SEGS 16
 #define CMN_MAX 64
@@ -430,8 +430,9 @@ void kws_free(struct kws *kws)
 }
 
 /* Ends the spotter's utterance. The frame numbers the decoder gives (in
- * detections) run on across utterances, in the frames its front end has
- * made, so the frames of each utterance are counted. */
+ * detections) run on across utterances, so the frames of each are counted:
+ * an estimate, put right at each detection when the second pass is on
+ * (spotter_start). */
 static void end_utt(struct kws *kws)
 {
     if (kws->in_utt) {
@@ -474,11 +475,11 @@ int kws_skip(struct kws *kws, uint64_t n)
     return restart(kws);
 }
 
-/* Samples from the utterance's start to the decoder's frame f: frames_base
- * is where the decoder's numbering stood when the utterance began. */
-static uint64_t frame_offset(const struct kws *kws, int f)
+/* Samples from the utterance's start to the decoder's frame f: base is
+ * where the decoder's numbering stood when the utterance began. */
+static uint64_t frame_offset(uint64_t base, int f)
 {
-    return f > 0 && (uint64_t)f > kws->frames_base ? ((uint64_t)f - kws->frames_base) * 160 : 0;
+    return f > 0 && (uint64_t)f > base ? ((uint64_t)f - base) * 160 : 0;
 }
 
 /* Fills *d from the decoder's hypothesis; false when there is none. */
@@ -512,11 +513,19 @@ static bool take_detection(struct kws *kws, struct kws_detection *d)
     *d = (struct kws_detection){
         .phrase = kws->phrase,
         .confidence = confidence,
-        .start = kws->utt_start + frame_offset(kws, sf),
-        .end = kws->utt_start + frame_offset(kws, ef + 1),
+        .start = kws->utt_start + frame_offset(kws->frames_base, sf),
+        .end = kws->utt_start + frame_offset(kws->frames_base, ef + 1),
         .detected_at = kws->fed,
     };
     return true;
+}
+
+/* The window the second pass decodes: n samples of the ring from from. */
+static void ring_copy(struct kws *kws, uint64_t from, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        kws->window[i] = kws->ring[(from + i) % kws->ring_cap];
+    }
 }
 
 static void ring_push(struct kws *kws, const int16_t *samples, size_t n)
@@ -600,7 +609,7 @@ static double loop_score(const struct seg *segs, int n, int sf, int ef)
  * with it: each utterance's fraction of a frame is left out, so the count
  * fell behind by a fraction of a frame per request, and after a few hundred
  * requests the second pass was looking a second after the phrase. So the
- * start is read at every detection: the phone loop over the last 0.1 s,
+ * start is read at every detection: the phone loop over the last 0.3 s,
  * whose first segment begins at it. -1 when the loop finds no path. */
 static int64_t spotter_start(struct kws *kws)
 {
@@ -613,9 +622,7 @@ static int64_t spotter_start(struct kws *kws)
     if (kws->fed - kws->ring_from < n) {
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        kws->window[i] = kws->ring[(kws->fed - n + i) % kws->ring_cap];
-    }
+    ring_copy(kws, kws->fed - n, n);
     cmn_live_get(fcb->cmn_struct, cmn);
     k = search_segs(kws, LOOP_NAME, kws->window, n, s, MAX_PROBE_SEGS);
     cmn_live_set(fcb->cmn_struct, cmn);
@@ -653,9 +660,7 @@ static double verify(struct kws *kws, size_t phrase, uint64_t start, uint64_t en
         from = to - kws->ring_cap;
     }
     n = (size_t)(to - from);
-    for (size_t i = 0; i < n; i++) {
-        kws->window[i] = kws->ring[(from + i) % kws->ring_cap];
-    }
+    ring_copy(kws, from, n);
     /* The second pass decodes with the spotter's running cepstral mean,
      * and leaves it as it found it. */
     cmn_live_get(fcb->cmn_struct, cmn);
@@ -727,12 +732,9 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detec
          * go on counting from there. */
         base = spotter_start(kws);
         if (base >= 0) {
-            uint64_t on = kws->frames_base - counted;
-
-            kws->frames_base = (uint64_t)base;
-            d.start = kws->utt_start + frame_offset(kws, kws->det_sf);
-            d.end = kws->utt_start + frame_offset(kws, kws->det_ef + 1);
-            kws->frames_base += on;
+            d.start = kws->utt_start + frame_offset((uint64_t)base, kws->det_sf);
+            d.end = kws->utt_start + frame_offset((uint64_t)base, kws->det_ef + 1);
+            kws->frames_base += (uint64_t)base - counted;
         }
         p = phrase_index(kws, d.phrase);
         d.verify_score = verify(kws, p, d.start, d.end);
