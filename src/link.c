@@ -34,6 +34,10 @@
 #define CLIENT_NAME_MAX 128
 #define PATH_MAX_LEN 1024
 #define FREE_CLOSE_WAIT_US (1 * LWS_US_PER_SEC)
+#define LINK_TLS12_CIPHERS                                                                        \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
 struct link {
     struct lws_context *ctx;
@@ -365,10 +369,15 @@ static void went_down(struct link *link, const char *reason)
 
 static void pin_mismatch_reason(struct link *link, char *out, size_t outsz)
 {
-    snprintf(out, outsz,
-             "pin mismatch: server %s:%d presented %s, expected one of %zu configured pin%s",
-             link->host, link->port, link->seen_pin[0] ? link->seen_pin : "no certificate",
-             link->n_pins, link->n_pins == 1 ? "" : "s");
+    char expected[48];
+
+    if (link->n_pins == 1) {
+        snprintf(expected, sizeof(expected), "the configured pin");
+    } else {
+        snprintf(expected, sizeof(expected), "one of the %zu configured pins", link->n_pins);
+    }
+    snprintf(out, outsz, "pin mismatch: server %s:%d presented %s, expected %s", link->host,
+             link->port, link->seen_pin[0] ? link->seen_pin : "no certificate", expected);
 }
 
 static void connect_now(struct link *link)
@@ -567,6 +576,48 @@ static int verify_server_cert(struct link *link, X509_STORE_CTX *xctx, int preve
     return 0;
 }
 
+/* "2020-01-31T12:00:00Z", or "?" when OpenSSL cannot read it. */
+static void format_asn1_time(const ASN1_TIME *t, char out[32])
+{
+    struct tm tm;
+
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1 || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(out, 32, "?");
+    }
+}
+
+/* Pin only, OpenSSL's verdict on the certificate (its dates included) is
+ * overruled: the key is what is trusted, and a server whose certificate has
+ * lapsed still holds it. It is accepted, but the user is told, once per
+ * connection, with the peer and the dates. With a CA file OpenSSL's date
+ * check stands and such a certificate never gets this far. */
+static void warn_about_dates(struct link *link, SSL *ssl)
+{
+    X509 *peer = SSL_get0_peer_certificate(ssl);
+    const ASN1_TIME *not_before, *not_after;
+    char from[32], until[32], msg[REASON_MAX];
+    bool early, late;
+
+    if (link->have_ca || !peer || !link->cb.on_warning) {
+        return;
+    }
+    not_before = X509_get0_notBefore(peer);
+    not_after = X509_get0_notAfter(peer);
+    /* X509_cmp_current_time: 0 on an unreadable time, counted as outside. */
+    early = X509_cmp_current_time(not_before) >= 0;
+    late = X509_cmp_current_time(not_after) <= 0;
+    if (!early && !late) {
+        return;
+    }
+    format_asn1_time(not_before, from);
+    format_asn1_time(not_after, until);
+    snprintf(msg, sizeof(msg),
+             "%s:%d: the pinned certificate %s (valid from %s until %s); accepted because its "
+             "key is pinned: with pins alone hark does not check dates ([cloud] ca_file does)",
+             link->host, link->port, late ? "has expired" : "is not yet valid", from, until);
+    link->cb.on_warning(link->userdata, msg);
+}
+
 /* LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: the TLS handshake is done and
  * nothing has been sent yet. Check again, on the certificate the session
  * really has, that it carries a configured pin: if the verify callback was
@@ -597,6 +648,7 @@ static int confirm_pin_before_sending(struct link *link, struct lws *wsi)
                    link->host, link->port, pin);
         return -1;
     }
+    warn_about_dates(link, ssl);
     return 0;
 }
 
@@ -1032,8 +1084,12 @@ int link_new(const struct link_params *params, const struct link_callbacks *call
     info.client_ssl_cert_filepath = params->cert_path;
     info.client_ssl_private_key_filepath = params->key_path;
     info.client_ssl_ca_filepath = link->have_ca ? params->ca_file : NULL;
-    /* TLS 1.2 or newer (doc/protocol.md), whatever OpenSSL's defaults are. */
+    /* TLS 1.2 or newer (doc/protocol.md), whatever OpenSSL's defaults are;
+     * for 1.2 only ECDHE key exchange (forward secrecy) with AEAD ciphers,
+     * as the system's or an OPENSSL_CONF's cipher string may allow more.
+     * TLS 1.3's suites are all AEAD with ephemeral keys: OpenSSL's. */
     info.ssl_client_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+    info.client_ssl_cipher_list = LINK_TLS12_CIPHERS;
     info.fd_limit_per_thread = 16;
     /* lws's bound on each network round trip of connecting (TCP, TLS, the
      * upgrade): a server that takes longer is as good as down. */

@@ -43,6 +43,10 @@ struct link_callbacks {
     void (*on_wake)(void *userdata);
     /* Optional: a binary message has just been written to the socket. */
     void (*on_frame_sent)(void *userdata);
+    /* Optional: something the user should know about a connection that goes
+     * ahead, at most once per connection: a pinned certificate outside its
+     * dates. One line naming the peer. */
+    void (*on_warning)(void *userdata, const char *message);
 };
 
 /* Checks a URL: wss only, a host, a port 1-65535. Writes the parts. */

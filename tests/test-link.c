@@ -5,7 +5,8 @@
  * server on OpenSSL in a thread for the protocol. `test-link fast` runs the
  * quick cases, `test-link slow` the ones that wait for timers (backoff,
  * pings, the dead-link timeout). For debugging: HARK_TEST_ONLY=closes,
- * subprotocol, gate, right, pins, endless or tls11 runs one case;
+ * subprotocol, gate, right, pins, endless, tls11, ciphers or dates runs one
+ * case;
  * HARK_TEST_VERBOSE=1 prints every on_down, HARK_TEST_LWS_LOG=1 lws's log. */
 #define _GNU_SOURCE /* accept4, pipe2, strcasestr */
 #define LINK_TEST_HOOKS
@@ -23,6 +24,7 @@
 #include <sys/wait.h>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -185,6 +187,8 @@ struct rec {
     int messages;
     int frames;
     int wakes;
+    int warnings;
+    char warning[REASON_MAX];
     bool wake_on_loop_thread;
     pthread_t loop_thread;
     char reason[REASON_MAX];
@@ -259,6 +263,14 @@ static void on_test_wake(void *userdata)
     r->wake_on_loop_thread = pthread_equal(pthread_self(), r->loop_thread);
 }
 
+static void on_test_warning(void *userdata, const char *message)
+{
+    struct rec *r = userdata;
+
+    r->warnings++;
+    snprintf(r->warning, sizeof(r->warning), "%s", message);
+}
+
 static const struct link_callbacks test_callbacks = {
     .on_ready = on_test_ready,
     .on_down = on_test_down,
@@ -266,6 +278,7 @@ static const struct link_callbacks test_callbacks = {
     .on_bad_message = on_test_bad_message,
     .on_frame = on_test_frame,
     .on_wake = on_test_wake,
+    .on_warning = on_test_warning,
 };
 
 static char client_crt[2300], client_key[2300];
@@ -536,7 +549,7 @@ static void test_wrong_pin(int extra_flags, const char *name)
     free(errs);
     CHECK(strstr(r.reason, "pin mismatch") != NULL);
     CHECK(strstr(r.reason, server_pin) != NULL);
-    CHECK(strstr(r.reason, "expected one of 1 configured pin") != NULL);
+    CHECK(strstr(r.reason, "expected the configured pin") != NULL);
     CHECK(r.ready == 0);
     /* Not one byte of application data reached the server. */
     CHECK(out && out[0] == '\0');
@@ -757,6 +770,201 @@ static void test_ca_file(void)
     CHECK(strstr(r.reason, "pin mismatch") != NULL && strstr(r.reason, leaf_pin) != NULL);
     CHECK(out && out[0] == '\0');
     printf("CA file, good chain, wrong pin: %s\n", r.reason);
+    free(out);
+}
+
+/* TLS 1.2 with the cipher suites a server picks: only ECDHE with an AEAD
+ * cipher is accepted. This process's OpenSSL defaults (main(): SECLEVEL 0)
+ * would take CBC and static-RSA suites, so the refusal is the link's own. */
+static void test_tls12_ciphers(void)
+{
+    static const char *const cbc[] = {"-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA", NULL};
+    static const char *const aead[] = {"-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256",
+                                       NULL};
+    struct sserver s;
+    struct rec r;
+    char url[128];
+    int offered = 0, bad = 0;
+
+    /* An AEAD ECDHE suite: the upgrade is sent. Every TLS 1.2 suite the
+     * client would offer is ECDHE and AEAD. */
+    sserver_start(&s, "tls12-aead", server_crt, server_key, aead);
+    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
+    struct link *link = new_link(&r, url, server_pin, NULL);
+    CHECK(run_until_file_has(link, s.out, "GET " PROTO_PATH, 10.0));
+    SSL *ssl = link->wsi ? lws_get_ssl(link->wsi) : NULL;
+    CHECK(ssl != NULL);
+    if (ssl) {
+        const SSL_CIPHER *cur = SSL_get_current_cipher(ssl);
+        CHECK(cur && strcmp(SSL_CIPHER_get_name(cur), "ECDHE-ECDSA-AES128-GCM-SHA256") == 0);
+        STACK_OF(SSL_CIPHER) *list = SSL_get1_supported_ciphers(ssl);
+        for (int i = 0; list && i < sk_SSL_CIPHER_num(list); i++) {
+            const SSL_CIPHER *c = sk_SSL_CIPHER_value(list, i);
+            /* TLS 1.3's suites name no key exchange: it is always ephemeral. */
+            if (SSL_CIPHER_get_kx_nid(c) == NID_kx_any) {
+                continue;
+            }
+            offered++;
+            if (SSL_CIPHER_get_kx_nid(c) != NID_kx_ecdhe || !SSL_CIPHER_is_aead(c)) {
+                fprintf(stderr, "TLS 1.2 suite offered: %s\n", SSL_CIPHER_get_name(c));
+                bad++;
+            }
+        }
+        sk_SSL_CIPHER_free(list);
+    }
+    CHECK(offered > 0 && bad == 0);
+    link_free(link);
+    sserver_stop(&s);
+    printf("TLS 1.2, ECDHE-ECDSA-AES128-GCM-SHA256: upgrade sent; %d TLS 1.2 suites offered, "
+           "%d of them without ECDHE or AEAD\n",
+           offered, bad);
+
+    /* ECDHE with CBC: a plain client of this process does connect (the
+     * control), the link refuses before any certificate is looked at. */
+    sserver_start(&s, "tls12-cbc", server_crt, server_key, cbc);
+    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
+    const char *control = default_client_version(s.port);
+    CHECK(strcmp(control, "TLSv1.2") == 0);
+    link = new_link(&r, url, server_pin, NULL);
+    CHECK(run_until(link, &r.down, 1, 10.0));
+    bool verified = link->seen_pin[0] != '\0';
+    link_free(link);
+    usleep(100000);
+    sserver_stop(&s);
+    char *out = read_text(s.out);
+    CHECK(strstr(r.reason, "TLS handshake failed") != NULL);
+    CHECK(r.ready == 0 && !verified);
+    CHECK(out && out[0] == '\0');
+    printf("TLS 1.2, ECDHE-ECDSA-AES128-SHA only: a plain client gets %s; the link: %s\n", control,
+           r.reason);
+    free(out);
+}
+
+/* Writes a certificate for the key in key_path valid from now + from_days
+ * until now + until_days: self-signed, or signed by ca_crt/ca_key with the
+ * address 127.0.0.1 in it. */
+static int make_dated_cert(const char *path, const char *key_path, long from_days,
+                           long until_days, const char *ca_crt, const char *ca_key)
+{
+    EVP_PKEY *key = NULL, *signer = NULL;
+    X509 *x = X509_new(), *ca = NULL;
+    X509_EXTENSION *ext = NULL;
+    FILE *f;
+    int ok = 0;
+
+    f = fopen(key_path, "re");
+    key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f) {
+        fclose(f);
+    }
+    if (ca_crt) {
+        f = fopen(ca_crt, "re");
+        ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+        if (f) {
+            fclose(f);
+        }
+        f = fopen(ca_key, "re");
+        signer = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+        if (f) {
+            fclose(f);
+        }
+        ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, "IP:127.0.0.1");
+    } else {
+        signer = key;
+        EVP_PKEY_up_ref(signer);
+    }
+    X509_NAME *name = X509_get_subject_name(x);
+    if (x && key && signer && (!ca_crt || (ca && ext)) && X509_set_version(x, 2) &&
+        ASN1_INTEGER_set(X509_get_serialNumber(x), 4242) &&
+        X509_gmtime_adj(X509_getm_notBefore(x), from_days * 86400) &&
+        X509_gmtime_adj(X509_getm_notAfter(x), until_days * 86400) &&
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1",
+                                   -1, -1, 0) &&
+        X509_set_issuer_name(x, ca ? X509_get_subject_name(ca) : name) &&
+        X509_set_pubkey(x, key) && (!ext || X509_add_ext(x, ext, -1)) &&
+        X509_sign(x, signer, EVP_sha256()) > 0) {
+        f = fopen(path, "we");
+        ok = f && PEM_write_X509(f, x);
+        if (f) {
+            fclose(f);
+        }
+    }
+    X509_EXTENSION_free(ext);
+    X509_free(ca);
+    X509_free(x);
+    EVP_PKEY_free(signer);
+    EVP_PKEY_free(key);
+    return ok ? 0 : -1;
+}
+
+/* A pinned certificate outside its dates: with pins alone it is accepted
+ * (the key is what is trusted) but said, once per connection, with the
+ * peer and the dates; with a CA file OpenSSL refuses it. */
+static void test_cert_dates(void)
+{
+    char expired[2300], early[2300], ca_expired[2300], ca_crt[2300], ca_key[2300], peer[64];
+    struct sserver s;
+    struct rec r;
+    char url[128];
+
+    snprintf(expired, sizeof(expired), "%s/expired.crt", tmp);
+    snprintf(early, sizeof(early), "%s/early.crt", tmp);
+    snprintf(ca_expired, sizeof(ca_expired), "%s/ca-expired.crt", tmp);
+    snprintf(ca_crt, sizeof(ca_crt), "%s/dates-ca.crt", tmp);
+    snprintf(ca_key, sizeof(ca_key), "%s/dates-ca.key", tmp);
+    if (run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+                    "-keyout '%s' -out '%s' -days 2 -subj /CN=dates-ca 2>/dev/null",
+                    ca_key, ca_crt) != 0 ||
+        make_dated_cert(expired, server_key, -30, -1, NULL, NULL) < 0 ||
+        make_dated_cert(early, server_key, 1, 30, NULL, NULL) < 0 ||
+        make_dated_cert(ca_expired, server_key, -30, -1, ca_crt, ca_key) < 0) {
+        fprintf(stderr, "cannot make the dated certificates\n");
+        check_failures++;
+        return;
+    }
+
+    const char *const certs[] = {expired, early};
+    const char *const what[] = {"has expired", "is not yet valid"};
+    for (size_t i = 0; i < 2; i++) {
+        char pin[PIN_STRING_MAX];
+        openssl_pin(certs[i], pin);
+        CHECK(strcmp(pin, server_pin) == 0); /* the same key */
+        sserver_start(&s, i == 0 ? "dates-expired" : "dates-early", certs[i], server_key, NULL);
+        snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
+        snprintf(peer, sizeof(peer), "127.0.0.1:%d", s.port);
+        struct link *link = new_link(&r, url, server_pin, NULL);
+        CHECK(run_until_file_has(link, s.out, "GET " PROTO_PATH, 10.0));
+        link_free(link);
+        sserver_stop(&s);
+        CHECK(r.warnings == 1);
+        CHECK(strstr(r.warning, peer) != NULL);
+        CHECK(strstr(r.warning, what[i]) != NULL);
+        CHECK(strstr(r.warning, "valid from 20") != NULL && strstr(r.warning, " until 20"));
+        printf("pin only, a certificate that %s: upgrade sent, %d warning: %s\n", what[i],
+               r.warnings, r.warning);
+    }
+
+    /* The control: a certificate within its dates gives no warning. */
+    sserver_start(&s, "dates-good", server_crt, server_key, NULL);
+    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
+    struct link *link = new_link(&r, url, server_pin, NULL);
+    CHECK(run_until_file_has(link, s.out, "GET " PROTO_PATH, 10.0));
+    link_free(link);
+    sserver_stop(&s);
+    CHECK(r.warnings == 0);
+
+    /* With a CA file, an expired certificate is refused, pin or not. */
+    sserver_start(&s, "dates-ca", ca_expired, server_key, NULL);
+    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
+    link = new_link(&r, url, server_pin, ca_crt);
+    CHECK(run_until(link, &r.down, 1, 10.0));
+    link_free(link);
+    usleep(100000);
+    sserver_stop(&s);
+    char *out = read_text(s.out);
+    CHECK(strstr(r.reason, "certificate rejected: certificate has expired") != NULL);
+    CHECK(r.ready == 0 && out && out[0] == '\0');
+    printf("CA file, an expired certificate: %s\n", r.reason);
     free(out);
 }
 
@@ -1428,6 +1636,10 @@ int main(int argc, char **argv)
             test_endless_frame();
         } else if (strcmp(only, "tls11") == 0) {
             test_old_tls();
+        } else if (strcmp(only, "ciphers") == 0) {
+            test_tls12_ciphers();
+        } else if (strcmp(only, "dates") == 0) {
+            test_cert_dates();
         }
     } else if (!slow) {
         test_parse_url();
@@ -1440,7 +1652,9 @@ int main(int argc, char **argv)
         test_second_gate(server_pin, "second-gate-unverified", "never verified");
         test_right_pin();
         test_old_tls();
+        test_tls12_ciphers();
         test_ca_file();
+        test_cert_dates();
         test_protocol_happy(false);
         test_subprotocol();
     } else {
