@@ -210,3 +210,17 @@ bool pin_is_valid(const char *s)
     }
     return memcmp(again, s, PIN_B64_LEN) == 0;
 }
+
+size_t pin_count_distinct(const char *const *pins, size_t n)
+{
+    size_t distinct = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t j = 0;
+        while (j < i && strcmp(pins[j], pins[i]) != 0) {
+            j++;
+        }
+        distinct += j == i;
+    }
+    return distinct;
+}

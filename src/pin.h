@@ -16,3 +16,5 @@ int pin_from_der(const uint8_t *der, size_t len, char ret_pin[PIN_STRING_MAX]);
 int pin_from_file(const char *path, char ret_pin[PIN_STRING_MAX], char *err, size_t errsz);
 /* Whether s is a well-formed pin: "sha256/" and the base64 of 32 bytes. */
 bool pin_is_valid(const char *s);
+/* How many different pins the n in pins are (the same key twice is one). */
+size_t pin_count_distinct(const char *const *pins, size_t n);

@@ -153,6 +153,7 @@ struct run {
     bool answer_started; /* the answer's audio or text has begun */
     double play_deadline; /* a device that stops playing cannot hold the request */
     bool ever_ready;
+    char last_down[512]; /* why the last attempt failed, for "never established" */
     bool input_done;
     int input_status;
     uint32_t current; /* the request in flight (0: none) */
@@ -736,6 +737,7 @@ static void on_link_down(void *userdata, const char *reason)
 
     link_get_stats(run->link, &st);
     atomic_store(&run->connected, false);
+    snprintf(run->last_down, sizeof(run->last_down), "%s", reason);
     log_warning("cloud link: %s (next attempt in %.1f s)", reason, st.next_retry_s);
     events_disconnected(reason);
     /* An answer that is complete plays on without the link. */
@@ -743,6 +745,12 @@ static void on_link_down(void *userdata, const char *reason)
         fail_request(run, "link_lost", "the link went down during the request", false);
     }
     update_state(run);
+}
+
+static void on_link_warning(void *userdata, const char *message)
+{
+    (void)userdata;
+    log_warning("cloud link: %s", message);
 }
 
 static void on_link_bad_message(void *userdata, const char *why)
@@ -956,6 +964,7 @@ static const struct link_callbacks link_callbacks = {
     .on_frame = on_link_frame,
     .on_wake = on_link_wake,
     .on_frame_sent = on_link_frame_sent,
+    .on_warning = on_link_warning,
 };
 
 static const struct ear_callbacks ear_callbacks = {
@@ -1129,11 +1138,12 @@ static int setup(struct run *run)
                   "(`hark pin CERT.pem` prints a certificate's pin)");
         return -EINVAL;
     }
-    if (n_pins == 1) {
-        log_warning("only one server pin: add a backup pin so the server's key can be rotated");
-    }
     for (size_t i = 0; i < n_pins; i++) {
         pin_list[i] = pins[i];
+    }
+    /* The same pin twice is one key: no backup. */
+    if (pin_count_distinct(pin_list, n_pins) == 1) {
+        log_warning("only one server pin: add a backup pin so the server's key can be rotated");
     }
     r = setup_privacy(run, run->storage, updated ? &applied : NULL);
     if (r < 0) {
@@ -1238,7 +1248,9 @@ int run_main(const struct hark_config *cfg, const struct run_options *opts)
     if (!run->live) {
         wait_for_link(run);
         if (!run->ever_ready) {
-            log_error("could not reach the cloud at %s within %.0f s", run->url, CONNECT_WAIT_S);
+            /* The cloud may well have been reached, and refused us. */
+            log_error("the link to %s was never established within %.0f s: %s", run->url,
+                      CONNECT_WAIT_S, run->last_down[0] ? run->last_down : "no attempt ended");
             goto finish;
         }
     }

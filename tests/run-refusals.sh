@@ -34,6 +34,10 @@ start_devcloud
 provision_device no
 expect_refusal "not registered"
 grep -q "$DEVICE_FP" "$TMP/err" || fail "the refusal does not name the fingerprint"
+# The cloud was reached: the final error says what it did instead.
+grep "error:" "$TMP/err" | grep -q "never established.*refused: device not registered" ||
+    fail "the final error does not say the cloud refused the device: $(grep error: "$TMP/err")"
+! grep -q "could not reach" "$TMP/err" || fail "says the cloud was not reached: $(cat "$TMP/err")"
 stop_devcloud
 [ "$(cloud_stat refused)" -ge 1 ] || fail "the cloud did not count the refusal"
 [ "$(cloud_stat audio_frames)" -eq 0 ] || fail "an unregistered device sent audio"
