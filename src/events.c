@@ -1,4 +1,5 @@
 /* JSON Lines event output, see events.h. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -6,6 +7,9 @@
 #include "events.h"
 
 static FILE *events_out;
+/* The errno of the first line that could not be written: by the time the
+ * program ends and checks its output, errno says something else. */
+static int write_errno;
 
 void events_set_output(FILE *out)
 {
@@ -39,7 +43,14 @@ static void write_string(FILE *f, const char *s)
 static void finish_line(FILE *f)
 {
     fputs("}\n", f);
-    fflush(f);
+    if (fflush(f) != 0 && write_errno == 0) {
+        write_errno = errno;
+    }
+}
+
+int events_write_error(void)
+{
+    return -write_errno;
 }
 
 void events_wake(double t, const char *phrase, double score, double verify)

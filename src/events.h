@@ -9,6 +9,9 @@
 #include <stdio.h>
 
 void events_set_output(FILE *out);
+/* 0, or the negative errno of the first event that could not be written
+ * (each event is flushed at once, so its error is not left for the end). */
+int events_write_error(void);
 
 void events_wake(double t, const char *phrase, double score, double verify);
 void events_utterance_end(double t, const char *reason, double duration_s);

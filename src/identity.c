@@ -277,7 +277,19 @@ int identity_provision(const char *dir, bool force, char ret_fingerprint[PIN_STR
     if (!force && (file_exists(key_path) || file_exists(crt_path))) {
         /* Replacing a registered identity locks the device out until the
          * new fingerprint is registered: only on explicit request. */
-        snprintf(err, errsz, "%s already holds a device identity; not replacing it", dir);
+        if (file_exists(key_path) && file_exists(crt_path)) {
+            snprintf(err, errsz,
+                     "%s already holds a device identity; not replacing it (`hark provision "
+                     "--show` prints its fingerprint; --force makes a new one, which must be "
+                     "registered with the cloud again)",
+                     dir);
+        } else {
+            snprintf(err, errsz,
+                     "%s holds only part of a device identity (%s but no %s); not replacing it "
+                     "(--force makes a new one, which must be registered with the cloud again)",
+                     dir, file_exists(key_path) ? IDENTITY_KEY_FILE : IDENTITY_CERT_FILE,
+                     file_exists(key_path) ? IDENTITY_CERT_FILE : IDENTITY_KEY_FILE);
+        }
         r = -EEXIST;
         goto cleanup;
     }
@@ -381,8 +393,10 @@ cleanup:
 
 /* Opens path and checks it is a regular file of ours that nobody else may
  * read or write. Returns the open descriptor (for reading it without a
- * second look-up) or a negative errno with err set. */
-static int open_private(const char *path, const char *dir, char *err, size_t errsz)
+ * second look-up) or a negative errno with err set. other: the identity's
+ * other file, or NULL; a missing path beside it is half an identity. */
+static int open_private(const char *path, const char *other, const char *dir, char *err,
+                        size_t errsz)
 {
     struct stat st;
     int fd;
@@ -390,7 +404,13 @@ static int open_private(const char *path, const char *dir, char *err, size_t err
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        if (e == ENOENT) {
+        if (e == ENOENT && other && file_exists(other)) {
+            /* `hark provision` alone would refuse to touch the other file. */
+            snprintf(err, errsz,
+                     "%s holds only part of a device identity (no %s): `hark provision --force` "
+                     "makes a new one, which must be registered with the cloud again",
+                     dir, path);
+        } else if (e == ENOENT) {
             snprintf(err, errsz, "no device identity in %s: run `hark provision`", dir);
         } else {
             snprintf(err, errsz, "%s: cannot open: %s", path, strerror(e));
@@ -474,12 +494,12 @@ int identity_load(const char *dir, char ret_fingerprint[PIN_STRING_MAX], const c
         r = -ENAMETOOLONG;
         goto cleanup;
     }
-    key_fd = open_private(key_path, dir, err, errsz);
+    key_fd = open_private(key_path, crt_path, dir, err, errsz);
     if (key_fd < 0) {
         r = key_fd;
         goto cleanup;
     }
-    crt_fd = open_private(crt_path, dir, err, errsz);
+    crt_fd = open_private(crt_path, key_path, dir, err, errsz);
     if (crt_fd < 0) {
         r = crt_fd;
         goto cleanup;
@@ -534,6 +554,55 @@ cleanup:
     }
     if (crt_fd >= 0) {
         close(crt_fd);
+    }
+    return r;
+}
+
+int identity_fingerprint(const char *dir, char ret_fingerprint[PIN_STRING_MAX], char *err,
+                         size_t errsz)
+{
+    mbedtls_pk_context key;
+    unsigned char key_pem[KEY_PEM_MAX * 4];
+    char key_path[PATH_MAX];
+    char fingerprint[PIN_STRING_MAX];
+    size_t key_len = 0;
+    int key_fd = -1;
+    int r;
+
+    mbedtls_pk_init(&key);
+    if (join_path(key_path, sizeof(key_path), dir, IDENTITY_KEY_FILE) < 0) {
+        snprintf(err, errsz, "%s: path too long", dir);
+        r = -ENAMETOOLONG;
+        goto cleanup;
+    }
+    key_fd = open_private(key_path, NULL, dir, err, errsz);
+    if (key_fd < 0) {
+        r = key_fd;
+        goto cleanup;
+    }
+    r = read_all(key_fd, key_pem, sizeof(key_pem), &key_len);
+    if (r < 0) {
+        snprintf(err, errsz, "%s: cannot read: %s", key_path, strerror(-r));
+        goto cleanup;
+    }
+    if (mbedtls_pk_parse_key(&key, key_pem, key_len + 1, NULL, 0) != 0) {
+        snprintf(err, errsz, "%s: not a private key (PEM)", key_path);
+        r = -EBADMSG;
+        goto cleanup;
+    }
+    r = pin_of_key(&key, fingerprint);
+    if (r < 0) {
+        snprintf(err, errsz, "%s: cannot compute the fingerprint", key_path);
+        goto cleanup;
+    }
+    memcpy(ret_fingerprint, fingerprint, PIN_STRING_MAX);
+    r = 0;
+
+cleanup:
+    mbedtls_platform_zeroize(key_pem, sizeof(key_pem));
+    mbedtls_pk_free(&key);
+    if (key_fd >= 0) {
+        close(key_fd);
     }
     return r;
 }

@@ -23,3 +23,8 @@ int identity_provision(const char *dir, bool force, char ret_fingerprint[PIN_STR
  * `hark provision`. Files others can read or write: -EPERM, naming them. */
 int identity_load(const char *dir, char ret_fingerprint[PIN_STRING_MAX], const char **ret_cert_path,
                   const char **ret_key_path, char *err, size_t errsz);
+/* The fingerprint of the device key in dir (the pin its certificate has),
+ * for showing it again; the key itself never leaves this function. Checks
+ * the key file as identity_load does. Missing: -ENOENT. */
+int identity_fingerprint(const char *dir, char ret_fingerprint[PIN_STRING_MAX], char *err,
+                         size_t errsz);

@@ -32,47 +32,129 @@
 /* A release key file is one line; anything much longer is the wrong file. */
 #define KEY_FILE_MAX 256
 
+/* One row per line of the usage: a command may have several (check-config).
+ * Each command's --help prints its own rows; `hark --help` all of them. */
+struct command_help {
+    const char *name;
+    const char *synopsis; /* after "hark " */
+    const char *summary;  /* lines separated by '\n' */
+};
+
+static const struct command_help command_help[] = {
+    {"listen", "listen [--config F] [--input SRC] [--realtime]",
+     "run the local pipeline (wake word, end of speech);\n"
+     "prints JSON Lines events; never opens a network socket"},
+    {"run", "run [--config F] [--input SRC] [--realtime] [--output WAV]",
+     "the whole pipeline: stream each request to the cloud\n"
+     "and show or play the answer; prints JSON Lines events"},
+    {"provision", "provision [--config F] [--force] [--release-key FILE]",
+     "make this device's key and certificate; prints the\n"
+     "fingerprint to register with the cloud; with\n"
+     "--release-key, fix the key updates must be signed by"},
+    {"provision", "provision [--config F] --show",
+     "print the fingerprint of this device's key again"},
+    {"verify-update", "verify-update [--config F] [--apply] FILE",
+     "check a signed update bundle as hark would (signature,\n"
+     "newer version, this device); --apply also stores it"},
+    {"history", "history [--config F] list|show|delete|purge|export|verify|audio|wipe ...",
+     "what hark remembers, and forgetting it\n"
+     "(`hark history --help`)"},
+    {"ctl", "ctl [--config F] mute|unmute|status",
+     "mute (the microphone is closed), unmute, or ask a\n"
+     "running `hark run` what it is doing"},
+    {"tune", "tune --positives PATH --negatives PATH [--write F] ...",
+     "measure the wake word on recordings and set the\n"
+     "threshold that meets a false-alarm target\n"
+     "(`hark tune --help`)"},
+    {"pin", "pin CERT.pem", "print a certificate's public-key pin (for [cloud] pins)"},
+    {"check-config", "check-config [FILE] [--dump]",
+     "validate a config file (default: the default path)"},
+    {"check-config", "check-config --reference",
+     "print the reference of every config key (doc/config.md)"},
+    {"devices", "devices", "list audio input devices"},
+    {"version", "version", "print the version"},
+};
+
+#define HELP_COLUMN 25
+
+static const char source_help[] =
+    "SRC is a file (WAV, FLAC, Ogg, ... any rate and channels), '-' for raw s16le\n"
+    "16 kHz mono on stdin, 'mic' or 'mic:NAME' for a capture device ('@RATE' after\n"
+    "either: capture at RATE Hz and resample in hark).\n";
+
+/* The summary's lines, each indented to column indent; the first at the
+ * cursor's column first_at (a newline first when that is past indent). */
+static void print_summary(FILE *out, const char *summary, int first_at, int indent)
+{
+    const char *line = summary;
+
+    if (first_at >= indent) {
+        fputc('\n', out);
+        first_at = 0;
+    }
+    fprintf(out, "%*s", indent - first_at, "");
+    for (const char *p = summary; *p; p++) {
+        if (*p == '\n') {
+            fprintf(out, "%.*s\n%*s", (int)(p - line), line, indent, "");
+            line = p + 1;
+        }
+    }
+    fprintf(out, "%s\n", line);
+}
+
+/* Whether a lost stdout was already reported (by the command, which knew
+ * more to say about it). */
+static bool stdout_reported;
+
+/* Flushes stdout and says once, on stderr, when what it carried was lost: a
+ * full disk or a closed pipe must not pass for success. note: what the user
+ * should know besides, or NULL. Returns 0 or a negative errno. */
+static int check_stdout(const char *note)
+{
+    int r = 0;
+
+    if (fflush(stdout) != 0) {
+        r = -errno;
+    } else if (events_write_error() < 0) {
+        r = events_write_error();
+    } else if (ferror(stdout)) {
+        r = -EIO; /* an earlier write failed, and its errno is gone */
+    }
+    if (r < 0 && !stdout_reported) {
+        log_error("writing to standard output: %s%s%s", strerror(-r), note ? "; " : "",
+                  note ? note : "");
+        stdout_reported = true;
+    }
+    return r;
+}
+
 static void usage(FILE *out)
 {
-    fputs("usage: hark [-v] COMMAND [OPTIONS]\n"
-          "\n"
-          "commands:\n"
-          "  listen [--config F] [--input SRC] [--realtime]\n"
-          "                         run the local pipeline (wake word, end of speech);\n"
-          "                         prints JSON Lines events; never opens a network socket\n"
-          "  run [--config F] [--input SRC] [--realtime] [--output WAV]\n"
-          "                         the whole pipeline: stream each request to the cloud\n"
-          "                         and show or play the answer; prints JSON Lines events\n"
-          "  provision [--config F] [--force] [--release-key FILE]\n"
-          "                         make this device's key and certificate; prints the\n"
-          "                         fingerprint to register with the cloud; with\n"
-          "                         --release-key, fix the key updates must be signed by\n"
-          "  verify-update [--config F] [--apply] FILE\n"
-          "                         check a signed update bundle as hark would (signature,\n"
-          "                         newer version, this device); --apply also stores it\n"
-          "  history [--config F] list|show|delete|purge|export|verify|audio|wipe ...\n"
-          "                         what hark remembers, and forgetting it\n"
-          "                         (`hark history --help`)\n"
-          "  ctl [--config F] mute|unmute|status\n"
-          "                         mute (the microphone is closed), unmute, or ask a\n"
-          "                         running `hark run` what it is doing\n"
-          "  tune --positives PATH --negatives PATH [--write F] ...\n"
-          "                         measure the wake word on recordings and set the\n"
-          "                         threshold that meets a false-alarm target\n"
-          "                         (`hark tune --help`)\n"
-          "  pin CERT.pem           print a certificate's public-key pin (for [cloud] pins)\n"
-          "  check-config [FILE] [--dump]\n"
-          "                         validate a config file (default: the default path)\n"
-          "  check-config --reference\n"
-          "                         print the reference of every config key (doc/config.md)\n"
-          "  devices                list audio input devices\n"
-          "  version                print the version\n"
-          "\n"
-          "SRC is a file (WAV, FLAC, Ogg, ... any rate and channels), '-' for raw s16le\n"
-          "16 kHz mono on stdin, 'mic' or 'mic:NAME' for a capture device ('@RATE' after\n"
-          "either: capture at RATE Hz and resample in hark).\n"
-          "-v raises the log level (repeat for debug). See doc/cli.md.\n",
-          out);
+    fputs("usage: hark [-v] COMMAND [OPTIONS]\n\ncommands:\n", out);
+    for (size_t i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++) {
+        int n = fprintf(out, "  %s", command_help[i].synopsis);
+        print_summary(out, command_help[i].summary, n, HELP_COLUMN);
+    }
+    fprintf(out, "\n%s-v raises the log level (repeat for debug). See doc/cli.md.\n", source_help);
+}
+
+/* `hark CMD --help`: the command's own lines. */
+static void command_usage(FILE *out, const char *name)
+{
+    bool first = true;
+
+    for (size_t i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++) {
+        if (strcmp(command_help[i].name, name) != 0) {
+            continue;
+        }
+        fprintf(out, "%s hark %s\n", first ? "usage:" : "      ", command_help[i].synopsis);
+        print_summary(out, command_help[i].summary, 0, 11);
+        first = false;
+    }
+    if (strcmp(name, "listen") == 0 || strcmp(name, "run") == 0) {
+        fprintf(out, "\n%s", source_help);
+    }
+    fputs("See doc/cli.md.\n", out);
 }
 
 int cli_load_config(const char *path, struct hark_config *cfg)
@@ -135,10 +217,10 @@ static int parse_pipeline_args(const char *cmd, bool with_output, int argc, char
             ret->run.realtime = true;
             break;
         case 'h':
-            usage(stdout);
+            command_usage(stdout, cmd);
             return 0;
         default:
-            usage(stderr);
+            command_usage(stderr, cmd);
             return 2;
         }
     }
@@ -293,8 +375,9 @@ static int cmd_run(int argc, char **argv)
     return run_main(&cfg, &args.run);
 }
 
-/* Reads at most max bytes of path into buf (NUL-terminated when text);
- * -EFBIG when there is more. Errors are logged, naming the file. */
+/* Reads at most max bytes of path into buf; -EFBIG when there is more, left
+ * for the caller to say what that means. Other errors are logged, naming
+ * the file. */
 static int read_small_file(const char *path, uint8_t *buf, size_t max, size_t *ret_len)
 {
     FILE *f = fopen(path, "rbe");
@@ -311,7 +394,6 @@ static int read_small_file(const char *path, uint8_t *buf, size_t max, size_t *r
         return -EIO;
     }
     if (n == max && fgetc(f) != EOF) {
-        log_error("%s: larger than %zu bytes", path, max);
         fclose(f);
         return -EFBIG;
     }
@@ -325,10 +407,12 @@ static int read_release_key(const char *path, uint8_t ret[UPDATE_KEY_BYTES])
     uint8_t buf[KEY_FILE_MAX];
     size_t len = 0;
 
-    if (read_small_file(path, buf, sizeof(buf), &len) < 0) {
+    int r = read_small_file(path, buf, sizeof(buf), &len);
+
+    if (r < 0 && r != -EFBIG) {
         return -EINVAL;
     }
-    if (update_key_parse((const char *)buf, len, ret) < 0) {
+    if (r == -EFBIG || update_key_parse((const char *)buf, len, ret) < 0) {
         log_error("%s: not an Ed25519 public key (one line: 44 characters of base64 or 64 of "
                   "hex, as `hark-sign keygen` writes it)",
                   path);
@@ -343,18 +427,19 @@ static int cmd_provision(int argc, char **argv)
         {"config", required_argument, NULL, 'c'},
         {"force", no_argument, NULL, 'f'},
         {"release-key", required_argument, NULL, 'k'},
+        {"show", no_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     char dir[CONFIG_STRING_MAX + 32], fingerprint[PIN_STRING_MAX], err[ERRSZ];
-    char key_text[UPDATE_KEY_TEXT];
+    char key_text[UPDATE_KEY_TEXT], note[CONFIG_STRING_MAX + 128];
     const char *config_path = NULL, *key_file = NULL, *cert_path, *key_path;
     uint8_t release_key[UPDATE_KEY_BYTES];
     struct hark_config cfg;
-    bool force = false, kept = false;
+    bool force = false, kept = false, show = false;
     int c, r;
 
-    while ((c = getopt_long(argc, argv, "c:fk:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:fk:sh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
             config_path = optarg;
@@ -365,16 +450,24 @@ static int cmd_provision(int argc, char **argv)
         case 'k':
             key_file = optarg;
             break;
+        case 's':
+            show = true;
+            break;
         case 'h':
-            usage(stdout);
+            command_usage(stdout, "provision");
             return 0;
         default:
-            usage(stderr);
+            command_usage(stderr, "provision");
             return 2;
         }
     }
     if (optind < argc) {
         log_error("provision: unexpected argument '%s'", argv[optind]);
+        return 2;
+    }
+    if (show && (force || key_file)) {
+        log_error("provision: --show changes nothing, so it takes neither --force nor "
+                  "--release-key");
         return 2;
     }
     /* The key file before anything is written: a wrong one changes nothing. */
@@ -387,6 +480,14 @@ static int cmd_provision(int argc, char **argv)
     if (config_storage_dir(&cfg, dir, sizeof(dir)) < 0) {
         log_error("no storage directory: set [storage] dir");
         return 1;
+    }
+    if (show) {
+        if (identity_fingerprint(dir, fingerprint, err, sizeof(err)) < 0) {
+            log_error("%s", err);
+            return 1;
+        }
+        printf("%s\n", fingerprint);
+        return 0;
     }
     r = identity_provision(dir, force, fingerprint, err, sizeof(err));
     if (r == -EEXIST && key_file) {
@@ -410,6 +511,15 @@ static int cmd_provision(int argc, char **argv)
                 r == 1 ? "was already in" : "written to", dir, UPDATE_KEY_FILE);
     }
     printf("%s\n", fingerprint);
+    /* The key is made: a fingerprint lost on the way must not look like a
+     * failed provision, which the user would repeat with --force. */
+    snprintf(note, sizeof(note),
+             "the device identity in %s was %s all the same: `hark provision --show` prints its "
+             "fingerprint",
+             dir, kept ? "kept" : "made");
+    if (check_stdout(note) < 0) {
+        return 1;
+    }
     if (kept) {
         fprintf(stderr, "device identity in %s kept\n", dir);
     } else {
@@ -450,10 +560,10 @@ static int cmd_verify_update(int argc, char **argv)
             apply = true;
             break;
         case 'h':
-            usage(stdout);
+            command_usage(stdout, "verify-update");
             return 0;
         default:
-            usage(stderr);
+            command_usage(stderr, "verify-update");
             return 2;
         }
     }
@@ -465,6 +575,7 @@ static int cmd_verify_update(int argc, char **argv)
     r = read_small_file(path, data, sizeof(data), &len);
     if (r == -EFBIG) {
         log_error("%s: refused: more than %d bytes, not an update bundle", path, UPDATE_BUNDLE_MAX);
+        return 1;
     }
     if (r < 0) {
         return 1;
@@ -529,10 +640,10 @@ static int cmd_ctl(int argc, char **argv)
             config_path = optarg;
             break;
         case 'h':
-            usage(stdout);
+            command_usage(stdout, "ctl");
             return 0;
         default:
-            usage(stderr);
+            command_usage(stderr, "ctl");
             return 2;
         }
     }
@@ -562,8 +673,8 @@ static int cmd_pin(int argc, char **argv)
     char pin[PIN_STRING_MAX], err[ERRSZ];
 
     if (argc != 2 || argv[1][0] == '-') {
-        if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-            usage(stdout);
+        if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+            command_usage(stdout, "pin");
             return 0;
         }
         log_error("usage: hark pin CERT.pem");
@@ -601,10 +712,10 @@ static int cmd_check_config(int argc, char **argv)
             config_write_reference(stdout);
             return 0;
         case 'h':
-            usage(stdout);
+            command_usage(stdout, "check-config");
             return 0;
         default:
-            usage(stderr);
+            command_usage(stderr, "check-config");
             return 2;
         }
     }
@@ -656,8 +767,8 @@ static int cmd_devices(int argc, char **argv)
     char err[ERRSZ];
 
     if (argc > 1) {
-        if (strcmp(argv[1], "--help") == 0) {
-            usage(stdout);
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+            command_usage(stdout, "devices");
             return 0;
         }
         log_error("devices: unexpected argument '%s'", argv[1]);
@@ -685,7 +796,21 @@ static void protect_memory(void)
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
-int main(int argc, char **argv)
+static int cmd_version(int argc, char **argv)
+{
+    if (argc > 1) {
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+            command_usage(stdout, "version");
+            return 0;
+        }
+        log_error("version: unexpected argument '%s'", argv[1]);
+        return 2;
+    }
+    printf("hark %s\n", HARK_VERSION);
+    return 0;
+}
+
+static int hark_main(int argc, char **argv)
 {
     int level = LOG_LEVEL_WARNING;
     int i = 1;
@@ -748,8 +873,7 @@ int main(int argc, char **argv)
         return cmd_devices(argc, argv);
     }
     if (strcmp(argv[0], "version") == 0) {
-        printf("hark %s\n", HARK_VERSION);
-        return 0;
+        return cmd_version(argc, argv);
     }
     if (strcmp(argv[0], "help") == 0) {
         usage(stdout);
@@ -758,4 +882,21 @@ int main(int argc, char **argv)
     log_error("unknown command '%s'", argv[0]);
     usage(stderr);
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    int status = hark_main(argc, argv);
+
+    /* Whatever the command printed, its usage and version included, is only
+     * out once stdout is flushed and closed without an error. */
+    if (check_stdout(NULL) < 0) {
+        fclose(stdout);
+        return status == 0 ? 1 : status;
+    }
+    if (fclose(stdout) != 0) {
+        log_error("writing to standard output: %s", strerror(errno));
+        return status == 0 ? 1 : status;
+    }
+    return status;
 }

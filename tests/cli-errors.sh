@@ -35,6 +35,58 @@ expect_error 1 "empty.flac" -- "$HARK" listen --input "$TMP/empty.flac"
 expect_error 2 "unknown command" -- "$HARK" lisen
 expect_error 2 "unexpected argument" -- "$HARK" listen extra
 
+# -h and --help are the same everywhere: exit 0, the command's own usage on
+# stdout. Each synopsis of a command main.c owns is a heading of doc/cli.md.
+DOC=$(dirname "$0")/../doc/cli.md
+for cmd in listen run provision verify-update history ctl tune pin check-config devices version; do
+    for h in -h --help; do
+        "$HARK" "$cmd" "$h" >"$TMP/out" 2>"$TMP/err" || fail "hark $cmd $h: exit $?: $(cat "$TMP/err")"
+        grep -q "^usage: hark $cmd" "$TMP/out" || fail "hark $cmd $h: not its own usage: $(head -1 "$TMP/out")"
+    done
+    [ "$cmd" = tune ] && continue
+    sed -n 's/^\(usage:\|      \) hark \(.*\)$/\2/p' "$TMP/out" >"$TMP/synopses"
+    [ -s "$TMP/synopses" ] || fail "hark $cmd --help: no synopsis"
+    while read -r syn; do
+        grep -qF "## \`hark $syn\`" "$DOC" || fail "doc/cli.md has no heading for 'hark $syn'"
+    done <"$TMP/synopses"
+done
+expect_error 2 "unexpected argument 'extra'" -- "$HARK" version extra
+
+# A file too big to be an update bundle: one message, not two.
+head -c 5000 /dev/zero >"$TMP/big.bundle"
+expect_error 1 "big.bundle: refused: more than 3072 bytes" -- "$HARK" verify-update "$TMP/big.bundle"
+[ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "verify-update of a big file: $(cat "$TMP/err")"
+
+# The device identity: its fingerprint shown again (never the key); every
+# refusal names the way out, half an identity included.
+pin=sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+cat >"$TMP/id.conf" <<CONF
+[cloud]
+url = wss://127.0.0.1:9/v1/assist
+pins = $pin, $pin
+[storage]
+dir = $TMP/device
+[control]
+socket = $TMP/run/control
+CONF
+fp=$("$HARK" provision --config "$TMP/id.conf" 2>"$TMP/err") || fail "provision: $(cat "$TMP/err")"
+"$HARK" provision --config "$TMP/id.conf" --show >"$TMP/out" 2>"$TMP/err" || fail "provision --show: $(cat "$TMP/err")"
+[ "$(cat "$TMP/out")" = "$fp" ] || fail "provision --show printed '$(cat "$TMP/out")', not $fp"
+expect_error 2 "neither --force" -- "$HARK" provision --config "$TMP/id.conf" --show --force
+expect_error 1 "provision --show.*--force" -- "$HARK" provision --config "$TMP/id.conf"
+# Two copies of one pin are no backup pin. (The run stops at its input.)
+expect_error 1 "missing.wav" -- "$HARK" run --config "$TMP/id.conf" --input "$TMP/missing.wav" --output "$TMP/a.wav"
+grep -q "only one server pin" "$TMP/err" || fail "two identical pins passed for a backup: $(cat "$TMP/err")"
+rm "$TMP/device/device.crt"
+expect_error 1 "provision --force" -- "$HARK" run --config "$TMP/id.conf" --input "$TMP/quiet.wav" --output "$TMP/a.wav"
+expect_error 1 "no device.crt.*--force" -- "$HARK" provision --config "$TMP/id.conf"
+"$HARK" provision --config "$TMP/id.conf" --show >"$TMP/out" 2>"$TMP/err" || fail "provision --show without the certificate: $(cat "$TMP/err")"
+[ "$(cat "$TMP/out")" = "$fp" ] || fail "provision --show from the key alone printed '$(cat "$TMP/out")'"
+new=$("$HARK" provision --config "$TMP/id.conf" --force 2>"$TMP/err") || fail "provision --force: $(cat "$TMP/err")"
+[ "$new" != "$fp" ] || fail "provision --force kept the fingerprint"
+rm -r "$TMP/device"
+expect_error 1 "no device identity.*run .hark provision." -- "$HARK" provision --config "$TMP/id.conf" --show
+
 # A good config passes and dumps every key.
 printf '[wakeword]\nphrases = hey computer/1e-25\n' >"$TMP/good.conf"
 "$HARK" check-config --dump "$TMP/good.conf" >"$TMP/dump" 2>"$TMP/err" || fail "good config refused: $(cat "$TMP/err")"
