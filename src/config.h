@@ -10,6 +10,8 @@
 #define CONFIG_MAX_PHRASES 8
 #define CONFIG_PHRASE_MAX 64
 #define CONFIG_STRING_MAX 256
+/* The [privacy] rule lists: room for the policy's 64 entries of a few words. */
+#define CONFIG_LIST_MAX 4096
 #define CONFIG_MAX_PINS 4
 
 #include "pin.h"
@@ -78,11 +80,11 @@ struct hark_config {
         unsigned max_entries;           /* ... and beyond this count (0: no limit) */
         char passphrase_file[CONFIG_STRING_MAX]; /* empty: a key file */
         bool debug_recording;           /* keep requests' audio in the history */
-        char drop_intents[CONFIG_STRING_MAX]; /* see struct policy_rules */
-        char drop_words[CONFIG_STRING_MAX];
-        char redact_intents[CONFIG_STRING_MAX];
-        char redact_words[CONFIG_STRING_MAX];
-        char allow_intents[CONFIG_STRING_MAX];
+        char drop_intents[CONFIG_LIST_MAX]; /* see struct policy_rules */
+        char drop_words[CONFIG_LIST_MAX];
+        char redact_intents[CONFIG_LIST_MAX];
+        char redact_words[CONFIG_LIST_MAX];
+        char allow_intents[CONFIG_LIST_MAX];
         char default_action[CONFIG_STRING_MAX]; /* allow, redact or drop */
         bool policy_updates; /* a signed update's rules replace these */
     } privacy;

@@ -77,8 +77,10 @@ struct bad_case {
     const char *phrase; /* a part of the message */
 };
 
-/* inih would read this as one line, or as two: both are wrong. */
-static char long_line[300];
+/* A line past the limit, and a string past its own. */
+static char long_line[8300];
+static char long_string[300];
+static char long_list[4200];
 static char nine_phrases[200];
 static char long_phrase[200];
 
@@ -96,8 +98,19 @@ static const struct bad_case bad_cases[] = {
     {"[audio]\n= mic\n", "hark.conf:2: ", "missing key before '='"},
     {"[audio]\ninput = mic\n  ring = 1s\n", "hark.conf:3: ", "indented line"},
     {"[audio]\n\tinput = mic\n", "hark.conf:2: ", "indented line"},
-    {long_line, "hark.conf:2: ", "line too long (250 bytes, at most 198)"},
-    /* The earliest error wins, whichever of inih and the handler found it. */
+    {long_line, "hark.conf:2: ", "line too long (8193 bytes, at most 8192)"},
+    {long_string, "hark.conf:2: ", "value for input is too long (256 bytes, at most 255)"},
+    {long_list, "hark.conf:2: ", "value for drop_words is too long (4096 bytes, at most 4095)"},
+    /* Nothing after a section header but a comment; a lone CR ends no line. */
+    {"[privacy] history = off\n", "hark.conf:1: ", "text after ']' in a section header"},
+    {"[endpoint]junk\n", "hark.conf:1: ", "text after ']' in a section header: 'junk'"},
+    {"[endpoint];x\n", "hark.conf:1: ", "text after ']'"},
+    {"[audio]\n[privacy] ]\n", "hark.conf:2: ", "text after ']'"},
+    {"[privacy]\rhistory = off\r", "hark.conf:1: ", "carriage return inside a line"},
+    {"[privacy]\r\nhistory = off\rmax_entries = 1\r\n", "hark.conf:2: ", "carriage return"},
+    {"[endpoint]\n[telemetry]\n", "hark.conf:2: ", "unknown section [telemetry]"},
+    {"[privacy]\nhistory : off\n", "hark.conf:2: ", "expected 'key = value'"},
+    /* The first error is the one reported. */
     {"[audio]\ngarbage\n[endpoint]\nsilense = 1s\n", "hark.conf:2: ", "expected 'key = value'"},
     {"[endpoint]\nsilence = 1\n[audio\n", "hark.conf:2: ", "missing unit"},
     {"[endpoint]\nsilense = 1s\n  indented\n", "hark.conf:2: ", "unknown key 'silense'"},
@@ -195,8 +208,16 @@ static void make_bad_inputs(void)
     size_t o;
 
     o = (size_t)snprintf(long_line, sizeof(long_line), "[audio]\ninput = ");
-    memset(long_line + o, 'x', 250 - 8);
-    snprintf(long_line + o + 250 - 8, sizeof(long_line) - o - 250 + 8, "\n");
+    memset(long_line + o, 'x', 8193 - 8);
+    snprintf(long_line + o + 8193 - 8, sizeof(long_line) - o - 8193 + 8, "\n");
+
+    o = (size_t)snprintf(long_string, sizeof(long_string), "[audio]\ninput = ");
+    memset(long_string + o, 'x', 256);
+    long_string[o + 256] = '\0';
+
+    o = (size_t)snprintf(long_list, sizeof(long_list), "[privacy]\ndrop_words = ");
+    memset(long_list + o, 'x', 4096);
+    long_list[o + 4096] = '\0';
 
     o = (size_t)snprintf(nine_phrases, sizeof(nine_phrases), "[wakeword]\nphrases = ");
     for (int i = 0; i < 9; i++) {
@@ -494,6 +515,64 @@ static void test_dump(void)
     }
 }
 
+/* Long values: a word list of 1000 bytes and four pins, each on one line,
+ * and a list at its longest; they read and dump back. */
+static void test_long_values(void)
+{
+    static char text[8192], words[4200];
+    struct hark_config cfg;
+    char err[512] = "";
+    size_t o = 0;
+    int r;
+
+    for (int i = 0; o < 1000; i++) {
+        o += (size_t)snprintf(words + o, sizeof(words) - o, "%sconfidential%c%c", i ? ", " : "",
+                              'a' + i % 26, 'a' + i / 26);
+    }
+    CHECK(o >= 1000 && o < 1030);
+    snprintf(text, sizeof(text),
+             "[privacy] ; a comment may follow a header\r\n"
+             "drop_words = %s\r\n"
+             "[cloud]\n"
+             "pins = sha256/%.42sA=, sha256/%.42sA=, sha256/%.42sA=, sha256/%.42sA=\n",
+             words, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+             "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC",
+             "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD",
+             "EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE");
+    r = config_load_string(&cfg, "long.conf", text, err, sizeof(err));
+    CHECK(r == 0);
+    if (r < 0) {
+        fprintf(stderr, "long values: %s\n", err);
+        return;
+    }
+    CHECK(strcmp(cfg.privacy.drop_words, words) == 0);
+    {
+        char pins[CONFIG_MAX_PINS][PIN_STRING_MAX];
+
+        CHECK(config_cloud_pins(&cfg, pins, CONFIG_MAX_PINS) == 4);
+        CHECK(strncmp(pins[3], "sha256/EEEE", 11) == 0);
+    }
+    roundtrip(&cfg, "long values");
+
+    /* A list at its longest (a line near its limit) reads and dumps back. */
+    memset(words, 'x', CONFIG_LIST_MAX - 1);
+    /* 64 entries of 62 and 63 bytes: as many as the policy takes. */
+    for (size_t i = 63; i < CONFIG_LIST_MAX - 1; i += 64) {
+        words[i - 1] = ',';
+        words[i] = ' ';
+    }
+    words[CONFIG_LIST_MAX - 1] = '\0';
+    snprintf(text, sizeof(text), "[privacy]\nredact_words = %s\n", words);
+    r = config_load_string(&cfg, "longest.conf", text, err, sizeof(err));
+    CHECK(r == 0);
+    if (r < 0) {
+        fprintf(stderr, "longest list: %s\n", err);
+        return;
+    }
+    CHECK(strlen(cfg.privacy.redact_words) == CONFIG_LIST_MAX - 1);
+    roundtrip(&cfg, "longest list");
+}
+
 static char *write_temp(const char *content, size_t len)
 {
     static char path[64];
@@ -722,6 +801,7 @@ int main(int argc, char **argv)
     test_too_large();
     test_good_input();
     test_partial_and_empty();
+    test_long_values();
     test_dump();
     test_files();
     test_sample(argv[2]);
