@@ -804,15 +804,13 @@ static int parse_duration(const struct key *k, const char *value, unsigned *ret,
     return 0;
 }
 
+/* Only the two words the documentation and the dump use: one spelling, so
+ * that a file reads the same to a person and to a grep. */
 static int parse_bool(const struct key *k, const char *value, bool *ret, char *msg, size_t msgsz)
 {
-    static const char *const on[] = {"on", "yes", "true"}, *const off[] = {"off", "no", "false"};
-
-    for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
-        if (strcmp(value, on[i]) == 0 || strcmp(value, off[i]) == 0) {
-            *ret = strcmp(value, on[i]) == 0;
-            return 0;
-        }
+    if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
+        *ret = strcmp(value, "on") == 0;
+        return 0;
     }
     snprintf(msg, msgsz, "value '%s' for %s is not on or off", value, k->name);
     return -EINVAL;

@@ -183,6 +183,11 @@ static const struct bad_case bad_cases[] = {
     /* [privacy]: switches, periods, rule lists. */
     {"[privacy]\nhistory = maybe\n", "hark.conf:2: ", "value 'maybe' for history is not on or off"},
     {"[privacy]\nhistory = On\n", "hark.conf:2: ", "is not on or off"},
+    {"[privacy]\nhistory = no\n", "hark.conf:2: ", "value 'no' for history is not on or off"},
+    {"[privacy]\nhistory = false\n", "hark.conf:2: ", "is not on or off"},
+    {"[audio]\nwake_chime = yes\n", "hark.conf:2: ", "is not on or off"},
+    {"[wakeword]\nverify = true\n", "hark.conf:2: ", "is not on or off"},
+    {"[control]\npersist_mute = 1\n", "hark.conf:2: ", "is not on or off"},
     {"[privacy]\nretention = 7\n", "hark.conf:2: ", "missing unit (s, min, h, d, w, mo or y)"},
     {"[privacy]\nretention = 7 d\n", "hark.conf:2: ", "unknown unit"},
     {"[privacy]\nretention = 7days\n", "hark.conf:2: ", "unknown unit"},
@@ -331,7 +336,7 @@ static void test_good_input(void)
         "retention = 6mo\n"
         "max_entries = 0\n"
         "passphrase_file = /etc/hark/passphrase\n"
-        "debug_recording = yes\n"
+        "debug_recording = on\n"
         "drop_intents =\n"
         "drop_words = secret*, my pin\n"
         "allow_intents = *\n"
