@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <locale.h>
@@ -10,6 +11,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hark-build.h"
@@ -1328,17 +1330,64 @@ int config_load_string(struct hark_config *cfg, const char *name, const char *te
     return r;
 }
 
+/* Whoever may write the file chooses the server hark talks to and the
+ * commands it runs: like update.bundle, it must not be writable by group or
+ * others; its owner is this user or root (/etc/hark/hark.conf for the hark
+ * user of the systemd unit). O_NONBLOCK: a FIFO opens without a writer, and
+ * is then refused as what it is instead of hanging. */
+static int open_checked(const char *path, char *err, size_t errsz, int *ret_fd)
+{
+    struct stat st;
+    int fd, r;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        r = -errno;
+        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(-r));
+        return r;
+    }
+    if (fstat(fd, &st) < 0) {
+        r = -errno;
+        snprintf(err, errsz, "%s: cannot stat: %s", path, strerror(-r));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errsz, "%s: not a regular file (a %s)", path,
+                 S_ISDIR(st.st_mode)    ? "directory"
+                 : S_ISFIFO(st.st_mode) ? "FIFO"
+                 : S_ISSOCK(st.st_mode) ? "socket"
+                                        : "device");
+        r = -EINVAL;
+        goto fail;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        snprintf(err, errsz, "%s: owned by uid %u, not by this user (uid %u) or root", path,
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        r = -EPERM;
+        goto fail;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(err, errsz, "%s: writable by others (mode %03o): chmod go-w %s", path,
+                 (unsigned)(st.st_mode & 0777), path);
+        r = -EPERM;
+        goto fail;
+    }
+    *ret_fd = fd;
+    return 0;
+fail:
+    close(fd);
+    return r;
+}
+
 int config_load(struct hark_config *cfg, const char *path, char *err, size_t errsz)
 {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f;
+    int fd = -1;
     int r;
 
-    f = fopen(path, "re");
-    if (!f) {
-        r = -errno;
-        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(-r));
+    r = open_checked(path, err, errsz, &fd);
+    if (r < 0) {
         goto out;
     }
     /* One byte more than allowed, to tell "too large" from "just fits". */
@@ -1348,11 +1397,21 @@ int config_load(struct hark_config *cfg, const char *path, char *err, size_t err
         snprintf(err, errsz, "%s: out of memory", path);
         goto out;
     }
-    len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        r = errno ? -errno : -EIO;
-        snprintf(err, errsz, "%s: cannot read: %s", path, strerror(-r));
-        goto out;
+    while (len < CONFIG_FILE_MAX + 1) {
+        ssize_t n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            r = -errno;
+            snprintf(err, errsz, "%s: cannot read: %s", path, strerror(-r));
+            goto out;
+        }
+        if (n == 0) {
+            break;
+        }
+        len += (size_t)n;
     }
     {
         locale_t old, c = c_locale_enter(&old);
@@ -1360,8 +1419,8 @@ int config_load(struct hark_config *cfg, const char *path, char *err, size_t err
         c_locale_leave(c, old);
     }
 out:
-    if (f) {
-        fclose(f);
+    if (fd >= 0) {
+        close(fd);
     }
     free(buf);
     if (r < 0) {

@@ -95,7 +95,10 @@ void config_init_defaults(struct hark_config *cfg);
 
 /* Parses an INI file over the defaults. On error returns a negative errno and
  * writes "FILE:LINE: message" (or "FILE: message") into err; *cfg is then
- * left with the defaults and nothing of the file. */
+ * left with the defaults and nothing of the file. The file must be a regular
+ * file owned by this user or root that neither group nor others may write
+ * (it names the server and the commands hark runs): -EPERM otherwise. A FIFO
+ * or a device is refused (-EINVAL) without reading from it. */
 int config_load(struct hark_config *cfg, const char *path, char *err, size_t errsz);
 
 /* The same for text in memory; name stands in for the file name in errors. */

@@ -35,6 +35,20 @@ expect_error 1 "empty.flac" -- "$HARK" listen --input "$TMP/empty.flac"
 expect_error 2 "unknown command" -- "$HARK" lisen
 expect_error 2 "unexpected argument" -- "$HARK" listen extra
 
+# A config others may write could name any server and run any command: it is
+# refused before anything in it is used, the hook included.
+printf '[hooks]\non_idle = /bin/touch %s\n' "$TMP/hook-ran" >"$TMP/open.conf"
+chmod 0666 "$TMP/open.conf"
+expect_error 1 "open.conf: writable by others (mode 666)" -- "$HARK" check-config "$TMP/open.conf"
+expect_error 1 "open.conf: writable by others" -- "$HARK" run --config "$TMP/open.conf" --input "$TMP/quiet.wav"
+[ ! -e "$TMP/hook-ran" ] || fail "the hook of a world-writable config ran"
+chmod 0620 "$TMP/open.conf"
+expect_error 1 "open.conf: writable by others (mode 620)" -- "$HARK" check-config "$TMP/open.conf"
+
+# A FIFO as the config is refused at once, not read until a writer comes.
+mkfifo "$TMP/fifo.conf"
+expect_error 1 "fifo.conf: not a regular file (a FIFO)" -- timeout 10 "$HARK" check-config "$TMP/fifo.conf"
+
 # A good config passes and dumps every key.
 printf '[wakeword]\nphrases = hey computer/1e-25\n' >"$TMP/good.conf"
 "$HARK" check-config --dump "$TMP/good.conf" >"$TMP/dump" 2>"$TMP/err" || fail "good config refused: $(cat "$TMP/err")"

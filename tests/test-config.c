@@ -630,9 +630,87 @@ static void test_files(void)
 
     memset(&cfg, 0x5a, sizeof(cfg));
     r = config_load(&cfg, "/", err, sizeof(err));
-    CHECK(r < 0);
-    expect_error(r, err, "/: ", "cannot", "directory");
+    CHECK(r == -EINVAL);
+    expect_error(r, err, "/: ", "not a regular file (a directory)", "directory");
     expect_defaults(&cfg);
+
+    r = config_load(&cfg, "/dev/null", err, sizeof(err));
+    CHECK(r == -EINVAL);
+    expect_error(r, err, "/dev/null: ", "not a regular file (a device)", "device");
+}
+
+/* A file others may write names the server and the commands hark runs: it
+ * is refused, as update.bundle is. */
+static void test_permissions(void)
+{
+    static const char text[] = "[hooks]\non_idle = /bin/true\n";
+    static const struct {
+        mode_t mode;
+        int r;
+    } modes[] = {{0666, -EPERM}, {0646, -EPERM}, {0664, -EPERM}, {0620, -EPERM},
+                 {0644, 0},      {0600, 0},      {0400, 0}};
+    struct hark_config cfg;
+    char err[512] = "", want[128];
+    char *path = write_temp(text, sizeof(text) - 1);
+    int r;
+
+    if (!path) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        CHECK(chmod(path, modes[i].mode) == 0);
+        memset(&cfg, 0x5a, sizeof(cfg));
+        r = config_load(&cfg, path, err, sizeof(err));
+        if (r != modes[i].r) {
+            fprintf(stderr, "mode %03o: r=%d, want %d (%s)\n", (unsigned)modes[i].mode, r,
+                    modes[i].r, err);
+            check_failures++;
+        }
+        if (modes[i].r < 0) {
+            snprintf(want, sizeof(want), "writable by others (mode %03o): chmod go-w",
+                     (unsigned)modes[i].mode);
+            expect_error(r, err, path, want, "writable");
+            expect_defaults(&cfg);
+        } else {
+            CHECK(strcmp(cfg.hooks.on_idle, "/bin/true") == 0);
+        }
+    }
+    /* Owned by someone else: only root can make such a file here. */
+    CHECK(chmod(path, 0644) == 0);
+    if (geteuid() == 0 && chown(path, 65534, 65534) == 0) {
+        r = config_load(&cfg, path, err, sizeof(err));
+        CHECK(r == -EPERM);
+        expect_error(r, err, path, "owned by uid 65534, not by this user (uid 0) or root",
+                     "owner");
+    } else {
+        printf("not root: the owner check is not tested\n");
+    }
+    unlink(path);
+}
+
+/* A FIFO as the config file is refused at once, not read (which would wait
+ * for a writer for ever). */
+static void test_fifo(void)
+{
+    char dir[] = "/tmp/test-config-fifo-XXXXXX", path[64];
+    struct hark_config cfg;
+    char err[512] = "";
+    int r;
+
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/hark.conf", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    /* Before the fix this hung: the alarm ends the test instead. */
+    alarm(10);
+    r = config_load(&cfg, path, err, sizeof(err));
+    alarm(0);
+    CHECK(r == -EINVAL);
+    expect_error(r, err, path, "not a regular file (a FIFO)", "fifo");
+    unlink(path);
+    rmdir(dir);
 }
 
 static void test_sample(const char *sample)
@@ -809,6 +887,8 @@ int main(int argc, char **argv)
     test_long_values();
     test_dump();
     test_files();
+    test_permissions();
+    test_fifo();
     test_sample(argv[2]);
     test_default_path();
     test_locale();
