@@ -11,10 +11,19 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "audio-source.h"
 #include "hark-build.h"
+#include "kws.h"
+#include "link.h"
 #include "pin.h"
 
 /* A configuration file is a few hundred bytes; anything near this is a mistake
@@ -65,8 +74,9 @@ struct key {
     const char *def;     /* the default, as a user would write it */
     const char *doc_def; /* the default as doc/config.md shows it, when set at build time */
     const char *help;
-    /* Strings: what is wrong with a value, or NULL. */
-    const char *(*check)(const char *value);
+    /* Strings: what is wrong with a value (static text, or written into
+     * buf), or NULL. */
+    const char *(*check)(const char *value, char *buf, size_t size);
     /* Strings: may be empty (the default then is empty: not set). */
     bool optional;
 };
@@ -76,11 +86,13 @@ struct section {
     const char *help;
 };
 
-static const char *check_input(const char *value);
-static const char *check_url(const char *value);
-static const char *check_pins(const char *value);
-static const char *check_action(const char *value);
-static const char *check_command(const char *value);
+static const char *check_input(const char *value, char *buf, size_t size);
+static const char *check_url(const char *value, char *buf, size_t size);
+static const char *check_pins(const char *value, char *buf, size_t size);
+static const char *check_action(const char *value, char *buf, size_t size);
+static const char *check_command(const char *value, char *buf, size_t size);
+static const char *check_intents(const char *value, char *buf, size_t size);
+static const char *check_words(const char *value, char *buf, size_t size);
 
 #define OFF(field) offsetof(struct hark_config, field)
 
@@ -272,17 +284,17 @@ static const struct key keys[] = {
      NULL, false},
     {"privacy", "drop_intents", KEY_LIST, OFF(privacy.drop_intents), 0, 0,
      "banking.*, payment.*, health.*, password.*, pin.*", NULL,
-     "Intents never remembered, as globs.", policy_check_intents, true},
+     "Intents never remembered, as globs.", check_intents, true},
     {"privacy", "drop_words", KEY_LIST, OFF(privacy.drop_words), 0, 0,
      "password*, passcode*, pin, pins, pin number, pin code, security code, cvv, "
      "social security",
-     NULL, "Words that make a request never remembered.", policy_check_words, true},
+     NULL, "Words that make a request never remembered.", check_words, true},
     {"privacy", "redact_intents", KEY_LIST, OFF(privacy.redact_intents), 0, 0, "", NULL,
-     "Intents remembered redacted, as globs.", policy_check_intents, true},
+     "Intents remembered redacted, as globs.", check_intents, true},
     {"privacy", "redact_words", KEY_LIST, OFF(privacy.redact_words), 0, 0, "", NULL,
-     "Words that make a request remembered redacted.", policy_check_words, true},
+     "Words that make a request remembered redacted.", check_words, true},
     {"privacy", "allow_intents", KEY_LIST, OFF(privacy.allow_intents), 0, 0, "", NULL,
-     "Intents remembered as they are, as globs.", policy_check_intents, true},
+     "Intents remembered as they are, as globs.", check_intents, true},
     {"privacy", "default_action", KEY_STRING, OFF(privacy.default_action), 0, 0, "redact", NULL,
      "What happens to a request no rule names: `drop`, `redact` or `allow`.", check_action,
      false},
@@ -294,11 +306,13 @@ static const struct key keys[] = {
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(N_KEYS <= CONFIG_KEYS_MAX, "struct hark_config's origin has a line for every key");
 
 /* One parse of one text. */
 struct parser {
     struct hark_config cfg; /* the file over the defaults; the caller's only on success */
     const char *section;    /* the latest [section] header's name, in the text; NULL: none */
+    unsigned line;          /* the line being parsed */
     size_t section_len;
     bool seen[N_KEYS];
     char msg[MSG_MAX];
@@ -477,18 +491,28 @@ static const char *type_name(enum key_type type)
     return "?";
 }
 
-static const char *check_url(const char *value)
+/* What the link will make of it, so that a port of 0 or 99999 is found
+ * here and not by `hark run`. */
+static const char *check_url(const char *value, char *buf, size_t size)
 {
+    char host[LINK_HOST_MAX], why[MSG_MAX];
+    const char *path;
+    int port;
+
     if (strncmp(value, "ws://", 5) == 0) {
         return "is not allowed: the link must be wss:// (TLS)";
     }
     if (strncmp(value, "wss://", 6) != 0 || value[6] == '\0' || value[6] == '/') {
         return "is not a wss://HOST[:PORT][/PATH] address";
     }
+    if (link_parse_url(value, host, &port, &path, why, sizeof(why)) < 0) {
+        snprintf(buf, size, "is not usable: %s", why);
+        return buf;
+    }
     return NULL;
 }
 
-static const char *check_pins(const char *value)
+static const char *check_pins(const char *value, char *buf, size_t size)
 {
     char pin[PIN_STRING_MAX];
     size_t n = 0;
@@ -564,12 +588,12 @@ int config_storage_dir(const struct hark_config *cfg, char *ret_dir, size_t size
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static const char *check_command(const char *value)
+static const char *check_command(const char *value, char *buf, size_t size)
 {
     char *argv[CONFIG_COMMAND_ARGS + 1];
-    char buf[CONFIG_STRING_MAX];
+    char split[CONFIG_STRING_MAX];
 
-    switch (config_split_command(value, buf, sizeof(buf), argv, CONFIG_COMMAND_ARGS + 1)) {
+    switch (config_split_command(value, split, sizeof(split), argv, CONFIG_COMMAND_ARGS + 1)) {
     case -E2BIG:
         return "has too many arguments";
     case -EINVAL:
@@ -641,7 +665,7 @@ int config_control_socket(const struct hark_config *cfg, char *ret_path, size_t 
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static const char *check_action(const char *value)
+static const char *check_action(const char *value, char *buf, size_t size)
 {
     enum policy_action a;
 
@@ -663,12 +687,28 @@ void config_policy_rules(const struct hark_config *cfg, struct policy_rules *ret
     }
 }
 
-static const char *check_input(const char *value)
+static const char *check_input(const char *value, char *buf, size_t size)
 {
+    char why[MSG_MAX];
+
     if (strcmp(value, "mic:") == 0) {
         return "names no device (write mic, or mic:NAME)";
     }
+    if (audio_source_check_spec(value, why, sizeof(why)) < 0) {
+        snprintf(buf, size, "is not usable: %s", why);
+        return buf;
+    }
     return NULL;
+}
+
+static const char *check_intents(const char *value, char *buf, size_t size)
+{
+    return policy_check_intents(value);
+}
+
+static const char *check_words(const char *value, char *buf, size_t size)
+{
+    return policy_check_words(value);
 }
 
 enum number_status {
@@ -1020,6 +1060,7 @@ static int parse_string(const struct key *k, const char *value, char *field, cha
 {
     size_t len = strlen(value);
     size_t size = k->type == KEY_LIST ? CONFIG_LIST_MAX : CONFIG_STRING_MAX;
+    char whybuf[MSG_MAX];
     const char *why;
 
     if (len >= size) {
@@ -1027,7 +1068,7 @@ static int parse_string(const struct key *k, const char *value, char *field, cha
                  size - 1);
         return -EINVAL;
     }
-    why = k->check ? k->check(value) : NULL;
+    why = k->check ? k->check(value, whybuf, sizeof(whybuf)) : NULL;
     if (why) {
         snprintf(msg, msgsz, "value '%s' for %s %s", value, k->name, why);
         return -EINVAL;
@@ -1173,6 +1214,7 @@ static int handle_key(struct parser *p, const char *name, const char *value)
         return -EINVAL;
     }
     p->seen[k - keys] = true;
+    p->cfg.origin.lines[k - keys] = p->line;
     return parse_value(k, value, &p->cfg, p->msg, sizeof(p->msg));
 }
 
@@ -1302,6 +1344,7 @@ static int parse_text(struct hark_config *cfg, const char *name, const char *tex
             r = -EINVAL;
         } else {
             s[n] = '\0';
+            p->line = line;
             r = parse_line(p, s, line);
         }
     }
@@ -1309,6 +1352,7 @@ static int parse_text(struct hark_config *cfg, const char *name, const char *tex
         snprintf(err, errsz, "%s:%u: %s", name, line, p->msg);
     } else {
         resolve_thresholds(&p->cfg);
+        snprintf(p->cfg.origin.file, sizeof(p->cfg.origin.file), "%s", name);
         *cfg = p->cfg;
     }
 out:
@@ -1427,6 +1471,185 @@ out:
         config_init_defaults(cfg);
     }
     return r;
+}
+
+/* ---- What `hark run` needs beyond the syntax -------------------------- */
+
+/* "FILE:LINE: [section] name" for a value from the file, "FILE: [section]
+ * name (the default)" for one that is not, then the message. */
+__attribute__((format(printf, 6, 7))) static int check_fail(const struct hark_config *cfg,
+                                                            const char *name, int r, char *err,
+                                                            size_t errsz, const char *fmt, ...)
+{
+    const char *section = strchr(name, '.');
+    const struct key *k;
+    char sect[16], msg[MSG_MAX];
+    const char *file = cfg->origin.file[0] ? cfg->origin.file : "(built-in defaults)";
+    unsigned line;
+    va_list ap;
+
+    snprintf(sect, sizeof(sect), "%.*s", (int)(section - name), name);
+    k = key_find(sect, section + 1);
+    line = k ? cfg->origin.lines[k - keys] : 0;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line) {
+        snprintf(err, errsz, "%s:%u: [%s] %s %s", file, line, sect, section + 1, msg);
+    } else {
+        snprintf(err, errsz, "%s: [%s] %s (the default) %s", file, sect, section + 1, msg);
+    }
+    return r;
+}
+
+static int check_model_dir(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    const char *dir = cfg->wakeword.model_dir;
+    struct stat st;
+
+    if (stat(dir, &st) < 0) {
+        int r = -errno;
+        return check_fail(cfg, "wakeword.model_dir", r, err, errsz, "'%s': %s", dir,
+                          strerror(-r));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return check_fail(cfg, "wakeword.model_dir", -ENOTDIR, err, errsz,
+                          "'%s' is not a directory", dir);
+    }
+    return 0;
+}
+
+/* The dictionary first, on its own line, so that a word missing from it is
+ * then the phrases' fault. */
+static int check_phrases(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    struct kws_phrase phrases[CONFIG_MAX_PHRASES];
+    const char *dict = cfg->wakeword.dict;
+    char why[MSG_MAX];
+    int fd, r;
+
+    fd = open(dict, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        r = -errno;
+        return check_fail(cfg, "wakeword.dict", r, err, errsz, "'%s': %s", dict, strerror(-r));
+    }
+    close(fd);
+    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
+        phrases[i] = (struct kws_phrase){.text = cfg->wakeword.phrases[i].text,
+                                         .threshold = cfg->wakeword.phrases[i].threshold};
+    }
+    r = kws_check_phrases(dict, phrases, cfg->wakeword.n_phrases, why, sizeof(why));
+    if (r < 0) {
+        return check_fail(cfg, "wakeword.phrases", r, err, errsz, "cannot be spotted: %s", why);
+    }
+    return 0;
+}
+
+/* What OpenSSL will load as the trust anchors: at least one PEM
+ * certificate. A missing or wrong file would otherwise show up as every
+ * server certificate being rejected, retried for ever. */
+static int check_ca_file(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    const char *path = cfg->cloud.ca_file;
+    unsigned n = 0;
+    X509 *x;
+    BIO *bio;
+    int fd, r;
+
+    if (!path[0]) {
+        return 0;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        r = -errno;
+        return check_fail(cfg, "cloud.ca_file", r, err, errsz, "'%s': %s", path, strerror(-r));
+    }
+    bio = BIO_new_fd(fd, BIO_CLOSE);
+    if (!bio) {
+        close(fd);
+        return check_fail(cfg, "cloud.ca_file", -ENOMEM, err, errsz, "'%s': out of memory",
+                          path);
+    }
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+        X509_free(x);
+        n++;
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    if (n == 0) {
+        return check_fail(cfg, "cloud.ca_file", -EINVAL, err, errsz,
+                          "'%s' holds no PEM certificate", path);
+    }
+    return 0;
+}
+
+/* The history reads it only after it has taken its lock file; the same
+ * rules as the history's (privacy/history.c), checked before anything is
+ * created. */
+static int check_passphrase_file(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    const char *path = cfg->privacy.passphrase_file;
+    struct stat st;
+    int fd, r = 0;
+
+    if (!path[0] || !cfg->privacy.history) {
+        return 0;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        r = -errno;
+        return check_fail(cfg, "privacy.passphrase_file", r, err, errsz, "'%s': %s", path,
+                          strerror(-r));
+    }
+    if (fstat(fd, &st) < 0) {
+        r = check_fail(cfg, "privacy.passphrase_file", -errno, err, errsz, "'%s': %s", path,
+                       strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        r = check_fail(cfg, "privacy.passphrase_file", -EPERM, err, errsz,
+                       "'%s' is not a regular file", path);
+    } else if (st.st_uid != geteuid()) {
+        r = check_fail(cfg, "privacy.passphrase_file", -EPERM, err, errsz,
+                       "'%s' is owned by uid %u, not by this user (uid %u)", path,
+                       (unsigned)st.st_uid, (unsigned)geteuid());
+    } else if (st.st_mode & 0077) {
+        r = check_fail(cfg, "privacy.passphrase_file", -EPERM, err, errsz,
+                       "'%s' may be used by others (mode %03o): chmod 600 %s", path,
+                       (unsigned)(st.st_mode & 0777), path);
+    }
+    close(fd);
+    return r;
+}
+
+static int check_socket(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    char path[PATH_MAX];
+    size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+    if (config_control_socket(cfg, path, sizeof(path)) < 0 || strlen(path) > max) {
+        return check_fail(cfg, "control.socket", -ENAMETOOLONG, err, errsz,
+                          "'%s' is too long for a socket (at most %zu bytes)", path, max);
+    }
+    return 0;
+}
+
+int config_check(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    int r;
+
+    r = check_model_dir(cfg, err, errsz);
+    if (r >= 0) {
+        r = check_phrases(cfg, err, errsz);
+    }
+    if (r >= 0) {
+        r = check_ca_file(cfg, err, errsz);
+    }
+    if (r >= 0) {
+        r = check_passphrase_file(cfg, err, errsz);
+    }
+    if (r >= 0) {
+        r = check_socket(cfg, err, errsz);
+    }
+    return r < 0 ? r : 0;
 }
 
 static bool file_exists(const char *path)

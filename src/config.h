@@ -13,6 +13,9 @@
 /* The [privacy] rule lists: room for the policy's 64 entries of a few words. */
 #define CONFIG_LIST_MAX 4096
 #define CONFIG_MAX_PINS 4
+/* Keys in the table (config.c checks that they fit). */
+#define CONFIG_KEYS_MAX 64
+#define CONFIG_FILE_NAME_MAX 4096
 
 #include "pin.h"
 #include "policy.h"
@@ -88,6 +91,12 @@ struct hark_config {
         char default_action[CONFIG_STRING_MAX]; /* allow, redact or drop */
         bool policy_updates; /* a signed update's rules replace these */
     } privacy;
+    /* Where the values came from, so that config_check() can name the line
+     * of a value it finds unusable. Last: the values end before it. */
+    struct {
+        char file[CONFIG_FILE_NAME_MAX]; /* "": the built-in defaults */
+        unsigned lines[CONFIG_KEYS_MAX]; /* by key; 0: the default */
+    } origin;
 };
 
 /* Sets every key to its default. */
@@ -104,6 +113,16 @@ int config_load(struct hark_config *cfg, const char *path, char *err, size_t err
 /* The same for text in memory; name stands in for the file name in errors. */
 int config_load_string(struct hark_config *cfg, const char *name, const char *text, char *err,
                        size_t errsz);
+
+/* Checks what reading the file cannot, as `hark run` would need it: that
+ * model_dir is a directory, that dict can be read and holds every word of
+ * the phrases, that ca_file is a PEM file of certificates, that
+ * passphrase_file (when the history is on) is a file of this user's that
+ * only this user can read, and that the control socket's path fits a socket
+ * address. Creates nothing. On error returns a negative errno and writes
+ * "FILE:LINE: message" naming the line that set the value ("FILE: message"
+ * for a default). */
+int config_check(const struct hark_config *cfg, char *err, size_t errsz);
 
 /* The configuration file used when none is given: $XDG_CONFIG_HOME/hark/hark.conf
  * (or ~/.config/hark/hark.conf) when it exists, else SYSCONFDIR/hark/hark.conf

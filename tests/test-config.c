@@ -151,6 +151,13 @@ static const struct bad_case bad_cases[] = {
     {"[wakeword]\nthreshold = 0\n", "hark.conf:2: ", "out of range"},
     /* Strings. */
     {"[audio]\ninput = mic:\n", "hark.conf:2: ", "names no device"},
+    {"[audio]\ninput = mic@abc\n", "hark.conf:2: ", "not a microphone spec"},
+    {"[audio]\ninput = mic@500\n", "hark.conf:2: ", "capture rate 500 Hz is outside"},
+    {"[audio]\ninput = mic:USB@1000000\n", "hark.conf:2: ", "capture rate 1000000 Hz"},
+    {"[cloud]\nurl = wss://example.org:99999/v1\n", "hark.conf:2: ", "bad port (1-65535)"},
+    {"[cloud]\nurl = wss://example.org:0\n", "hark.conf:2: ", "bad port (1-65535)"},
+    {"[cloud]\nurl = wss://example.org:/\n", "hark.conf:2: ", "bad port"},
+    {"[cloud]\nurl = wss://exa mple.org/\n", "hark.conf:2: ", "bad host name"},
     {"[wakeword]\ndict =\n", "hark.conf:2: ", "empty value for dict"},
     {"[wakeword]\ndict =;x\n", "hark.conf:2: ", "starts with ';'"},
     /* Wake phrases. */
@@ -578,6 +585,137 @@ static void test_long_values(void)
     roundtrip(&cfg, "longest list");
 }
 
+/* config_check(): what `hark run` needs beyond the syntax, each refusal at
+ * the line that set the value, or naming the default. */
+static void test_check(void)
+{
+    char dir[] = "/tmp/test-config-check-XXXXXX";
+    char path[256], text[1024], want[512], err[1024] = "";
+    struct hark_config cfg;
+    FILE *f;
+    int r;
+
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+#define PATH(name) (snprintf(path, sizeof(path), "%s/%s", dir, name), path)
+    CHECK(mkdir(PATH("model"), 0700) == 0);
+    f = fopen(PATH("tiny.dict"), "w");
+    CHECK(f);
+    if (f) {
+        fputs("hey HH EY\ncomputer K AH M P Y UW T ER\n", f);
+        fclose(f);
+    }
+    f = fopen(PATH("garbage.pem"), "w");
+    CHECK(f);
+    if (f) {
+        fputs("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n",
+              f);
+        fclose(f);
+    }
+    f = fopen(PATH("pass"), "w");
+    CHECK(f);
+    if (f) {
+        fputs("correct horse\n", f);
+        fclose(f);
+    }
+    CHECK(chmod(PATH("pass"), 0600) == 0);
+
+    /* A good one passes. */
+    snprintf(text, sizeof(text),
+             "[wakeword]\nmodel_dir = %s/model\ndict = %s/tiny.dict\n"
+             "[privacy]\npassphrase_file = %s/pass\n",
+             dir, dir, dir);
+    CHECK(config_load_string(&cfg, "good.conf", text, err, sizeof(err)) == 0);
+    r = config_check(&cfg, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "good config refused: %s\n", err);
+        check_failures++;
+    }
+
+    struct {
+        const char *text; /* %1$s: the directory */
+        const char *want; /* the message; %1$s: the directory */
+    } cases[] = {
+        {"[wakeword]\n\nmodel_dir = %1$s/none\ndict = %1$s/tiny.dict\n",
+         "c.conf:3: [wakeword] model_dir '%1$s/none': No such file or directory"},
+        {"[wakeword]\nmodel_dir = %1$s/tiny.dict\ndict = %1$s/tiny.dict\n",
+         "c.conf:2: [wakeword] model_dir '%1$s/tiny.dict' is not a directory"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/none.dict\n",
+         "c.conf:3: [wakeword] dict '%1$s/none.dict': No such file or directory"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\nphrases = hey zzyzxq\n",
+         "c.conf:4: [wakeword] phrases cannot be spotted: wake word 'zzyzxq' is not in the "
+         "dictionary %1$s/tiny.dict"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[cloud]\n"
+         "ca_file = %1$s/none.pem\n",
+         "c.conf:5: [cloud] ca_file '%1$s/none.pem': No such file or directory"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[cloud]\n"
+         "ca_file = %1$s/garbage.pem\n",
+         "c.conf:5: [cloud] ca_file '%1$s/garbage.pem' holds no PEM certificate"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[cloud]\n"
+         "ca_file = %1$s/tiny.dict\n",
+         "c.conf:5: [cloud] ca_file '%1$s/tiny.dict' holds no PEM certificate"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[privacy]\n"
+         "passphrase_file = %1$s/none\n",
+         "c.conf:5: [privacy] passphrase_file '%1$s/none': No such file or directory"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[privacy]\n"
+         "passphrase_file = %1$s/tiny.dict\n",
+         "c.conf:5: [privacy] passphrase_file '%1$s/tiny.dict' may be used by others (mode "
+         "644)"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[control]\nsocket = "
+         "%1$s/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+         "c.conf:5: [control] socket '%1$s/xxxx"},
+    };
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), cases[i].text, dir);
+        snprintf(want, sizeof(want), cases[i].want, dir);
+        r = config_load_string(&cfg, "c.conf", text, err, sizeof(err));
+        CHECK(r == 0);
+        if (r < 0) {
+            fprintf(stderr, "check case %zu: %s\n", i, err);
+            continue;
+        }
+        r = config_check(&cfg, err, sizeof(err));
+        if (r >= 0 || strncmp(err, want, strlen(want)) != 0) {
+            fprintf(stderr, "check case %zu: r=%d, got \"%s\", want \"%s...\"\n", i, r, err,
+                    want);
+            check_failures++;
+        }
+    }
+#pragma GCC diagnostic pop
+    /* A passphrase file is not looked at while the history is off. */
+    snprintf(text, sizeof(text),
+             "[wakeword]\nmodel_dir = %s/model\ndict = %s/tiny.dict\n"
+             "[privacy]\nhistory = off\npassphrase_file = %s/none\n",
+             dir, dir, dir);
+    CHECK(config_load_string(&cfg, "off.conf", text, err, sizeof(err)) == 0);
+    CHECK(config_check(&cfg, err, sizeof(err)) == 0);
+
+    /* A value the file did not set is named as the default. */
+    unsetenv("RUNTIME_DIRECTORY");
+    setenv("XDG_RUNTIME_DIR",
+           "/run/user/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+           "xxxxxxxxxxxxxxxxxxxxxxxxx",
+           1);
+    r = config_check(&cfg, err, sizeof(err));
+    CHECK(r == -ENAMETOOLONG);
+    expect_error(r, err, "off.conf: [control] socket (the default) '/run/user/xxx",
+                 "is too long for a socket (at most 107 bytes)", "default socket");
+    unsetenv("XDG_RUNTIME_DIR");
+
+    rmdir(PATH("model"));
+    rmdir(PATH("model"));
+    unlink(PATH("tiny.dict"));
+    unlink(PATH("garbage.pem"));
+    unlink(PATH("pass"));
+#undef PATH
+    rmdir(dir);
+}
+
 static char *write_temp(const char *content, size_t len)
 {
     static char path[64];
@@ -889,6 +1027,7 @@ int main(int argc, char **argv)
     test_files();
     test_permissions();
     test_fifo();
+    test_check();
     test_sample(argv[2]);
     test_default_path();
     test_locale();
