@@ -32,6 +32,11 @@ struct audio_source_options {
 int audio_source_open(const char *spec, const struct audio_source_options *opts, char *err,
                       size_t errsz, struct audio_source **ret_source);
 
+/* Checks a spec without opening anything (for the config file): a
+ * microphone spec's form and rate. A file is not looked at. Returns 0, or
+ * -EINVAL with a message in err. */
+int audio_source_check_spec(const char *spec, char *err, size_t errsz);
+
 /* Reads up to n samples of 16 kHz mono. Returns the number read (> 0), 0 at
  * the end of the input, or a negative errno with a message in err (for
  * example a file that turns out to be truncated or corrupt). A microphone

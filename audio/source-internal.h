@@ -44,6 +44,8 @@ struct audio_mic;
 
 int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
                    struct audio_mic **ret_mic);
+/* The form and rate of a "mic..." spec, without PortAudio. */
+int audio_mic_check_spec(const char *spec, char *err, size_t errsz);
 ssize_t audio_mic_read(struct audio_mic *mic, int16_t *samples, size_t n, char *err, size_t errsz);
 const char *audio_mic_describe(const struct audio_mic *mic);
 uint64_t audio_mic_overruns(const struct audio_mic *mic);

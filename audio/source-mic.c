@@ -300,6 +300,16 @@ static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want
     return 0;
 }
 
+int audio_mic_check_spec(const char *spec, char *err, size_t errsz)
+{
+    unsigned rate;
+    char *want = NULL;
+    int r = parse_spec(spec, err, errsz, &want, &rate);
+
+    free(want);
+    return r;
+}
+
 /* want is NULL for the default device, else an index or part of a name. */
 static int find_device(const char *spec, const char *want, char *err, size_t errsz,
                        PaDeviceIndex *ret_index)

@@ -483,6 +483,21 @@ static void pace(struct audio_source *src)
     }
 }
 
+static bool is_mic_spec(const char *spec)
+{
+    return strcmp(spec, "mic") == 0 || strncmp(spec, "mic:", 4) == 0 ||
+           strncmp(spec, "mic@", 4) == 0;
+}
+
+int audio_source_check_spec(const char *spec, char *err, size_t errsz)
+{
+    if (spec[0] == '\0') {
+        audio_set_error(err, errsz, "empty audio source name");
+        return -EINVAL;
+    }
+    return is_mic_spec(spec) ? audio_mic_check_spec(spec, err, errsz) : 0;
+}
+
 int audio_source_open(const char *spec, const struct audio_source_options *opts, char *err,
                       size_t errsz, struct audio_source **ret_source)
 {
@@ -516,8 +531,7 @@ int audio_source_open(const char *spec, const struct audio_source_options *opts,
             r = -ENOMEM;
             goto cleanup;
         }
-    } else if (strcmp(spec, "mic") == 0 || strncmp(spec, "mic:", 4) == 0 ||
-               strncmp(spec, "mic@", 4) == 0) {
+    } else if (is_mic_spec(spec)) {
         src->kind = SOURCE_MIC;
         /* A microphone paces itself. */
         src->realtime = false;

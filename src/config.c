@@ -1,8 +1,9 @@
-/* hark's configuration file: one table of keys drives parsing (through inih),
- * validation, the defaults, `hark check-config --dump` and doc/config.md. */
+/* hark's configuration file: one table of keys drives parsing, validation,
+ * the defaults, `hark check-config --dump` and doc/config.md. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <locale.h>
@@ -10,21 +11,29 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-#include <ini.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include "audio-source.h"
 #include "hark-build.h"
+#include "kws.h"
+#include "link.h"
 #include "pin.h"
 
 /* A configuration file is a few hundred bytes; anything near this is a mistake
  * (the wrong file), and the limit bounds what we read into memory. */
 #define CONFIG_FILE_MAX (64 * 1024)
 
-/* inih reads each line into a buffer of INI_MAX_LINE bytes that must also hold
- * the '\n' and the NUL. It splits a longer line silently and counts the rest
- * as a line of its own, which would shift every line number after it. */
-#define CONFIG_LINE_MAX (INI_MAX_LINE - 2)
+/* Bytes of one line, without its line ending: a rule list at its longest
+ * with its key, and far more than any other key needs. */
+#define CONFIG_LINE_MAX 8192
+_Static_assert(CONFIG_LIST_MAX + 64 < CONFIG_LINE_MAX, "a rule list at its longest fits a line");
 
 #define PHRASE_MAX_WORDS 4
 /* The second pass's cut-off (nats per frame), and its defaults: what
@@ -45,6 +54,7 @@ _Static_assert(sizeof(HARK_DICT) <= CONFIG_STRING_MAX, "HARK_DICT is too long");
 
 enum key_type {
     KEY_STRING,   /* char[CONFIG_STRING_MAX] */
+    KEY_LIST,     /* char[CONFIG_LIST_MAX], a [privacy] rule list */
     KEY_DURATION, /* unsigned milliseconds, written with a unit */
     KEY_DOUBLE,   /* double */
     KEY_PHRASES,  /* the wake phrase list (wakeword.phrases and n_phrases) */
@@ -64,8 +74,9 @@ struct key {
     const char *def;     /* the default, as a user would write it */
     const char *doc_def; /* the default as doc/config.md shows it, when set at build time */
     const char *help;
-    /* Strings: what is wrong with a value, or NULL. */
-    const char *(*check)(const char *value);
+    /* Strings: what is wrong with a value (static text, or written into
+     * buf), or NULL. */
+    const char *(*check)(const char *value, char *buf, size_t size);
     /* Strings: may be empty (the default then is empty: not set). */
     bool optional;
 };
@@ -75,11 +86,13 @@ struct section {
     const char *help;
 };
 
-static const char *check_input(const char *value);
-static const char *check_url(const char *value);
-static const char *check_pins(const char *value);
-static const char *check_action(const char *value);
-static const char *check_command(const char *value);
+static const char *check_input(const char *value, char *buf, size_t size);
+static const char *check_url(const char *value, char *buf, size_t size);
+static const char *check_pins(const char *value, char *buf, size_t size);
+static const char *check_action(const char *value, char *buf, size_t size);
+static const char *check_command(const char *value, char *buf, size_t size);
+static const char *check_intents(const char *value, char *buf, size_t size);
+static const char *check_words(const char *value, char *buf, size_t size);
 
 #define OFF(field) offsetof(struct hark_config, field)
 
@@ -269,19 +282,19 @@ static const struct key keys[] = {
      "Also keep the audio of each request that the rules let into the history (encrypted, "
      "expires with it). For debugging only.",
      NULL, false},
-    {"privacy", "drop_intents", KEY_STRING, OFF(privacy.drop_intents), 0, 0,
+    {"privacy", "drop_intents", KEY_LIST, OFF(privacy.drop_intents), 0, 0,
      "banking.*, payment.*, health.*, password.*, pin.*", NULL,
-     "Intents never remembered, as globs.", policy_check_intents, true},
-    {"privacy", "drop_words", KEY_STRING, OFF(privacy.drop_words), 0, 0,
+     "Intents never remembered, as globs.", check_intents, true},
+    {"privacy", "drop_words", KEY_LIST, OFF(privacy.drop_words), 0, 0,
      "password*, passcode*, pin, pins, pin number, pin code, security code, cvv, "
      "social security",
-     NULL, "Words that make a request never remembered.", policy_check_words, true},
-    {"privacy", "redact_intents", KEY_STRING, OFF(privacy.redact_intents), 0, 0, "", NULL,
-     "Intents remembered redacted, as globs.", policy_check_intents, true},
-    {"privacy", "redact_words", KEY_STRING, OFF(privacy.redact_words), 0, 0, "", NULL,
-     "Words that make a request remembered redacted.", policy_check_words, true},
-    {"privacy", "allow_intents", KEY_STRING, OFF(privacy.allow_intents), 0, 0, "", NULL,
-     "Intents remembered as they are, as globs.", policy_check_intents, true},
+     NULL, "Words that make a request never remembered.", check_words, true},
+    {"privacy", "redact_intents", KEY_LIST, OFF(privacy.redact_intents), 0, 0, "", NULL,
+     "Intents remembered redacted, as globs.", check_intents, true},
+    {"privacy", "redact_words", KEY_LIST, OFF(privacy.redact_words), 0, 0, "", NULL,
+     "Words that make a request remembered redacted.", check_words, true},
+    {"privacy", "allow_intents", KEY_LIST, OFF(privacy.allow_intents), 0, 0, "", NULL,
+     "Intents remembered as they are, as globs.", check_intents, true},
     {"privacy", "default_action", KEY_STRING, OFF(privacy.default_action), 0, 0, "redact", NULL,
      "What happens to a request no rule names: `drop`, `redact` or `allow`.", check_action,
      false},
@@ -293,17 +306,15 @@ static const struct key keys[] = {
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(N_KEYS <= CONFIG_KEYS_MAX, "struct hark_config's origin has a line for every key");
 
 /* One parse of one text. */
 struct parser {
     struct hark_config cfg; /* the file over the defaults; the caller's only on success */
-    const char *text;
-    size_t len;
-    size_t pos;
-    unsigned line;         /* lines handed to inih: the line it is parsing */
-    unsigned section_line; /* the latest section header */
+    const char *section;    /* the latest [section] header's name, in the text; NULL: none */
+    unsigned line;          /* the line being parsed */
+    size_t section_len;
     bool seen[N_KEYS];
-    unsigned err_line; /* the earliest error so far, 0 if none */
     char msg[MSG_MAX];
 };
 
@@ -440,6 +451,9 @@ static void format_range(const struct key *k, char *buf, size_t size)
     case KEY_STRING:
         snprintf(buf, size, "at most %d bytes", CONFIG_STRING_MAX - 1);
         break;
+    case KEY_LIST:
+        snprintf(buf, size, "at most %d bytes", CONFIG_LIST_MAX - 1);
+        break;
     case KEY_UINT:
         snprintf(buf, size, "%.0f to %.0f", k->min, k->max);
         break;
@@ -459,6 +473,8 @@ static const char *type_name(enum key_type type)
     switch (type) {
     case KEY_STRING:
         return "string";
+    case KEY_LIST:
+        return "list";
     case KEY_DURATION:
         return "duration";
     case KEY_DOUBLE:
@@ -475,18 +491,28 @@ static const char *type_name(enum key_type type)
     return "?";
 }
 
-static const char *check_url(const char *value)
+/* What the link will make of it, so that a port of 0 or 99999 is found
+ * here and not by `hark run`. */
+static const char *check_url(const char *value, char *buf, size_t size)
 {
+    char host[LINK_HOST_MAX], why[MSG_MAX];
+    const char *path;
+    int port;
+
     if (strncmp(value, "ws://", 5) == 0) {
         return "is not allowed: the link must be wss:// (TLS)";
     }
     if (strncmp(value, "wss://", 6) != 0 || value[6] == '\0' || value[6] == '/') {
         return "is not a wss://HOST[:PORT][/PATH] address";
     }
+    if (link_parse_url(value, host, &port, &path, why, sizeof(why)) < 0) {
+        snprintf(buf, size, "is not usable: %s", why);
+        return buf;
+    }
     return NULL;
 }
 
-static const char *check_pins(const char *value)
+static const char *check_pins(const char *value, char *buf, size_t size)
 {
     char pin[PIN_STRING_MAX];
     size_t n = 0;
@@ -562,12 +588,12 @@ int config_storage_dir(const struct hark_config *cfg, char *ret_dir, size_t size
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static const char *check_command(const char *value)
+static const char *check_command(const char *value, char *buf, size_t size)
 {
     char *argv[CONFIG_COMMAND_ARGS + 1];
-    char buf[CONFIG_STRING_MAX];
+    char split[CONFIG_STRING_MAX];
 
-    switch (config_split_command(value, buf, sizeof(buf), argv, CONFIG_COMMAND_ARGS + 1)) {
+    switch (config_split_command(value, split, sizeof(split), argv, CONFIG_COMMAND_ARGS + 1)) {
     case -E2BIG:
         return "has too many arguments";
     case -EINVAL:
@@ -639,7 +665,7 @@ int config_control_socket(const struct hark_config *cfg, char *ret_path, size_t 
     return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static const char *check_action(const char *value)
+static const char *check_action(const char *value, char *buf, size_t size)
 {
     enum policy_action a;
 
@@ -661,12 +687,28 @@ void config_policy_rules(const struct hark_config *cfg, struct policy_rules *ret
     }
 }
 
-static const char *check_input(const char *value)
+static const char *check_input(const char *value, char *buf, size_t size)
 {
+    char why[MSG_MAX];
+
     if (strcmp(value, "mic:") == 0) {
         return "names no device (write mic, or mic:NAME)";
     }
+    if (audio_source_check_spec(value, why, sizeof(why)) < 0) {
+        snprintf(buf, size, "is not usable: %s", why);
+        return buf;
+    }
     return NULL;
+}
+
+static const char *check_intents(const char *value, char *buf, size_t size)
+{
+    return policy_check_intents(value);
+}
+
+static const char *check_words(const char *value, char *buf, size_t size)
+{
+    return policy_check_words(value);
 }
 
 enum number_status {
@@ -804,15 +846,13 @@ static int parse_duration(const struct key *k, const char *value, unsigned *ret,
     return 0;
 }
 
+/* Only the two words the documentation and the dump use: one spelling, so
+ * that a file reads the same to a person and to a grep. */
 static int parse_bool(const struct key *k, const char *value, bool *ret, char *msg, size_t msgsz)
 {
-    static const char *const on[] = {"on", "yes", "true"}, *const off[] = {"off", "no", "false"};
-
-    for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
-        if (strcmp(value, on[i]) == 0 || strcmp(value, off[i]) == 0) {
-            *ret = strcmp(value, on[i]) == 0;
-            return 0;
-        }
+    if (strcmp(value, "on") == 0 || strcmp(value, "off") == 0) {
+        *ret = strcmp(value, "on") == 0;
+        return 0;
     }
     snprintf(msg, msgsz, "value '%s' for %s is not on or off", value, k->name);
     return -EINVAL;
@@ -1019,14 +1059,16 @@ static int parse_string(const struct key *k, const char *value, char *field, cha
                         size_t msgsz)
 {
     size_t len = strlen(value);
+    size_t size = k->type == KEY_LIST ? CONFIG_LIST_MAX : CONFIG_STRING_MAX;
+    char whybuf[MSG_MAX];
     const char *why;
 
-    if (len >= CONFIG_STRING_MAX) {
-        snprintf(msg, msgsz, "value for %s is too long (%zu bytes, at most %d)", k->name, len,
-                 CONFIG_STRING_MAX - 1);
+    if (len >= size) {
+        snprintf(msg, msgsz, "value for %s is too long (%zu bytes, at most %zu)", k->name, len,
+                 size - 1);
         return -EINVAL;
     }
-    why = k->check ? k->check(value) : NULL;
+    why = k->check ? k->check(value, whybuf, sizeof(whybuf)) : NULL;
     if (why) {
         snprintf(msg, msgsz, "value '%s' for %s %s", value, k->name, why);
         return -EINVAL;
@@ -1062,7 +1104,7 @@ static int parse_value(const struct key *k, const char *value, struct hark_confi
                        size_t msgsz)
 {
     if (*value == '\0') {
-        if (k->type == KEY_STRING && k->optional) {
+        if ((k->type == KEY_STRING || k->type == KEY_LIST) && k->optional) {
             *(char *)key_field(cfg, k) = '\0';
             return 0;
         }
@@ -1076,7 +1118,7 @@ static int parse_value(const struct key *k, const char *value, struct hark_confi
                  k->name);
         return -EINVAL;
     }
-    /* inih keeps "mic # default" whole: a string would silently become a
+    /* "mic # default" is not a comment: a string would silently become a
      * file name, so say what happened instead. */
     for (const char *p = value; (p = strchr(p, '#')); p++) {
         if (p > value && is_blank(p[-1])) {
@@ -1089,6 +1131,7 @@ static int parse_value(const struct key *k, const char *value, struct hark_confi
     }
     switch (k->type) {
     case KEY_STRING:
+    case KEY_LIST:
         return parse_string(k, value, key_field(cfg, k), msg, msgsz);
     case KEY_DURATION:
         return parse_duration(k, value, key_field(cfg, k), msg, msgsz);
@@ -1146,170 +1189,118 @@ void config_init_defaults(struct hark_config *cfg)
     c_locale_leave(c, old);
 }
 
-/* Keeps the earliest error: inih goes on after one, and an error can be
- * reported on an earlier line than the one being parsed (a section header). */
-__attribute__((format(printf, 3, 4))) static int fail(struct parser *p, unsigned line,
-                                                      const char *fmt, ...)
+/* One "key = value" line; the value without its comment and outer blanks. */
+static int handle_key(struct parser *p, const char *name, const char *value)
 {
-    va_list ap;
-
-    if (p->err_line == 0 || line < p->err_line) {
-        p->err_line = line;
-        va_start(ap, fmt);
-        vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
-        va_end(ap);
-    }
-    return 0;
-}
-
-/* inih's handler: one key. Returns nonzero if it is good. */
-static int handle_key(void *user, const char *section, const char *name, const char *value)
-{
-    struct parser *p = user;
     const struct key *k;
-    char msg[MSG_MAX];
+    char section[64];
 
-    if (*section == '\0') {
-        return fail(p, p->line, "key outside any section: '%s'", name);
+    if (!p->section) {
+        snprintf(p->msg, sizeof(p->msg), "key outside any section: '%s'", name);
+        return -EINVAL;
     }
-    if (!section_known(section)) {
-        return fail(p, p->section_line ? p->section_line : p->line, "unknown section [%s]",
-                    section);
-    }
+    snprintf(section, sizeof(section), "%.*s", (int)p->section_len, p->section);
     if (*name == '\0') {
-        return fail(p, p->line, "missing key before '=' in [%s]", section);
+        snprintf(p->msg, sizeof(p->msg), "missing key before '=' in [%s]", section);
+        return -EINVAL;
     }
     k = key_find(section, name);
     if (!k) {
-        return fail(p, p->line, "unknown key '%s' in [%s]", name, section);
+        snprintf(p->msg, sizeof(p->msg), "unknown key '%s' in [%s]", name, section);
+        return -EINVAL;
     }
     if (p->seen[k - keys]) {
-        return fail(p, p->line, "duplicate key '%s' in [%s]", name, section);
+        snprintf(p->msg, sizeof(p->msg), "duplicate key '%s' in [%s]", name, section);
+        return -EINVAL;
     }
     p->seen[k - keys] = true;
-    if (parse_value(k, value ? value : "", &p->cfg, msg, sizeof(msg)) < 0) {
-        return fail(p, p->line, "%s", msg);
-    }
-    return 1;
+    p->cfg.origin.lines[k - keys] = p->line;
+    return parse_value(k, value, &p->cfg, p->msg, sizeof(p->msg));
 }
 
-static const char *skip_bom_and_blanks(const char *s, unsigned line)
+/* "[name]", then nothing but blanks and a comment. */
+static int handle_section(struct parser *p, char *s)
 {
+    char *end = strchr(s, ']');
+    char *rest;
+    size_t n;
+
+    if (!end) {
+        snprintf(p->msg, sizeof(p->msg), "section header without closing ']'");
+        return -EINVAL;
+    }
+    rest = end + 1;
+    n = strspn(rest, " \t");
+    if (rest[n] != '\0' && !(n > 0 && rest[n] == ';')) {
+        snprintf(p->msg, sizeof(p->msg),
+                 "text after ']' in a section header: '%s' (a key goes on a line of its own)",
+                 rest + n);
+        return -EINVAL;
+    }
+    *end = '\0';
+    if (!section_known(s + 1)) {
+        snprintf(p->msg, sizeof(p->msg), "unknown section [%s]", s + 1);
+        return -EINVAL;
+    }
+    p->section = s + 1;
+    p->section_len = (size_t)(end - (s + 1));
+    return 0;
+}
+
+/* One line, without its line ending, NUL-terminated in a buffer of its own
+ * (the section name stays pointing into it until the next header). */
+static int parse_line(struct parser *p, char *s, unsigned line)
+{
+    char *eq, *value, *name_end;
+
     if (line == 1 && strncmp(s, utf8_bom, 3) == 0) {
         s += 3;
     }
-    while (is_blank(*s)) {
-        s++;
-    }
-    return s;
-}
-
-/* inih's reader: one line per call, so that p->line is the line inih counts
- * and the handler can name it (Debian builds inih without
- * INI_HANDLER_LINENO). check_lines() keeps every line short enough for this. */
-static char *read_line(char *buf, int size, void *stream)
-{
-    struct parser *p = stream;
-    const char *s = p->text + p->pos;
-    const char *nl, *t;
-    size_t n;
-
-    if (p->pos >= p->len || size < 2) {
-        return NULL;
-    }
-    nl = memchr(s, '\n', p->len - p->pos);
-    n = nl ? (size_t)(nl - s) + 1 : p->len - p->pos;
-    if (n > (size_t)size - 1) {
-        n = (size_t)size - 1;
-    }
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    p->pos += n;
-    p->line++;
-    t = skip_bom_and_blanks(buf, p->line);
-    if (*t == '[' && strchr(t, ']')) {
-        p->section_line = p->line;
-    }
-    return buf;
-}
-
-/* What inih found wrong with a line: it only says which line. */
-static const char *syntax_error(const char *text, size_t len, unsigned line)
-{
-    size_t pos = 0;
-    char buf[CONFIG_LINE_MAX + 2];
-    const char *nl, *t;
-    size_t n;
-
-    for (unsigned l = 1; l < line && pos < len; l++) {
-        nl = memchr(text + pos, '\n', len - pos);
-        pos = nl ? (size_t)(nl - text) + 1 : len;
-    }
-    nl = memchr(text + pos, '\n', len - pos);
-    n = (nl ? (size_t)(nl - text) : len) - pos;
-    if (n >= sizeof(buf)) {
-        n = sizeof(buf) - 1;
-    }
-    memcpy(buf, text + pos, n);
-    buf[n] = '\0';
-    t = skip_bom_and_blanks(buf, line);
-    if (*t == '[') {
-        return "section header without closing ']'";
-    }
-    return "expected 'key = value', a [section] header or a comment";
-}
-
-/* Finds the first line that inih would take silently but differently from
- * what the file says. Returns its offset (len if none) and says what is wrong
- * in msg; the line number goes into *ret_line. */
-static size_t check_lines(const char *text, size_t len, unsigned *ret_line, char *msg, size_t msgsz)
-{
-    unsigned line = 1;
-
-    for (size_t pos = 0; pos < len; line++) {
-        const char *s = text + pos;
-        const char *nl = memchr(s, '\n', len - pos);
-        size_t n = nl ? (size_t)(nl - s) : len - pos;
-        size_t next = pos + n + 1;
-        size_t i = 0;
-
-        *ret_line = line;
-        if (memchr(s, '\0', n)) {
-            snprintf(msg, msgsz, "NUL byte (not a text file?)");
-            return pos;
+    if (is_blank(*s)) {
+        s += strspn(s, " \t");
+        if (*s == '\0' || *s == ';' || *s == '#') {
+            return 0;
         }
-        if (n > CONFIG_LINE_MAX) {
-            snprintf(msg, msgsz, "line too long (%zu bytes, at most %d)", n, CONFIG_LINE_MAX);
-            return pos;
-        }
-        if (line == 1 && n >= 3 && memcmp(s, utf8_bom, 3) == 0) {
-            s += 3;
-            n -= 3;
-        }
-        /* inih reads an indented line after a key as more of that key's value
-         * (INI_ALLOW_MULTILINE), and one elsewhere as a line of its own: refuse
-         * both rather than explain the difference. */
-        while (i < n && is_blank(s[i])) {
-            i++;
-        }
-        if (i > 0 && i < n && s[i] != ';' && s[i] != '#') {
-            snprintf(msg, msgsz,
-                     "indented line (keys and [section] headers start in the first column; "
-                     "values do not continue on the next line)");
-            return pos;
-        }
-        pos = next;
+        snprintf(p->msg, sizeof(p->msg),
+                 "indented line (keys and [section] headers start in the first column; "
+                 "values do not continue on the next line)");
+        return -EINVAL;
     }
-    return len;
+    if (*s == '\0' || *s == ';' || *s == '#') {
+        return 0;
+    }
+    if (*s == '[') {
+        return handle_section(p, s);
+    }
+    eq = strchr(s, '=');
+    if (!eq) {
+        snprintf(p->msg, sizeof(p->msg),
+                 "expected 'key = value', a [section] header or a comment");
+        return -EINVAL;
+    }
+    name_end = eq;
+    while (name_end > s && is_blank(name_end[-1])) {
+        name_end--;
+    }
+    *name_end = '\0';
+    /* A comment is a ';' after a blank; the blank may be the one after '='. */
+    value = eq + 1;
+    for (char *c = value; *c; c++) {
+        if (*c == ';' && c > value && is_blank(c[-1])) {
+            *c = '\0';
+            break;
+        }
+    }
+    return handle_key(p, s, strip(value));
 }
 
 static int parse_text(struct hark_config *cfg, const char *name, const char *text, size_t len,
                       char *err, size_t errsz)
 {
     struct parser *p = NULL;
-    unsigned bad_line = 0;
-    size_t good_len;
-    int r;
+    char *buf = NULL;
+    unsigned line = 0;
+    int r = 0;
 
     if (len > CONFIG_FILE_MAX) {
         snprintf(err, errsz, "%s: file too large (more than %d KiB)", name, CONFIG_FILE_MAX / 1024);
@@ -1317,35 +1308,55 @@ static int parse_text(struct hark_config *cfg, const char *name, const char *tex
         goto out;
     }
     p = calloc(1, sizeof(*p));
-    if (!p) {
+    /* A copy of the whole text: the lines are cut in place, and a section
+     * name lives until the next header. */
+    buf = malloc(len + 1);
+    if (!p || !buf) {
         snprintf(err, errsz, "%s: out of memory", name);
         r = -ENOMEM;
         goto out;
     }
-    /* inih sees only the lines before a bad one, so that an error it finds
-     * there is still the first one reported. */
-    good_len = check_lines(text, len, &bad_line, p->msg, sizeof(p->msg));
-    if (good_len < len) {
-        p->err_line = bad_line;
-    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
     parse_defaults(&p->cfg);
-    p->text = text;
-    p->len = good_len;
-    r = ini_parse_stream(read_line, p, handle_key, p);
+    for (size_t pos = 0; pos < len && r == 0;) {
+        char *s = buf + pos;
+        char *nl = memchr(s, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - s) : len - pos;
+
+        line++;
+        pos += n + 1;
+        /* CRLF is a line ending; a CR anywhere else (a file with old Mac
+         * line endings is one line) would hide everything after it. */
+        if (n > 0 && s[n - 1] == '\r') {
+            n--;
+        }
+        if (memchr(s, '\0', n)) {
+            snprintf(p->msg, sizeof(p->msg), "NUL byte (not a text file?)");
+            r = -EINVAL;
+        } else if (n > CONFIG_LINE_MAX) {
+            snprintf(p->msg, sizeof(p->msg), "line too long (%zu bytes, at most %d)", n,
+                     CONFIG_LINE_MAX);
+            r = -EINVAL;
+        } else if (memchr(s, '\r', n)) {
+            snprintf(p->msg, sizeof(p->msg),
+                     "carriage return inside a line (line endings must be LF or CRLF)");
+            r = -EINVAL;
+        } else {
+            s[n] = '\0';
+            p->line = line;
+            r = parse_line(p, s, line);
+        }
+    }
     if (r < 0) {
-        snprintf(err, errsz, "%s: cannot parse (inih error %d)", name, r);
-        r = -ENOMEM;
-    } else if (p->err_line != 0 && (r == 0 || p->err_line <= (unsigned)r)) {
-        snprintf(err, errsz, "%s:%u: %s", name, p->err_line, p->msg);
-        r = -EINVAL;
-    } else if (r > 0) {
-        snprintf(err, errsz, "%s:%d: %s", name, r, syntax_error(text, len, (unsigned)r));
-        r = -EINVAL;
+        snprintf(err, errsz, "%s:%u: %s", name, line, p->msg);
     } else {
         resolve_thresholds(&p->cfg);
+        snprintf(p->cfg.origin.file, sizeof(p->cfg.origin.file), "%s", name);
         *cfg = p->cfg;
     }
 out:
+    free(buf);
     free(p);
     if (r < 0) {
         init_defaults(cfg);
@@ -1363,17 +1374,64 @@ int config_load_string(struct hark_config *cfg, const char *name, const char *te
     return r;
 }
 
+/* Whoever may write the file chooses the server hark talks to and the
+ * commands it runs: like update.bundle, it must not be writable by group or
+ * others; its owner is this user or root (/etc/hark/hark.conf for the hark
+ * user of the systemd unit). O_NONBLOCK: a FIFO opens without a writer, and
+ * is then refused as what it is instead of hanging. */
+static int open_checked(const char *path, char *err, size_t errsz, int *ret_fd)
+{
+    struct stat st;
+    int fd, r;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        r = -errno;
+        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(-r));
+        return r;
+    }
+    if (fstat(fd, &st) < 0) {
+        r = -errno;
+        snprintf(err, errsz, "%s: cannot stat: %s", path, strerror(-r));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errsz, "%s: not a regular file (a %s)", path,
+                 S_ISDIR(st.st_mode)    ? "directory"
+                 : S_ISFIFO(st.st_mode) ? "FIFO"
+                 : S_ISSOCK(st.st_mode) ? "socket"
+                                        : "device");
+        r = -EINVAL;
+        goto fail;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        snprintf(err, errsz, "%s: owned by uid %u, not by this user (uid %u) or root", path,
+                 (unsigned)st.st_uid, (unsigned)geteuid());
+        r = -EPERM;
+        goto fail;
+    }
+    if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+        snprintf(err, errsz, "%s: writable by others (mode %03o): chmod go-w %s", path,
+                 (unsigned)(st.st_mode & 0777), path);
+        r = -EPERM;
+        goto fail;
+    }
+    *ret_fd = fd;
+    return 0;
+fail:
+    close(fd);
+    return r;
+}
+
 int config_load(struct hark_config *cfg, const char *path, char *err, size_t errsz)
 {
     char *buf = NULL;
     size_t len = 0;
-    FILE *f;
+    int fd = -1;
     int r;
 
-    f = fopen(path, "re");
-    if (!f) {
-        r = -errno;
-        snprintf(err, errsz, "%s: cannot open: %s", path, strerror(-r));
+    r = open_checked(path, err, errsz, &fd);
+    if (r < 0) {
         goto out;
     }
     /* One byte more than allowed, to tell "too large" from "just fits". */
@@ -1383,11 +1441,21 @@ int config_load(struct hark_config *cfg, const char *path, char *err, size_t err
         snprintf(err, errsz, "%s: out of memory", path);
         goto out;
     }
-    len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
-    if (ferror(f)) {
-        r = errno ? -errno : -EIO;
-        snprintf(err, errsz, "%s: cannot read: %s", path, strerror(-r));
-        goto out;
+    while (len < CONFIG_FILE_MAX + 1) {
+        ssize_t n = read(fd, buf + len, CONFIG_FILE_MAX + 1 - len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            r = -errno;
+            snprintf(err, errsz, "%s: cannot read: %s", path, strerror(-r));
+            goto out;
+        }
+        if (n == 0) {
+            break;
+        }
+        len += (size_t)n;
     }
     {
         locale_t old, c = c_locale_enter(&old);
@@ -1395,14 +1463,193 @@ int config_load(struct hark_config *cfg, const char *path, char *err, size_t err
         c_locale_leave(c, old);
     }
 out:
-    if (f) {
-        fclose(f);
+    if (fd >= 0) {
+        close(fd);
     }
     free(buf);
     if (r < 0) {
         config_init_defaults(cfg);
     }
     return r;
+}
+
+/* ---- What `hark run` needs beyond the syntax -------------------------- */
+
+/* "FILE:LINE: [section] name" for a value from the file, "FILE: [section]
+ * name (the default)" for one that is not, then the message. */
+__attribute__((format(printf, 6, 7))) static int check_fail(const struct hark_config *cfg,
+                                                            const char *name, int r, char *err,
+                                                            size_t errsz, const char *fmt, ...)
+{
+    const char *section = strchr(name, '.');
+    const struct key *k;
+    char sect[16], msg[MSG_MAX];
+    const char *file = cfg->origin.file[0] ? cfg->origin.file : "(built-in defaults)";
+    unsigned line;
+    va_list ap;
+
+    snprintf(sect, sizeof(sect), "%.*s", (int)(section - name), name);
+    k = key_find(sect, section + 1);
+    line = k ? cfg->origin.lines[k - keys] : 0;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line) {
+        snprintf(err, errsz, "%s:%u: [%s] %s %s", file, line, sect, section + 1, msg);
+    } else {
+        snprintf(err, errsz, "%s: [%s] %s (the default) %s", file, sect, section + 1, msg);
+    }
+    return r;
+}
+
+static int check_model_dir(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    const char *dir = cfg->wakeword.model_dir;
+    struct stat st;
+
+    if (stat(dir, &st) < 0) {
+        int r = -errno;
+        return check_fail(cfg, "wakeword.model_dir", r, err, errsz, "'%s': %s", dir,
+                          strerror(-r));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return check_fail(cfg, "wakeword.model_dir", -ENOTDIR, err, errsz,
+                          "'%s' is not a directory", dir);
+    }
+    return 0;
+}
+
+/* The dictionary first, on its own line, so that a word missing from it is
+ * then the phrases' fault. */
+static int check_phrases(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    struct kws_phrase phrases[CONFIG_MAX_PHRASES];
+    const char *dict = cfg->wakeword.dict;
+    char why[MSG_MAX];
+    int fd, r;
+
+    fd = open(dict, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        r = -errno;
+        return check_fail(cfg, "wakeword.dict", r, err, errsz, "'%s': %s", dict, strerror(-r));
+    }
+    close(fd);
+    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
+        phrases[i] = (struct kws_phrase){.text = cfg->wakeword.phrases[i].text,
+                                         .threshold = cfg->wakeword.phrases[i].threshold};
+    }
+    r = kws_check_phrases(dict, phrases, cfg->wakeword.n_phrases, why, sizeof(why));
+    if (r < 0) {
+        return check_fail(cfg, "wakeword.phrases", r, err, errsz, "cannot be spotted: %s", why);
+    }
+    return 0;
+}
+
+/* What OpenSSL will load as the trust anchors: at least one PEM
+ * certificate. A missing or wrong file would otherwise show up as every
+ * server certificate being rejected, retried for ever. */
+static int check_ca_file(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    const char *path = cfg->cloud.ca_file;
+    unsigned n = 0;
+    X509 *x;
+    BIO *bio;
+    int fd, r;
+
+    if (!path[0]) {
+        return 0;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        r = -errno;
+        return check_fail(cfg, "cloud.ca_file", r, err, errsz, "'%s': %s", path, strerror(-r));
+    }
+    bio = BIO_new_fd(fd, BIO_CLOSE);
+    if (!bio) {
+        close(fd);
+        return check_fail(cfg, "cloud.ca_file", -ENOMEM, err, errsz, "'%s': out of memory",
+                          path);
+    }
+    while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+        X509_free(x);
+        n++;
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    if (n == 0) {
+        return check_fail(cfg, "cloud.ca_file", -EINVAL, err, errsz,
+                          "'%s' holds no PEM certificate", path);
+    }
+    return 0;
+}
+
+/* The history reads it only after it has taken its lock file; the same
+ * rules as the history's (privacy/history.c), checked before anything is
+ * created. */
+static int check_passphrase_file(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    const char *path = cfg->privacy.passphrase_file;
+    struct stat st;
+    int fd, r = 0;
+
+    if (!path[0] || !cfg->privacy.history) {
+        return 0;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        r = -errno;
+        return check_fail(cfg, "privacy.passphrase_file", r, err, errsz, "'%s': %s", path,
+                          strerror(-r));
+    }
+    if (fstat(fd, &st) < 0) {
+        r = check_fail(cfg, "privacy.passphrase_file", -errno, err, errsz, "'%s': %s", path,
+                       strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        r = check_fail(cfg, "privacy.passphrase_file", -EPERM, err, errsz,
+                       "'%s' is not a regular file", path);
+    } else if (st.st_uid != geteuid()) {
+        r = check_fail(cfg, "privacy.passphrase_file", -EPERM, err, errsz,
+                       "'%s' is owned by uid %u, not by this user (uid %u)", path,
+                       (unsigned)st.st_uid, (unsigned)geteuid());
+    } else if (st.st_mode & 0077) {
+        r = check_fail(cfg, "privacy.passphrase_file", -EPERM, err, errsz,
+                       "'%s' may be used by others (mode %03o): chmod 600 %s", path,
+                       (unsigned)(st.st_mode & 0777), path);
+    }
+    close(fd);
+    return r;
+}
+
+static int check_socket(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    char path[PATH_MAX];
+    size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
+
+    if (config_control_socket(cfg, path, sizeof(path)) < 0 || strlen(path) > max) {
+        return check_fail(cfg, "control.socket", -ENAMETOOLONG, err, errsz,
+                          "'%s' is too long for a socket (at most %zu bytes)", path, max);
+    }
+    return 0;
+}
+
+int config_check(const struct hark_config *cfg, char *err, size_t errsz)
+{
+    int r;
+
+    r = check_model_dir(cfg, err, errsz);
+    if (r >= 0) {
+        r = check_phrases(cfg, err, errsz);
+    }
+    if (r >= 0) {
+        r = check_ca_file(cfg, err, errsz);
+    }
+    if (r >= 0) {
+        r = check_passphrase_file(cfg, err, errsz);
+    }
+    if (r >= 0) {
+        r = check_socket(cfg, err, errsz);
+    }
+    return r < 0 ? r : 0;
 }
 
 static bool file_exists(const char *path)
@@ -1443,6 +1690,7 @@ static void format_value(const struct hark_config *cfg, const struct key *k, con
     buf[0] = '\0';
     switch (k->type) {
     case KEY_STRING:
+    case KEY_LIST:
         snprintf(buf, size, "%s", (const char *)field);
         break;
     case KEY_DURATION:
@@ -1487,24 +1735,18 @@ void config_dump(const struct hark_config *cfg, FILE *out)
 {
     locale_t old, c = c_locale_enter(&old);
     const char *section = NULL;
-    char value[2048];
+    /* Every value fits a line, so the dump reads back. */
+    char value[CONFIG_LINE_MAX];
 
     for (size_t i = 0; i < N_KEYS; i++) {
         const struct key *k = &keys[i];
-        const char *eq = " = ";
 
         if (!section || strcmp(section, k->section) != 0) {
             fprintf(out, "%s[%s]\n", section ? "\n" : "", k->section);
             section = k->section;
         }
-        /* Dumping a file that was read must give a file that reads back, so
-         * stay within the line limit even if the file used fewer spaces. */
         format_value(cfg, k, ", ", value, sizeof(value));
-        if (strlen(k->name) + 3 + strlen(value) > CONFIG_LINE_MAX) {
-            format_value(cfg, k, ",", value, sizeof(value));
-            eq = "=";
-        }
-        fprintf(out, "%s%s%s\n", k->name, eq, value);
+        fprintf(out, "%s = %s\n", k->name, value);
     }
     c_locale_leave(c, old);
 }
@@ -1548,16 +1790,21 @@ void config_write_reference(FILE *out)
           "\n"
           "* `[section]` headers and `key = value` lines; every key belongs to a section, and\n"
           "  each key may appear once. Unknown sections and keys are errors, so that a typing\n"
-          "  mistake does not go unnoticed.\n"
-          "* A line starting with `;` or `#` is a comment. After a value, ` ;` (with a blank\n"
-          "  before it) starts a comment; ` #` there is an error.\n"
+          "  mistake does not go unnoticed. A header stands alone on its line: anything after\n"
+          "  its `]` but a comment is an error.\n"
+          "* A line starting with `;` or `#` is a comment. After a value or a header, ` ;`\n"
+          "  (with a blank before it) starts a comment; ` #` there is an error.\n"
           "* Keys and headers start in the first column: an indented line is an error, and a\n"
           "  value cannot continue on the next line.\n"
           "* Durations need a unit: `700ms`, `0.7s`, `5s` (whole milliseconds). Periods are\n"
           "  whole numbers with a unit: `30s`, `24h`, `7d`, `6mo`. Switches are `on` or `off`.\n"
-          "* Lines are at most ",
+          "* Lines end in LF or CRLF (a CR alone is an error) and are at most ",
           out);
-    fprintf(out, "%d bytes, the file at most %d KiB.\n", CONFIG_LINE_MAX, CONFIG_FILE_MAX / 1024);
+    fprintf(out,
+            "%d bytes;\n"
+            "  the file is at most %d KiB. A string holds at most %d bytes, a list (the rules\n"
+            "  of `[privacy]`) %d.\n",
+            CONFIG_LINE_MAX, CONFIG_FILE_MAX / 1024, CONFIG_STRING_MAX - 1, CONFIG_LIST_MAX - 1);
     fputs("\n"
           "hark reports the first error as `FILE:LINE: message`, for example\n"
           "`hark.conf:7: unknown key 'silense' in [endpoint]`, and then uses nothing from the\n"

@@ -10,7 +10,12 @@
 #define CONFIG_MAX_PHRASES 8
 #define CONFIG_PHRASE_MAX 64
 #define CONFIG_STRING_MAX 256
+/* The [privacy] rule lists: room for the policy's 64 entries of a few words. */
+#define CONFIG_LIST_MAX 4096
 #define CONFIG_MAX_PINS 4
+/* Keys in the table (config.c checks that they fit). */
+#define CONFIG_KEYS_MAX 64
+#define CONFIG_FILE_NAME_MAX 4096
 
 #include "pin.h"
 #include "policy.h"
@@ -78,14 +83,20 @@ struct hark_config {
         unsigned max_entries;           /* ... and beyond this count (0: no limit) */
         char passphrase_file[CONFIG_STRING_MAX]; /* empty: a key file */
         bool debug_recording;           /* keep requests' audio in the history */
-        char drop_intents[CONFIG_STRING_MAX]; /* see struct policy_rules */
-        char drop_words[CONFIG_STRING_MAX];
-        char redact_intents[CONFIG_STRING_MAX];
-        char redact_words[CONFIG_STRING_MAX];
-        char allow_intents[CONFIG_STRING_MAX];
+        char drop_intents[CONFIG_LIST_MAX]; /* see struct policy_rules */
+        char drop_words[CONFIG_LIST_MAX];
+        char redact_intents[CONFIG_LIST_MAX];
+        char redact_words[CONFIG_LIST_MAX];
+        char allow_intents[CONFIG_LIST_MAX];
         char default_action[CONFIG_STRING_MAX]; /* allow, redact or drop */
         bool policy_updates; /* a signed update's rules replace these */
     } privacy;
+    /* Where the values came from, so that config_check() can name the line
+     * of a value it finds unusable. Last: the values end before it. */
+    struct {
+        char file[CONFIG_FILE_NAME_MAX]; /* "": the built-in defaults */
+        unsigned lines[CONFIG_KEYS_MAX]; /* by key; 0: the default */
+    } origin;
 };
 
 /* Sets every key to its default. */
@@ -93,12 +104,25 @@ void config_init_defaults(struct hark_config *cfg);
 
 /* Parses an INI file over the defaults. On error returns a negative errno and
  * writes "FILE:LINE: message" (or "FILE: message") into err; *cfg is then
- * left with the defaults and nothing of the file. */
+ * left with the defaults and nothing of the file. The file must be a regular
+ * file owned by this user or root that neither group nor others may write
+ * (it names the server and the commands hark runs): -EPERM otherwise. A FIFO
+ * or a device is refused (-EINVAL) without reading from it. */
 int config_load(struct hark_config *cfg, const char *path, char *err, size_t errsz);
 
 /* The same for text in memory; name stands in for the file name in errors. */
 int config_load_string(struct hark_config *cfg, const char *name, const char *text, char *err,
                        size_t errsz);
+
+/* Checks what reading the file cannot, as `hark run` would need it: that
+ * model_dir is a directory, that dict can be read and holds every word of
+ * the phrases, that ca_file is a PEM file of certificates, that
+ * passphrase_file (when the history is on) is a file of this user's that
+ * only this user can read, and that the control socket's path fits a socket
+ * address. Creates nothing. On error returns a negative errno and writes
+ * "FILE:LINE: message" naming the line that set the value ("FILE: message"
+ * for a default). */
+int config_check(const struct hark_config *cfg, char *err, size_t errsz);
 
 /* The configuration file used when none is given: $XDG_CONFIG_HOME/hark/hark.conf
  * (or ~/.config/hark/hark.conf) when it exists, else SYSCONFDIR/hark/hark.conf

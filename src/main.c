@@ -21,7 +21,6 @@
 #include "history-cmd.h"
 #include "tune.h"
 #include "identity.h"
-#include "kws.h"
 #include "log.h"
 #include "pin.h"
 #include "run.h"
@@ -696,7 +695,6 @@ static int cmd_check_config(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    struct kws_phrase phrases[CONFIG_MAX_PHRASES];
     struct hark_config cfg;
     const char *path;
     bool dump = false;
@@ -732,15 +730,11 @@ static int cmd_check_config(int argc, char **argv)
             return 1;
         }
     }
-    /* A phrase whose words the dictionary lacks would stop `hark listen`;
-     * say so now. */
-    for (size_t i = 0; i < cfg.wakeword.n_phrases; i++) {
-        phrases[i] = (struct kws_phrase){.text = cfg.wakeword.phrases[i].text,
-                                         .threshold = cfg.wakeword.phrases[i].threshold};
-    }
-    r = kws_check_phrases(cfg.wakeword.dict, phrases, cfg.wakeword.n_phrases, err, sizeof(err));
+    /* Whatever would stop `hark run` (a missing model, a wake word the
+     * dictionary lacks, a ca_file that is no PEM file): say so now. */
+    r = config_check(&cfg, err, sizeof(err));
     if (r < 0) {
-        log_error("%s: %s", path ? path : "(defaults)", err);
+        log_error("%s", err);
         return 1;
     }
     if (dump) {

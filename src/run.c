@@ -1111,6 +1111,13 @@ static int setup(struct run *run)
         log_error("no cloud configured: set [cloud] url (and pins) in the config file");
         return -EINVAL;
     }
+    /* All of the configuration, before anything is created (the history,
+     * the control socket, an --output file). */
+    r = config_check(run->cfg, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s", err);
+        return r;
+    }
     r = config_storage_dir(run->cfg, run->storage, sizeof(run->storage));
     if (r < 0) {
         log_error("no storage directory: set [storage] dir");

@@ -86,6 +86,66 @@ new=$("$HARK" provision --config "$TMP/id.conf" --force 2>"$TMP/err") || fail "p
 [ "$new" != "$fp" ] || fail "provision --force kept the fingerprint"
 rm -r "$TMP/device"
 expect_error 1 "no device identity.*run .hark provision." -- "$HARK" provision --config "$TMP/id.conf" --show
+# A config others may write could name any server and run any command: it is
+# refused before anything in it is used, the hook included.
+printf '[hooks]\non_idle = /bin/touch %s\n' "$TMP/hook-ran" >"$TMP/open.conf"
+chmod 0666 "$TMP/open.conf"
+expect_error 1 "open.conf: writable by others (mode 666)" -- "$HARK" check-config "$TMP/open.conf"
+expect_error 1 "open.conf: writable by others" -- "$HARK" run --config "$TMP/open.conf" --input "$TMP/quiet.wav"
+[ ! -e "$TMP/hook-ran" ] || fail "the hook of a world-writable config ran"
+chmod 0620 "$TMP/open.conf"
+expect_error 1 "open.conf: writable by others (mode 620)" -- "$HARK" check-config "$TMP/open.conf"
+
+# A FIFO as the config is refused at once, not read until a writer comes.
+mkfifo "$TMP/fifo.conf"
+expect_error 1 "fifo.conf: not a regular file (a FIFO)" -- timeout 10 "$HARK" check-config "$TMP/fifo.conf"
+
+# What hark run would refuse, check-config finds, at the line that set it.
+pin=sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
+check_line() { # CONF_BODY PATTERN: check-config of $TMP/c.conf fails with PATTERN
+    printf '%b' "$1" >"$TMP/c.conf"
+    expect_error 1 "$2" -- "$HARK" check-config "$TMP/c.conf"
+}
+check_line '[cloud]\nurl = wss://127.0.0.1:99999/v1/assist\n' "c.conf:2: .*bad port (1-65535)"
+check_line '[cloud]\n\nurl = wss://127.0.0.1:0\n' "c.conf:3: .*bad port (1-65535)"
+check_line '[audio]\ninput = mic@abc\n' "c.conf:2: .*not a microphone spec"
+check_line '[audio]\ninput = mic@500\n' "c.conf:2: .*capture rate 500 Hz"
+check_line "[wakeword]\nmodel_dir = $TMP/nomodel\n" "c.conf:2: \\[wakeword\\] model_dir '$TMP/nomodel': No such file"
+check_line "[wakeword]\nphrases = hey zzyzxq\n" "c.conf:2: \\[wakeword\\] phrases cannot be spotted: wake word 'zzyzxq'"
+check_line "[cloud]\nca_file = $TMP/none.pem\n" "c.conf:2: \\[cloud\\] ca_file '$TMP/none.pem': No such file"
+head -c 600 /dev/urandom | base64 >"$TMP/garbage.pem"
+check_line "[cloud]\nca_file = $TMP/garbage.pem\n" "c.conf:2: .*ca_file .* holds no PEM certificate"
+check_line "[privacy]\npassphrase_file = $TMP/nopass\n" "c.conf:2: \\[privacy\\] passphrase_file '$TMP/nopass': No such file"
+long=$TMP/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx/control
+check_line "[control]\nsocket = $long\n" "c.conf:2: \\[control\\] socket .* is too long for a socket"
+# A real CA file passes.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=ca \
+    -keyout "$TMP/ca.key" -out "$TMP/ca.pem" 2>/dev/null
+printf '[cloud]\nca_file = %s\n' "$TMP/ca.pem" >"$TMP/c.conf"
+"$HARK" check-config "$TMP/c.conf" 2>"$TMP/err" || fail "a PEM ca_file refused: $(cat "$TMP/err")"
+
+# hark run checks all of it before it creates any file: with a device
+# identity in place, a bad passphrase_file or ca_file leaves the storage
+# directory as it was and writes no --output.
+run_conf() { # CLOUD_LINE LAST_LINES: a config for hark run, with one line in [cloud] and more at the end
+    printf '[cloud]\nurl = wss://127.0.0.1:9/v1/assist\npins = %s\n%s\n' "$pin" "$1"
+    printf '[storage]\ndir = %s/device\n[control]\nsocket = %s/run/control\n%b\n' "$TMP" "$TMP" "$2"
+}
+run_conf "" "" >"$TMP/run.conf"
+"$HARK" provision --config "$TMP/run.conf" >/dev/null 2>"$TMP/err" || fail "provision: $(cat "$TMP/err")"
+ls -A "$TMP/device" >"$TMP/before"
+refuses_early() { # PATTERN: hark run with $TMP/bad.conf refuses with it and creates nothing
+    expect_error 1 "$1" -- timeout 20 "$HARK" run --config "$TMP/bad.conf" --input "$TMP/quiet.wav" --output "$TMP/answer.wav"
+    ls -A "$TMP/device" | cmp -s - "$TMP/before" || fail "hark run created $(ls -A "$TMP/device" | tr '\n' ' ')before refusing: $1"
+    [ ! -e "$TMP/answer.wav" ] || fail "hark run wrote --output before refusing: $1"
+    [ ! -e "$TMP/run" ] || fail "hark run made the control socket's directory before refusing: $1"
+}
+run_conf "" "[privacy]\npassphrase_file = $TMP/nopass" >"$TMP/bad.conf"
+refuses_early "bad.conf:10: \\[privacy\\] passphrase_file"
+run_conf "ca_file = $TMP/garbage.pem" "" >"$TMP/bad.conf"
+refuses_early "bad.conf:4: \\[cloud\\] ca_file .* holds no PEM certificate"
+run_conf "" "[wakeword]\nmodel_dir = $TMP/nomodel" >"$TMP/bad.conf"
+refuses_early "bad.conf:10: \\[wakeword\\] model_dir"
 
 # A good config passes and dumps every key.
 printf '[wakeword]\nphrases = hey computer/1e-25\n' >"$TMP/good.conf"

@@ -77,8 +77,10 @@ struct bad_case {
     const char *phrase; /* a part of the message */
 };
 
-/* inih would read this as one line, or as two: both are wrong. */
-static char long_line[300];
+/* A line past the limit, and a string past its own. */
+static char long_line[8300];
+static char long_string[300];
+static char long_list[4200];
 static char nine_phrases[200];
 static char long_phrase[200];
 
@@ -96,8 +98,19 @@ static const struct bad_case bad_cases[] = {
     {"[audio]\n= mic\n", "hark.conf:2: ", "missing key before '='"},
     {"[audio]\ninput = mic\n  ring = 1s\n", "hark.conf:3: ", "indented line"},
     {"[audio]\n\tinput = mic\n", "hark.conf:2: ", "indented line"},
-    {long_line, "hark.conf:2: ", "line too long (250 bytes, at most 198)"},
-    /* The earliest error wins, whichever of inih and the handler found it. */
+    {long_line, "hark.conf:2: ", "line too long (8193 bytes, at most 8192)"},
+    {long_string, "hark.conf:2: ", "value for input is too long (256 bytes, at most 255)"},
+    {long_list, "hark.conf:2: ", "value for drop_words is too long (4096 bytes, at most 4095)"},
+    /* Nothing after a section header but a comment; a lone CR ends no line. */
+    {"[privacy] history = off\n", "hark.conf:1: ", "text after ']' in a section header"},
+    {"[endpoint]junk\n", "hark.conf:1: ", "text after ']' in a section header: 'junk'"},
+    {"[endpoint];x\n", "hark.conf:1: ", "text after ']'"},
+    {"[audio]\n[privacy] ]\n", "hark.conf:2: ", "text after ']'"},
+    {"[privacy]\rhistory = off\r", "hark.conf:1: ", "carriage return inside a line"},
+    {"[privacy]\r\nhistory = off\rmax_entries = 1\r\n", "hark.conf:2: ", "carriage return"},
+    {"[endpoint]\n[telemetry]\n", "hark.conf:2: ", "unknown section [telemetry]"},
+    {"[privacy]\nhistory : off\n", "hark.conf:2: ", "expected 'key = value'"},
+    /* The first error is the one reported. */
     {"[audio]\ngarbage\n[endpoint]\nsilense = 1s\n", "hark.conf:2: ", "expected 'key = value'"},
     {"[endpoint]\nsilence = 1\n[audio\n", "hark.conf:2: ", "missing unit"},
     {"[endpoint]\nsilense = 1s\n  indented\n", "hark.conf:2: ", "unknown key 'silense'"},
@@ -138,6 +151,13 @@ static const struct bad_case bad_cases[] = {
     {"[wakeword]\nthreshold = 0\n", "hark.conf:2: ", "out of range"},
     /* Strings. */
     {"[audio]\ninput = mic:\n", "hark.conf:2: ", "names no device"},
+    {"[audio]\ninput = mic@abc\n", "hark.conf:2: ", "not a microphone spec"},
+    {"[audio]\ninput = mic@500\n", "hark.conf:2: ", "capture rate 500 Hz is outside"},
+    {"[audio]\ninput = mic:USB@1000000\n", "hark.conf:2: ", "capture rate 1000000 Hz"},
+    {"[cloud]\nurl = wss://example.org:99999/v1\n", "hark.conf:2: ", "bad port (1-65535)"},
+    {"[cloud]\nurl = wss://example.org:0\n", "hark.conf:2: ", "bad port (1-65535)"},
+    {"[cloud]\nurl = wss://example.org:/\n", "hark.conf:2: ", "bad port"},
+    {"[cloud]\nurl = wss://exa mple.org/\n", "hark.conf:2: ", "bad host name"},
     {"[wakeword]\ndict =\n", "hark.conf:2: ", "empty value for dict"},
     {"[wakeword]\ndict =;x\n", "hark.conf:2: ", "starts with ';'"},
     /* Wake phrases. */
@@ -170,6 +190,11 @@ static const struct bad_case bad_cases[] = {
     /* [privacy]: switches, periods, rule lists. */
     {"[privacy]\nhistory = maybe\n", "hark.conf:2: ", "value 'maybe' for history is not on or off"},
     {"[privacy]\nhistory = On\n", "hark.conf:2: ", "is not on or off"},
+    {"[privacy]\nhistory = no\n", "hark.conf:2: ", "value 'no' for history is not on or off"},
+    {"[privacy]\nhistory = false\n", "hark.conf:2: ", "is not on or off"},
+    {"[audio]\nwake_chime = yes\n", "hark.conf:2: ", "is not on or off"},
+    {"[wakeword]\nverify = true\n", "hark.conf:2: ", "is not on or off"},
+    {"[control]\npersist_mute = 1\n", "hark.conf:2: ", "is not on or off"},
     {"[privacy]\nretention = 7\n", "hark.conf:2: ", "missing unit (s, min, h, d, w, mo or y)"},
     {"[privacy]\nretention = 7 d\n", "hark.conf:2: ", "unknown unit"},
     {"[privacy]\nretention = 7days\n", "hark.conf:2: ", "unknown unit"},
@@ -195,8 +220,16 @@ static void make_bad_inputs(void)
     size_t o;
 
     o = (size_t)snprintf(long_line, sizeof(long_line), "[audio]\ninput = ");
-    memset(long_line + o, 'x', 250 - 8);
-    snprintf(long_line + o + 250 - 8, sizeof(long_line) - o - 250 + 8, "\n");
+    memset(long_line + o, 'x', 8193 - 8);
+    snprintf(long_line + o + 8193 - 8, sizeof(long_line) - o - 8193 + 8, "\n");
+
+    o = (size_t)snprintf(long_string, sizeof(long_string), "[audio]\ninput = ");
+    memset(long_string + o, 'x', 256);
+    long_string[o + 256] = '\0';
+
+    o = (size_t)snprintf(long_list, sizeof(long_list), "[privacy]\ndrop_words = ");
+    memset(long_list + o, 'x', 4096);
+    long_list[o + 4096] = '\0';
 
     o = (size_t)snprintf(nine_phrases, sizeof(nine_phrases), "[wakeword]\nphrases = ");
     for (int i = 0; i < 9; i++) {
@@ -310,7 +343,7 @@ static void test_good_input(void)
         "retention = 6mo\n"
         "max_entries = 0\n"
         "passphrase_file = /etc/hark/passphrase\n"
-        "debug_recording = yes\n"
+        "debug_recording = on\n"
         "drop_intents =\n"
         "drop_words = secret*, my pin\n"
         "allow_intents = *\n"
@@ -494,6 +527,195 @@ static void test_dump(void)
     }
 }
 
+/* Long values: a word list of 1000 bytes and four pins, each on one line,
+ * and a list at its longest; they read and dump back. */
+static void test_long_values(void)
+{
+    static char text[8192], words[4200];
+    struct hark_config cfg;
+    char err[512] = "";
+    size_t o = 0;
+    int r;
+
+    for (int i = 0; o < 1000; i++) {
+        o += (size_t)snprintf(words + o, sizeof(words) - o, "%sconfidential%c%c", i ? ", " : "",
+                              'a' + i % 26, 'a' + i / 26);
+    }
+    CHECK(o >= 1000 && o < 1030);
+    snprintf(text, sizeof(text),
+             "[privacy] ; a comment may follow a header\r\n"
+             "drop_words = %s\r\n"
+             "[cloud]\n"
+             "pins = sha256/%.42sA=, sha256/%.42sA=, sha256/%.42sA=, sha256/%.42sA=\n",
+             words, "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+             "CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC",
+             "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD",
+             "EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE");
+    r = config_load_string(&cfg, "long.conf", text, err, sizeof(err));
+    CHECK(r == 0);
+    if (r < 0) {
+        fprintf(stderr, "long values: %s\n", err);
+        return;
+    }
+    CHECK(strcmp(cfg.privacy.drop_words, words) == 0);
+    {
+        char pins[CONFIG_MAX_PINS][PIN_STRING_MAX];
+
+        CHECK(config_cloud_pins(&cfg, pins, CONFIG_MAX_PINS) == 4);
+        CHECK(strncmp(pins[3], "sha256/EEEE", 11) == 0);
+    }
+    roundtrip(&cfg, "long values");
+
+    /* A list at its longest (a line near its limit) reads and dumps back. */
+    memset(words, 'x', CONFIG_LIST_MAX - 1);
+    /* 64 entries of 62 and 63 bytes: as many as the policy takes. */
+    for (size_t i = 63; i < CONFIG_LIST_MAX - 1; i += 64) {
+        words[i - 1] = ',';
+        words[i] = ' ';
+    }
+    words[CONFIG_LIST_MAX - 1] = '\0';
+    snprintf(text, sizeof(text), "[privacy]\nredact_words = %s\n", words);
+    r = config_load_string(&cfg, "longest.conf", text, err, sizeof(err));
+    CHECK(r == 0);
+    if (r < 0) {
+        fprintf(stderr, "longest list: %s\n", err);
+        return;
+    }
+    CHECK(strlen(cfg.privacy.redact_words) == CONFIG_LIST_MAX - 1);
+    roundtrip(&cfg, "longest list");
+}
+
+/* config_check(): what `hark run` needs beyond the syntax, each refusal at
+ * the line that set the value, or naming the default. */
+static void test_check(void)
+{
+    char dir[] = "/tmp/test-config-check-XXXXXX";
+    char path[256], text[1024], want[512], err[1024] = "";
+    struct hark_config cfg;
+    FILE *f;
+    int r;
+
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+#define PATH(name) (snprintf(path, sizeof(path), "%s/%s", dir, name), path)
+    CHECK(mkdir(PATH("model"), 0700) == 0);
+    f = fopen(PATH("tiny.dict"), "w");
+    CHECK(f);
+    if (f) {
+        fputs("hey HH EY\ncomputer K AH M P Y UW T ER\n", f);
+        fclose(f);
+    }
+    f = fopen(PATH("garbage.pem"), "w");
+    CHECK(f);
+    if (f) {
+        fputs("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n",
+              f);
+        fclose(f);
+    }
+    f = fopen(PATH("pass"), "w");
+    CHECK(f);
+    if (f) {
+        fputs("correct horse\n", f);
+        fclose(f);
+    }
+    CHECK(chmod(PATH("pass"), 0600) == 0);
+
+    /* A good one passes. */
+    snprintf(text, sizeof(text),
+             "[wakeword]\nmodel_dir = %s/model\ndict = %s/tiny.dict\n"
+             "[privacy]\npassphrase_file = %s/pass\n",
+             dir, dir, dir);
+    CHECK(config_load_string(&cfg, "good.conf", text, err, sizeof(err)) == 0);
+    r = config_check(&cfg, err, sizeof(err));
+    if (r < 0) {
+        fprintf(stderr, "good config refused: %s\n", err);
+        check_failures++;
+    }
+
+    struct {
+        const char *text; /* %1$s: the directory */
+        const char *want; /* the message; %1$s: the directory */
+    } cases[] = {
+        {"[wakeword]\n\nmodel_dir = %1$s/none\ndict = %1$s/tiny.dict\n",
+         "c.conf:3: [wakeword] model_dir '%1$s/none': No such file or directory"},
+        {"[wakeword]\nmodel_dir = %1$s/tiny.dict\ndict = %1$s/tiny.dict\n",
+         "c.conf:2: [wakeword] model_dir '%1$s/tiny.dict' is not a directory"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/none.dict\n",
+         "c.conf:3: [wakeword] dict '%1$s/none.dict': No such file or directory"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\nphrases = hey zzyzxq\n",
+         "c.conf:4: [wakeword] phrases cannot be spotted: wake word 'zzyzxq' is not in the "
+         "dictionary %1$s/tiny.dict"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[cloud]\n"
+         "ca_file = %1$s/none.pem\n",
+         "c.conf:5: [cloud] ca_file '%1$s/none.pem': No such file or directory"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[cloud]\n"
+         "ca_file = %1$s/garbage.pem\n",
+         "c.conf:5: [cloud] ca_file '%1$s/garbage.pem' holds no PEM certificate"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[cloud]\n"
+         "ca_file = %1$s/tiny.dict\n",
+         "c.conf:5: [cloud] ca_file '%1$s/tiny.dict' holds no PEM certificate"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[privacy]\n"
+         "passphrase_file = %1$s/none\n",
+         "c.conf:5: [privacy] passphrase_file '%1$s/none': No such file or directory"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[privacy]\n"
+         "passphrase_file = %1$s/tiny.dict\n",
+         "c.conf:5: [privacy] passphrase_file '%1$s/tiny.dict' may be used by others (mode "
+         "644)"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n[control]\nsocket = "
+         "%1$s/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n",
+         "c.conf:5: [control] socket '%1$s/xxxx"},
+    };
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), cases[i].text, dir);
+        snprintf(want, sizeof(want), cases[i].want, dir);
+        r = config_load_string(&cfg, "c.conf", text, err, sizeof(err));
+        CHECK(r == 0);
+        if (r < 0) {
+            fprintf(stderr, "check case %zu: %s\n", i, err);
+            continue;
+        }
+        r = config_check(&cfg, err, sizeof(err));
+        if (r >= 0 || strncmp(err, want, strlen(want)) != 0) {
+            fprintf(stderr, "check case %zu: r=%d, got \"%s\", want \"%s...\"\n", i, r, err,
+                    want);
+            check_failures++;
+        }
+    }
+#pragma GCC diagnostic pop
+    /* A passphrase file is not looked at while the history is off. */
+    snprintf(text, sizeof(text),
+             "[wakeword]\nmodel_dir = %s/model\ndict = %s/tiny.dict\n"
+             "[privacy]\nhistory = off\npassphrase_file = %s/none\n",
+             dir, dir, dir);
+    CHECK(config_load_string(&cfg, "off.conf", text, err, sizeof(err)) == 0);
+    CHECK(config_check(&cfg, err, sizeof(err)) == 0);
+
+    /* A value the file did not set is named as the default. */
+    unsetenv("RUNTIME_DIRECTORY");
+    setenv("XDG_RUNTIME_DIR",
+           "/run/user/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+           "xxxxxxxxxxxxxxxxxxxxxxxxx",
+           1);
+    r = config_check(&cfg, err, sizeof(err));
+    CHECK(r == -ENAMETOOLONG);
+    expect_error(r, err, "off.conf: [control] socket (the default) '/run/user/xxx",
+                 "is too long for a socket (at most 107 bytes)", "default socket");
+    unsetenv("XDG_RUNTIME_DIR");
+
+    rmdir(PATH("model"));
+    rmdir(PATH("model"));
+    unlink(PATH("tiny.dict"));
+    unlink(PATH("garbage.pem"));
+    unlink(PATH("pass"));
+#undef PATH
+    rmdir(dir);
+}
+
 static char *write_temp(const char *content, size_t len)
 {
     static char path[64];
@@ -546,9 +768,87 @@ static void test_files(void)
 
     memset(&cfg, 0x5a, sizeof(cfg));
     r = config_load(&cfg, "/", err, sizeof(err));
-    CHECK(r < 0);
-    expect_error(r, err, "/: ", "cannot", "directory");
+    CHECK(r == -EINVAL);
+    expect_error(r, err, "/: ", "not a regular file (a directory)", "directory");
     expect_defaults(&cfg);
+
+    r = config_load(&cfg, "/dev/null", err, sizeof(err));
+    CHECK(r == -EINVAL);
+    expect_error(r, err, "/dev/null: ", "not a regular file (a device)", "device");
+}
+
+/* A file others may write names the server and the commands hark runs: it
+ * is refused, as update.bundle is. */
+static void test_permissions(void)
+{
+    static const char text[] = "[hooks]\non_idle = /bin/true\n";
+    static const struct {
+        mode_t mode;
+        int r;
+    } modes[] = {{0666, -EPERM}, {0646, -EPERM}, {0664, -EPERM}, {0620, -EPERM},
+                 {0644, 0},      {0600, 0},      {0400, 0}};
+    struct hark_config cfg;
+    char err[512] = "", want[128];
+    char *path = write_temp(text, sizeof(text) - 1);
+    int r;
+
+    if (!path) {
+        return;
+    }
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        CHECK(chmod(path, modes[i].mode) == 0);
+        memset(&cfg, 0x5a, sizeof(cfg));
+        r = config_load(&cfg, path, err, sizeof(err));
+        if (r != modes[i].r) {
+            fprintf(stderr, "mode %03o: r=%d, want %d (%s)\n", (unsigned)modes[i].mode, r,
+                    modes[i].r, err);
+            check_failures++;
+        }
+        if (modes[i].r < 0) {
+            snprintf(want, sizeof(want), "writable by others (mode %03o): chmod go-w",
+                     (unsigned)modes[i].mode);
+            expect_error(r, err, path, want, "writable");
+            expect_defaults(&cfg);
+        } else {
+            CHECK(strcmp(cfg.hooks.on_idle, "/bin/true") == 0);
+        }
+    }
+    /* Owned by someone else: only root can make such a file here. */
+    CHECK(chmod(path, 0644) == 0);
+    if (geteuid() == 0 && chown(path, 65534, 65534) == 0) {
+        r = config_load(&cfg, path, err, sizeof(err));
+        CHECK(r == -EPERM);
+        expect_error(r, err, path, "owned by uid 65534, not by this user (uid 0) or root",
+                     "owner");
+    } else {
+        printf("not root: the owner check is not tested\n");
+    }
+    unlink(path);
+}
+
+/* A FIFO as the config file is refused at once, not read (which would wait
+ * for a writer for ever). */
+static void test_fifo(void)
+{
+    char dir[] = "/tmp/test-config-fifo-XXXXXX", path[64];
+    struct hark_config cfg;
+    char err[512] = "";
+    int r;
+
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/hark.conf", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    /* Before the fix this hung: the alarm ends the test instead. */
+    alarm(10);
+    r = config_load(&cfg, path, err, sizeof(err));
+    alarm(0);
+    CHECK(r == -EINVAL);
+    expect_error(r, err, path, "not a regular file (a FIFO)", "fifo");
+    unlink(path);
+    rmdir(dir);
 }
 
 static void test_sample(const char *sample)
@@ -722,8 +1022,12 @@ int main(int argc, char **argv)
     test_too_large();
     test_good_input();
     test_partial_and_empty();
+    test_long_values();
     test_dump();
     test_files();
+    test_permissions();
+    test_fifo();
+    test_check();
     test_sample(argv[2]);
     test_default_path();
     test_locale();

@@ -1,6 +1,7 @@
 /* Fuzz harness for the config parser: any text is either refused with a
  * FILE:LINE message and the defaults kept, or accepted and then survives a
  * dump and reload unchanged. */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +42,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     config_dump(&cfg, f);
     fclose(f);
     config_init_defaults(&again);
+    /* The values, not where they came from (the dump has its own lines). */
     if (config_load_string(&again, "dump.conf", dumped, err, sizeof(err)) < 0 ||
-        memcmp(&cfg, &again, sizeof(cfg)) != 0) {
+        memcmp(&cfg, &again, offsetof(struct hark_config, origin)) != 0) {
         fprintf(stderr, "accepted config does not survive a dump: %s\n", err);
         abort();
     }
