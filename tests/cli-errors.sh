@@ -67,7 +67,7 @@ pins = $pin, $pin
 [storage]
 dir = $TMP/device
 [control]
-socket = $TMP/run/control
+socket = $TMP/id-run/control
 CONF
 fp=$("$HARK" provision --config "$TMP/id.conf" 2>"$TMP/err") || fail "provision: $(cat "$TMP/err")"
 "$HARK" provision --config "$TMP/id.conf" --show >"$TMP/out" 2>"$TMP/err" || fail "provision --show: $(cat "$TMP/err")"
