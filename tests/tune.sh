@@ -14,6 +14,17 @@ CORPUS=$2
 
 [ -f "$CORPUS/STAMP" ] || fail "no corpus in $CORPUS"
 
+# Recordings in 32- and 64-bit float (WAV, W64) wake hark as their 16-bit
+# originals do (libsndfile reads floats as shorts without scaling: silence).
+sox "$CORPUS/pos/001.wav" -e floating-point -b 32 "$TMP/f32.wav"
+sox "$CORPUS/pos/001.wav" -e floating-point -b 64 "$TMP/f64.w64"
+for f in "$CORPUS/pos/001.wav" "$TMP/f32.wav" "$TMP/f64.w64"; do
+    "$HARK" listen --input "$f" >"$TMP/listen" 2>"$TMP/err" || fail "listen $f: $(cat "$TMP/err")"
+    wakes=$(grep -c '"event":"wake"' "$TMP/listen" || true)
+    echo "$(basename "$f"): $wakes wake(s)"
+    [ "$wakes" -eq 1 ] || fail "$f: $wakes wakes, expected 1"
+done
+
 cat >"$TMP/hark.conf" <<'CONF'
 # my settings
 [audio]
