@@ -23,10 +23,11 @@ struct audio_source_options {
  *   "mic"         the default PortAudio input device
  *   "mic:NAME"    the input device whose name contains NAME, or index NAME
  *   "mic@RATE", "mic:NAME@RATE"
- *                 the same, captured at RATE Hz (4000 to 384000) and
+ *                 the same, captured at RATE Hz (8000 to 384000) and
  *                 resampled here; without @RATE a device is captured at
  *                 16 kHz if it can, else at its default rate
- *   anything else a file path
+ *   anything else a file path (at 8 kHz or more: below, the speech band
+ *                 is gone and nothing could wake)
  * On failure returns a negative errno and writes a message that names the file
  * or device into err (which the caller logs). */
 int audio_source_open(const char *spec, const struct audio_source_options *opts, char *err,

@@ -23,7 +23,8 @@
 
 #define DEFAULT_RING_MS 2000
 #define MAX_RING_MS 60000
-#define MIN_RATE 4000
+/* Below 8 kHz the speech band the wake word needs is gone (source.c). */
+#define MIN_RATE 8000
 #define MAX_RATE 384000
 /* Samples taken from the ring per resampler call at the device rate. */
 #define MIC_CHUNK 4096
@@ -275,9 +276,16 @@ static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want
     /* A name may hold an '@' itself; only a number at the very end is a rate. */
     if (at && all_digits(at + 1)) {
         rate = strlen(at + 1) > 6 ? ULONG_MAX : strtoul(at + 1, NULL, 10);
-        if (rate < MIN_RATE || rate > MAX_RATE) {
-            audio_set_error(err, errsz, "%s: capture rate %s Hz is outside %d..%d Hz", spec,
-                            at + 1, MIN_RATE, MAX_RATE);
+        if (rate < MIN_RATE) {
+            audio_set_error(err, errsz,
+                            "%s: capture rate %s Hz is too low for speech: hark needs at least "
+                            "%d Hz",
+                            spec, at + 1, MIN_RATE);
+            return -EINVAL;
+        }
+        if (rate > MAX_RATE) {
+            audio_set_error(err, errsz, "%s: capture rate %s Hz is above %d Hz", spec, at + 1,
+                            MAX_RATE);
             return -EINVAL;
         }
     } else {

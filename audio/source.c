@@ -23,8 +23,11 @@
  * resampling before they reach the caller. */
 #define CHUNK_FRAMES 4096
 
-/* Inputs outside these are far more likely a broken header than real audio. */
-#define MIN_RATE 4000
+/* Below 8 kHz the speech band the wake word needs (up to 4 kHz) is gone:
+ * such a file would be heard and never wake anything. Above the maximum,
+ * and beyond the channel limit, a broken header is far more likely than
+ * real audio. */
+#define MIN_RATE 8000
 #define MAX_RATE 384000
 #define MAX_CHANNELS 32
 
@@ -224,9 +227,15 @@ static int file_open(struct audio_source *src, const char *path, char *err, size
         audio_set_error(err, errsz, "%s: not a readable audio file: %s", path, sf_strerror(NULL));
         return errno_from_sf(sf_error(NULL));
     }
-    if (src->info.samplerate < MIN_RATE || src->info.samplerate > MAX_RATE) {
-        audio_set_error(err, errsz, "%s: sample rate %d Hz is outside %d..%d Hz", path,
-                        src->info.samplerate, MIN_RATE, MAX_RATE);
+    if (src->info.samplerate < MIN_RATE) {
+        audio_set_error(err, errsz,
+                        "%s: sample rate %d Hz is too low for speech: hark needs at least %d Hz",
+                        path, src->info.samplerate, MIN_RATE);
+        return -ENOTSUP;
+    }
+    if (src->info.samplerate > MAX_RATE) {
+        audio_set_error(err, errsz, "%s: sample rate %d Hz is above %d Hz", path,
+                        src->info.samplerate, MAX_RATE);
         return -ENOTSUP;
     }
     if (src->info.channels < 1 || src->info.channels > MAX_CHANNELS) {

@@ -597,6 +597,16 @@ static void test_bad_inputs(void)
     path = testdir_path("rate-2000.wav");
     write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 2000, 1, 0.5, SAME);
     expect_failure(path, "2000 Hz");
+    /* Below 8 kHz the speech band is gone: refused, naming the rate. */
+    path = testdir_path("rate-4000.wav");
+    write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 4000, 1, 0.5, SAME);
+    expect_failure(path, "4000 Hz");
+    d = decode(path, false);
+    CHECKF(strstr(d.err, "4000 Hz") && strstr(d.err, "8000 Hz"), "message \"%s\"", d.err);
+    free(d.s);
+    path = testdir_path("rate-7999.wav");
+    write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 7999, 2, 0.5, SAME);
+    expect_failure(path, "7999 Hz");
     path = testdir_path("channels-40.wav");
     write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 40, 0.1, SAME);
     expect_failure(path, "40 channels");
@@ -970,6 +980,8 @@ static void test_pause_and_specs(void)
     struct audio_source *src = NULL;
     char err[512] = "";
     const char *bad[] = {"mic@", "mic@abc", "mic@100", "mic:x@999999", "mic@44100x"};
+    /* Refused for the rate alone, whatever devices there are. */
+    const char *low[] = {"mic@4000", "mic:x@7999"};
 
     write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0.5, SAME);
     CHECK(audio_source_open(path, NULL, err, sizeof(err), &src) == 0);
@@ -985,6 +997,14 @@ static void test_pause_and_specs(void)
         src = NULL;
         CHECKF(audio_source_open(bad[i], NULL, err, sizeof(err), &src) < 0, "%s opened", bad[i]);
         CHECKF(strstr(err, bad[i]) != NULL, "%s: message \"%s\"", bad[i], err);
+        audio_source_free(src);
+    }
+    for (size_t i = 0; i < sizeof(low) / sizeof(low[0]); i++) {
+        src = NULL;
+        CHECKF(audio_source_open(low[i], NULL, err, sizeof(err), &src) == -EINVAL, "%s opened",
+               low[i]);
+        CHECKF(strstr(err, low[i]) && strstr(err, "at least 8000 Hz"), "%s: message \"%s\"",
+               low[i], err);
         audio_source_free(src);
     }
 }
