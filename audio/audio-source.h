@@ -93,13 +93,16 @@ struct audio_device_info {
     int index;
     const char *name;
     const char *host_api;
-    int max_input_channels;
+    int max_input_channels;  /* 0: not a capture device */
+    int max_output_channels; /* 0: not a playback device */
     double default_rate;
-    bool supports_16k;
-    bool is_default;
+    bool input_16k;  /* captures 16-bit mono at 16 kHz (else hark resamples) */
+    bool output_16k; /* plays 16-bit mono at 16 kHz (else the sink refuses it) */
+    bool is_default_input;
+    bool is_default_output;
 };
 
-/* Calls fn once per input device. Returns 0 or a negative errno with a
- * message in err. */
+/* Calls fn once per device that can capture or play, or both. Returns 0 or
+ * a negative errno with a message in err. */
 int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, void *userdata),
                             void *userdata, char *err, size_t errsz);

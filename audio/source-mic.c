@@ -262,6 +262,13 @@ static bool is_input(PaDeviceIndex idx)
     return info && info->maxInputChannels > 0 && info->name;
 }
 
+static bool is_output(PaDeviceIndex idx)
+{
+    const PaDeviceInfo *info = Pa_GetDeviceInfo(idx);
+
+    return info && info->maxOutputChannels > 0 && info->name;
+}
+
 /* Splits "mic[:NAME][@RATE]" into the wanted device (NULL for the default;
  * malloc'd) and the rate (0: choose). Returns 0, -EINVAL or -ENOMEM. */
 static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want,
@@ -318,13 +325,14 @@ int audio_mic_check_spec(const char *spec, char *err, size_t errsz)
     return r;
 }
 
-/* want is NULL for the default device, else an index or part of a name. */
-static int find_device(const char *spec, const char *want, char *err, size_t errsz,
-                       PaDeviceIndex *ret_index)
+int audio_find_device(const char *spec, const char *want, bool output, char *err, size_t errsz,
+                      int *ret_index)
 {
+    bool (*usable)(PaDeviceIndex) = output ? is_output : is_input;
+    const char *kind = output ? "output" : "input";
     PaDeviceIndex count = Pa_GetDeviceCount();
     PaDeviceIndex found = paNoDevice;
-    int inputs = 0;
+    int devices = 0;
 
     if (count < 0) {
         audio_set_error(err, errsz, "%s: cannot list audio devices: %s", spec,
@@ -332,14 +340,14 @@ static int find_device(const char *spec, const char *want, char *err, size_t err
         return -EIO;
     }
     for (PaDeviceIndex i = 0; i < count; i++) {
-        inputs += is_input(i);
+        devices += usable(i);
     }
 
     if (!want) {
-        found = Pa_GetDefaultInputDevice();
-        if (found == paNoDevice || !is_input(found)) {
-            audio_set_error(err, errsz, "%s: no default input device (%d input devices found)",
-                            spec, inputs);
+        found = output ? Pa_GetDefaultOutputDevice() : Pa_GetDefaultInputDevice();
+        if (found == paNoDevice || !usable(found)) {
+            audio_set_error(err, errsz, "%s: no default %s device (%d %s devices found)", spec,
+                            kind, devices, kind);
             return -ENODEV;
         }
         *ret_index = found;
@@ -352,10 +360,9 @@ static int find_device(const char *spec, const char *want, char *err, size_t err
     if (all_digits(want)) {
         long idx = strtol(want, NULL, 10);
 
-        if (strlen(want) > 9 || idx >= count || !is_input((PaDeviceIndex)idx)) {
-            audio_set_error(err, errsz,
-                            "%s: no input device with index %s (%d input devices found)", spec,
-                            want, inputs);
+        if (strlen(want) > 9 || idx >= count || !usable((PaDeviceIndex)idx)) {
+            audio_set_error(err, errsz, "%s: no %s device with index %s (%d %s devices found)",
+                            spec, kind, want, devices, kind);
             return -ENODEV;
         }
         *ret_index = (PaDeviceIndex)idx;
@@ -364,18 +371,18 @@ static int find_device(const char *spec, const char *want, char *err, size_t err
     /* An exact name wins over the first partial match, so a device whose
      * name is contained in another's can still be picked. */
     for (PaDeviceIndex i = 0; i < count && found == paNoDevice; i++) {
-        if (is_input(i) && strcasecmp(Pa_GetDeviceInfo(i)->name, want) == 0) {
+        if (usable(i) && strcasecmp(Pa_GetDeviceInfo(i)->name, want) == 0) {
             found = i;
         }
     }
     for (PaDeviceIndex i = 0; i < count && found == paNoDevice; i++) {
-        if (is_input(i) && contains_casefold(Pa_GetDeviceInfo(i)->name, want)) {
+        if (usable(i) && contains_casefold(Pa_GetDeviceInfo(i)->name, want)) {
             found = i;
         }
     }
     if (found == paNoDevice) {
-        audio_set_error(err, errsz, "%s: no input device matches \"%s\" (%d input devices found)",
-                        spec, want, inputs);
+        audio_set_error(err, errsz, "%s: no %s device matches \"%s\" (%d %s devices found)", spec,
+                        kind, want, devices, kind);
         return -ENODEV;
     }
     *ret_index = found;
@@ -404,7 +411,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     const PaDeviceInfo *info;
     const PaHostApiInfo *api;
     PaStreamParameters params;
-    PaDeviceIndex idx = paNoDevice;
+    int idx = paNoDevice;
     PaError pe;
     uint64_t ring_samples;
     int r;
@@ -434,7 +441,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     }
     mic->pa_initialized = true;
 
-    r = find_device(spec, want, err, errsz, &idx);
+    r = audio_find_device(spec, want, false, err, errsz, &idx);
     if (r < 0) {
         goto cleanup;
     }
@@ -745,7 +752,8 @@ int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, voi
                             void *userdata, char *err, size_t errsz)
 {
     PaDeviceIndex count;
-    PaDeviceIndex def;
+    PaDeviceIndex def_in;
+    PaDeviceIndex def_out;
     PaError pe;
     int r;
 
@@ -765,26 +773,34 @@ int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, voi
         r = -EIO;
         goto cleanup;
     }
-    def = Pa_GetDefaultInputDevice();
+    def_in = Pa_GetDefaultInputDevice();
+    def_out = Pa_GetDefaultOutputDevice();
     for (PaDeviceIndex i = 0; i < count; i++) {
         const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
         const PaHostApiInfo *api;
-        PaStreamParameters params;
+        PaStreamParameters in;
+        PaStreamParameters out;
         struct audio_device_info d;
 
-        if (!is_input(i)) {
+        if (!is_input(i) && !is_output(i)) {
             continue;
         }
         api = Pa_GetHostApiInfo(info->hostApi);
-        params = input_params(i, info);
+        in = input_params(i, info);
+        out = audio_output_params(i);
         d = (struct audio_device_info){
             .index = i,
             .name = info->name,
             .host_api = api && api->name ? api->name : "?",
-            .max_input_channels = info->maxInputChannels,
+            .max_input_channels = is_input(i) ? info->maxInputChannels : 0,
+            .max_output_channels = is_output(i) ? info->maxOutputChannels : 0,
             .default_rate = info->defaultSampleRate,
-            .supports_16k = Pa_IsFormatSupported(&params, NULL, AUDIO_RATE) == paFormatIsSupported,
-            .is_default = i == def,
+            .input_16k = is_input(i) &&
+                         Pa_IsFormatSupported(&in, NULL, AUDIO_RATE) == paFormatIsSupported,
+            .output_16k = is_output(i) &&
+                          Pa_IsFormatSupported(NULL, &out, AUDIO_RATE) == paFormatIsSupported,
+            .is_default_input = i == def_in,
+            .is_default_output = i == def_out,
         };
         fn(&d, userdata);
     }

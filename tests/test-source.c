@@ -774,9 +774,13 @@ static void count_device(const struct audio_device_info *info, void *userdata)
     int *count = userdata;
 
     (*count)++;
-    printf("  device %d: %s (%s), %d ch, %.0f Hz%s%s\n", info->index, info->name, info->host_api,
-           info->max_input_channels, info->default_rate, info->supports_16k ? ", 16 kHz" : "",
-           info->is_default ? ", default" : "");
+    CHECKF(info->max_input_channels > 0 || info->max_output_channels > 0,
+           "%s: neither input nor output", info->name);
+    printf("  device %d: %s (%s), %d in, %d out, %.0f Hz%s%s%s%s\n", info->index, info->name,
+           info->host_api, info->max_input_channels, info->max_output_channels, info->default_rate,
+           info->input_16k ? ", captures 16 kHz" : "", info->output_16k ? ", plays 16 kHz" : "",
+           info->is_default_input ? ", default input" : "",
+           info->is_default_output ? ", default output" : "");
 }
 
 /* CI machines may have no sound device: listing must still work, and a
@@ -810,7 +814,7 @@ static void find_harktest(const struct audio_device_info *info, void *userdata)
     int *index = userdata;
 
     if (strcmp(info->name, "harktest") == 0) {
-        CHECK(info->supports_16k);
+        CHECK(info->input_16k);
         CHECK(info->max_input_channels >= 1);
         *index = info->index;
     }
