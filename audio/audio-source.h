@@ -23,10 +23,11 @@ struct audio_source_options {
  *   "mic"         the default PortAudio input device
  *   "mic:NAME"    the input device whose name contains NAME, or index NAME
  *   "mic@RATE", "mic:NAME@RATE"
- *                 the same, captured at RATE Hz (4000 to 384000) and
+ *                 the same, captured at RATE Hz (8000 to 384000) and
  *                 resampled here; without @RATE a device is captured at
  *                 16 kHz if it can, else at its default rate
- *   anything else a file path
+ *   anything else a file path (at 8 kHz or more: below, the speech band
+ *                 is gone and nothing could wake)
  * On failure returns a negative errno and writes a message that names the file
  * or device into err (which the caller logs). */
 int audio_source_open(const char *spec, const struct audio_source_options *opts, char *err,
@@ -92,13 +93,16 @@ struct audio_device_info {
     int index;
     const char *name;
     const char *host_api;
-    int max_input_channels;
+    int max_input_channels;  /* 0: not a capture device */
+    int max_output_channels; /* 0: not a playback device */
     double default_rate;
-    bool supports_16k;
-    bool is_default;
+    bool input_16k;  /* captures 16-bit mono at 16 kHz (else hark resamples) */
+    bool output_16k; /* plays 16-bit mono at 16 kHz (else the sink refuses it) */
+    bool is_default_input;
+    bool is_default_output;
 };
 
-/* Calls fn once per input device. Returns 0 or a negative errno with a
- * message in err. */
+/* Calls fn once per device that can capture or play, or both. Returns 0 or
+ * a negative errno with a message in err. */
 int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, void *userdata),
                             void *userdata, char *err, size_t errsz);

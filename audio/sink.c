@@ -1,5 +1,6 @@
-/* Where the answer's speech goes: the default PortAudio output device, fed
- * from a ring by the real-time callback, or a 16 kHz mono WAV file. */
+/* Where the answer's speech goes: a PortAudio output device ("speaker",
+ * "speaker:NAME"), fed from a ring by the real-time callback, or a 16 kHz
+ * mono WAV file. */
 #include "audio-sink.h"
 
 #include <errno.h>
@@ -26,7 +27,6 @@
  * the writer is the thread that services the cloud link, which must not stall. */
 #define WRITE_WAIT_MS 100
 #define NAP_MS 5
-#define DEVICE_NAME "default output device"
 
 struct audio_sink {
     /* A WAV file. */
@@ -34,7 +34,9 @@ struct audio_sink {
     int fd;
     SNDFILE *sf;
 
-    /* The output device. */
+    /* The output device: its spec, and how it is described. */
+    char *spec;
+    char *description;
     bool pa_initialized;
     PaStream *stream;
     struct audio_ring *ring;
@@ -125,60 +127,96 @@ static int playback_callback(const void *input, void *output, unsigned long fram
     return paContinue;
 }
 
-static int open_device(struct audio_sink *sink, char *err, size_t errsz)
+PaStreamParameters audio_output_params(int index)
+{
+    const PaDeviceInfo *info = Pa_GetDeviceInfo(index);
+
+    /* The high latency setting asks for large periods: an answer does not
+     * mind 100 ms more delay, a stutter would be heard. */
+    return (PaStreamParameters){
+        .device = index,
+        .channelCount = 1,
+        .sampleFormat = paInt16,
+        .suggestedLatency = info ? info->defaultHighOutputLatency : 0.1,
+        .hostApiSpecificStreamInfo = NULL,
+    };
+}
+
+/* "speaker" or "speaker:NAME": *ret_want is NULL (the default device) or
+ * points into spec. */
+static int parse_spec(const char *spec, char *err, size_t errsz, const char **ret_want)
+{
+    if (strcmp(spec, "speaker") == 0) {
+        *ret_want = NULL;
+        return 0;
+    }
+    if (strncmp(spec, "speaker:", 8) == 0) {
+        if (spec[8] == '\0') {
+            audio_set_error(err, errsz, "%s: names no device (speaker, or speaker:NAME)", spec);
+            return -EINVAL;
+        }
+        *ret_want = spec + 8;
+        return 0;
+    }
+    audio_set_error(err, errsz, "%s: not an output device (speaker, or speaker:NAME)", spec);
+    return -EINVAL;
+}
+
+static int open_device(struct audio_sink *sink, const char *spec, char *err, size_t errsz)
 {
     const PaStreamInfo *stream_info;
     const PaDeviceInfo *info;
+    const PaHostApiInfo *api;
     PaStreamParameters params;
-    PaDeviceIndex count;
-    PaDeviceIndex idx;
+    const char *want;
     PaError pe;
-    int outputs = 0;
+    int idx;
     int r;
 
+    sink->spec = strdup(spec);
+    if (!sink->spec) {
+        audio_set_error(err, errsz, "%s: out of memory", spec);
+        return -ENOMEM;
+    }
+    r = parse_spec(spec, err, errsz, &want);
+    if (r < 0) {
+        return r;
+    }
     pe = audio_pa_initialize_quietly();
     if (pe != paNoError) {
-        audio_set_error(err, errsz, DEVICE_NAME ": cannot initialise PortAudio: %s",
+        audio_set_error(err, errsz, "%s: cannot initialise PortAudio: %s", spec,
                         pa_error_text(pe));
         return -EIO;
     }
     sink->pa_initialized = true;
 
-    count = Pa_GetDeviceCount();
-    for (PaDeviceIndex i = 0; i < count; i++) {
-        const PaDeviceInfo *d = Pa_GetDeviceInfo(i);
-
-        outputs += d && d->maxOutputChannels > 0;
+    r = audio_find_device(spec, want, true, err, errsz, &idx);
+    if (r < 0) {
+        return r;
     }
-    idx = Pa_GetDefaultOutputDevice();
-    info = idx == paNoDevice ? NULL : Pa_GetDeviceInfo(idx);
-    if (!info || info->maxOutputChannels < 1) {
-        audio_set_error(err, errsz, DEVICE_NAME ": none (%d output devices found)", outputs);
-        return -ENODEV;
-    }
-    /* The high latency setting asks for large periods: an answer does not
-     * mind 100 ms more delay, a stutter would be heard. */
-    params = (PaStreamParameters){
-        .device = idx,
-        .channelCount = 1,
-        .sampleFormat = paInt16,
-        .suggestedLatency = info->defaultHighOutputLatency,
-        .hostApiSpecificStreamInfo = NULL,
-    };
+    info = Pa_GetDeviceInfo(idx);
+    api = Pa_GetHostApiInfo(info->hostApi);
+    params = audio_output_params(idx);
     /* 16 kHz mono straight to the device: where the hardware cannot, ALSA's
      * plug layer (behind "default") converts; a device that refuses even
      * that is reported rather than resampled here. */
     if (Pa_IsFormatSupported(NULL, &params, AUDIO_RATE) != paFormatIsSupported) {
         audio_set_error(err, errsz,
-                        DEVICE_NAME " \"%s\": cannot play 16-bit mono at %d Hz (its own rate "
-                                    "is %.0f Hz); use a plug/dmix device or write to a file",
-                        info->name, AUDIO_RATE, info->defaultSampleRate);
+                        "%s: output device \"%s\" cannot play 16-bit mono at %d Hz (its own rate "
+                        "is %.0f Hz); use a plug/dmix device or write to a file",
+                        spec, info->name, AUDIO_RATE, info->defaultSampleRate);
         return -ENOTSUP;
+    }
+    sink->description = audio_strdup_printf("%s: \"%s\" via %s", spec, info->name,
+                                            api && api->name ? api->name : "?");
+    if (!sink->description) {
+        audio_set_error(err, errsz, "%s: out of memory", spec);
+        return -ENOMEM;
     }
 
     r = audio_ring_new((size_t)RING_SECONDS * AUDIO_RATE, &sink->ring);
     if (r < 0) {
-        audio_set_error(err, errsz, DEVICE_NAME ": cannot allocate the playback ring: %s",
+        audio_set_error(err, errsz, "%s: cannot allocate the playback ring: %s", spec,
                         strerror(-r));
         return r;
     }
@@ -186,7 +224,7 @@ static int open_device(struct audio_sink *sink, char *err, size_t errsz)
                        paNoFlag, playback_callback, sink->ring);
     if (pe != paNoError) {
         sink->stream = NULL;
-        audio_set_error(err, errsz, DEVICE_NAME " \"%s\": cannot open: %s", info->name,
+        audio_set_error(err, errsz, "%s: cannot open \"%s\": %s", spec, info->name,
                         pa_error_text(pe));
         return -EIO;
     }
@@ -194,30 +232,31 @@ static int open_device(struct audio_sink *sink, char *err, size_t errsz)
     sink->latency_s = stream_info ? stream_info->outputLatency : params.suggestedLatency;
     pe = Pa_StartStream(sink->stream);
     if (pe != paNoError) {
-        audio_set_error(err, errsz, DEVICE_NAME " \"%s\": cannot start playback: %s", info->name,
+        audio_set_error(err, errsz, "%s: cannot start playback on \"%s\": %s", spec, info->name,
                         pa_error_text(pe));
         return -EIO;
     }
     return 0;
 }
 
-int audio_sink_open(const char *path, char *err, size_t errsz, struct audio_sink **ret_sink)
+static int sink_open(const char *path, const char *spec, char *err, size_t errsz,
+                     struct audio_sink **ret_sink)
 {
     struct audio_sink *sink = NULL;
     int r;
 
-    if (!ret_sink) {
-        audio_set_error(err, errsz, "audio_sink_open: nowhere to return the sink");
+    if (!ret_sink || (!path && !spec)) {
+        audio_set_error(err, errsz, "audio_sink_open: no file or device, or nowhere to return it");
         return -EINVAL;
     }
     sink = calloc(1, sizeof(*sink));
     if (!sink) {
-        audio_set_error(err, errsz, "%s: out of memory", path ? path : DEVICE_NAME);
+        audio_set_error(err, errsz, "%s: out of memory", path ? path : spec);
         r = -ENOMEM;
         goto cleanup;
     }
     sink->fd = -1;
-    r = path ? open_file(sink, path, err, errsz) : open_device(sink, err, errsz);
+    r = path ? open_file(sink, path, err, errsz) : open_device(sink, spec, err, errsz);
     if (r < 0) {
         goto cleanup;
     }
@@ -228,6 +267,25 @@ int audio_sink_open(const char *path, char *err, size_t errsz, struct audio_sink
 cleanup:
     audio_sink_free(sink);
     return r;
+}
+
+int audio_sink_open(const char *path, char *err, size_t errsz, struct audio_sink **ret_sink)
+{
+    return sink_open(path, NULL, err, errsz, ret_sink);
+}
+
+int audio_sink_open_device(const char *spec, char *err, size_t errsz,
+                           struct audio_sink **ret_sink)
+{
+    return sink_open(NULL, spec, err, errsz, ret_sink);
+}
+
+const char *audio_sink_describe(const struct audio_sink *sink)
+{
+    if (!sink) {
+        return "(none)";
+    }
+    return sink->description ? sink->description : sink->path;
 }
 
 static int write_device(struct audio_sink *sink, const int16_t *samples, size_t n, char *err,
@@ -246,9 +304,8 @@ static int write_device(struct audio_sink *sink, const int16_t *samples, size_t 
         /* Only when RING_SECONDS of speech are queued and the device does not
          * take them: a stalled device, or more than the protocol allows. */
         if (now_ms() >= deadline || Pa_IsStreamActive(sink->stream) != 1) {
-            audio_set_error(err, errsz,
-                            DEVICE_NAME ": playback is %d s behind; %zu samples dropped",
-                            RING_SECONDS, n);
+            audio_set_error(err, errsz, "%s: playback is %d s behind; %zu samples dropped",
+                            sink->spec, RING_SECONDS, n);
             return -ENOBUFS;
         }
         nap_ms(NAP_MS);
@@ -340,6 +397,8 @@ void audio_sink_free(struct audio_sink *sink)
     if (sink->pa_initialized) {
         Pa_Terminate();
     }
+    free(sink->description);
+    free(sink->spec);
     free(sink->path);
     free(sink);
 }

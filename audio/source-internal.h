@@ -1,10 +1,13 @@
-/* Pieces shared by the audio source implementation files; not a public API. */
+/* Pieces shared by the audio source and sink implementation files; not a
+ * public API. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <portaudio.h>
 
 /* Writes a message into err (which may be NULL or zero-sized). */
 void audio_set_error(char *err, size_t errsz, const char *fmt, ...)
@@ -38,6 +41,17 @@ size_t audio_resampler_drain(struct audio_resampler *rs, int16_t *out, size_t n)
  * start-up and for reopening a lost microphone: a message another thread
  * writes meanwhile would be lost. */
 int audio_pa_initialize_quietly(void);
+
+/* The PortAudio device spec names (after "mic:" or "speaker:"): want NULL
+ * for the default device, else an index or part of a name, an exact name
+ * first. Returns 0, or -ENODEV, -EINVAL or -EIO with a message that names
+ * spec. PortAudio must be initialised. */
+int audio_find_device(const char *spec, const char *want, bool output, char *err, size_t errsz,
+                      int *ret_index);
+
+/* How the sink opens an output device (16-bit mono, high latency): also
+ * what `hark devices` asks whether it can play 16 kHz. */
+PaStreamParameters audio_output_params(int index);
 
 /* PortAudio capture behind the "mic" and "mic:NAME" specs. */
 struct audio_mic;

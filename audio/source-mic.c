@@ -23,7 +23,8 @@
 
 #define DEFAULT_RING_MS 2000
 #define MAX_RING_MS 60000
-#define MIN_RATE 4000
+/* Below 8 kHz the speech band the wake word needs is gone (source.c). */
+#define MIN_RATE 8000
 #define MAX_RATE 384000
 /* Samples taken from the ring per resampler call at the device rate. */
 #define MIC_CHUNK 4096
@@ -261,6 +262,13 @@ static bool is_input(PaDeviceIndex idx)
     return info && info->maxInputChannels > 0 && info->name;
 }
 
+static bool is_output(PaDeviceIndex idx)
+{
+    const PaDeviceInfo *info = Pa_GetDeviceInfo(idx);
+
+    return info && info->maxOutputChannels > 0 && info->name;
+}
+
 /* Splits "mic[:NAME][@RATE]" into the wanted device (NULL for the default;
  * malloc'd) and the rate (0: choose). Returns 0, -EINVAL or -ENOMEM. */
 static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want,
@@ -275,9 +283,16 @@ static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want
     /* A name may hold an '@' itself; only a number at the very end is a rate. */
     if (at && all_digits(at + 1)) {
         rate = strlen(at + 1) > 6 ? ULONG_MAX : strtoul(at + 1, NULL, 10);
-        if (rate < MIN_RATE || rate > MAX_RATE) {
-            audio_set_error(err, errsz, "%s: capture rate %s Hz is outside %d..%d Hz", spec,
-                            at + 1, MIN_RATE, MAX_RATE);
+        if (rate < MIN_RATE) {
+            audio_set_error(err, errsz,
+                            "%s: capture rate %s Hz is too low for speech: hark needs at least "
+                            "%d Hz",
+                            spec, at + 1, MIN_RATE);
+            return -EINVAL;
+        }
+        if (rate > MAX_RATE) {
+            audio_set_error(err, errsz, "%s: capture rate %s Hz is above %d Hz", spec, at + 1,
+                            MAX_RATE);
             return -EINVAL;
         }
     } else {
@@ -310,13 +325,14 @@ int audio_mic_check_spec(const char *spec, char *err, size_t errsz)
     return r;
 }
 
-/* want is NULL for the default device, else an index or part of a name. */
-static int find_device(const char *spec, const char *want, char *err, size_t errsz,
-                       PaDeviceIndex *ret_index)
+int audio_find_device(const char *spec, const char *want, bool output, char *err, size_t errsz,
+                      int *ret_index)
 {
+    bool (*usable)(PaDeviceIndex) = output ? is_output : is_input;
+    const char *kind = output ? "output" : "input";
     PaDeviceIndex count = Pa_GetDeviceCount();
     PaDeviceIndex found = paNoDevice;
-    int inputs = 0;
+    int devices = 0;
 
     if (count < 0) {
         audio_set_error(err, errsz, "%s: cannot list audio devices: %s", spec,
@@ -324,14 +340,14 @@ static int find_device(const char *spec, const char *want, char *err, size_t err
         return -EIO;
     }
     for (PaDeviceIndex i = 0; i < count; i++) {
-        inputs += is_input(i);
+        devices += usable(i);
     }
 
     if (!want) {
-        found = Pa_GetDefaultInputDevice();
-        if (found == paNoDevice || !is_input(found)) {
-            audio_set_error(err, errsz, "%s: no default input device (%d input devices found)",
-                            spec, inputs);
+        found = output ? Pa_GetDefaultOutputDevice() : Pa_GetDefaultInputDevice();
+        if (found == paNoDevice || !usable(found)) {
+            audio_set_error(err, errsz, "%s: no default %s device (%d %s devices found)", spec,
+                            kind, devices, kind);
             return -ENODEV;
         }
         *ret_index = found;
@@ -344,10 +360,9 @@ static int find_device(const char *spec, const char *want, char *err, size_t err
     if (all_digits(want)) {
         long idx = strtol(want, NULL, 10);
 
-        if (strlen(want) > 9 || idx >= count || !is_input((PaDeviceIndex)idx)) {
-            audio_set_error(err, errsz,
-                            "%s: no input device with index %s (%d input devices found)", spec,
-                            want, inputs);
+        if (strlen(want) > 9 || idx >= count || !usable((PaDeviceIndex)idx)) {
+            audio_set_error(err, errsz, "%s: no %s device with index %s (%d %s devices found)",
+                            spec, kind, want, devices, kind);
             return -ENODEV;
         }
         *ret_index = (PaDeviceIndex)idx;
@@ -356,18 +371,18 @@ static int find_device(const char *spec, const char *want, char *err, size_t err
     /* An exact name wins over the first partial match, so a device whose
      * name is contained in another's can still be picked. */
     for (PaDeviceIndex i = 0; i < count && found == paNoDevice; i++) {
-        if (is_input(i) && strcasecmp(Pa_GetDeviceInfo(i)->name, want) == 0) {
+        if (usable(i) && strcasecmp(Pa_GetDeviceInfo(i)->name, want) == 0) {
             found = i;
         }
     }
     for (PaDeviceIndex i = 0; i < count && found == paNoDevice; i++) {
-        if (is_input(i) && contains_casefold(Pa_GetDeviceInfo(i)->name, want)) {
+        if (usable(i) && contains_casefold(Pa_GetDeviceInfo(i)->name, want)) {
             found = i;
         }
     }
     if (found == paNoDevice) {
-        audio_set_error(err, errsz, "%s: no input device matches \"%s\" (%d input devices found)",
-                        spec, want, inputs);
+        audio_set_error(err, errsz, "%s: no %s device matches \"%s\" (%d %s devices found)", spec,
+                        kind, want, devices, kind);
         return -ENODEV;
     }
     *ret_index = found;
@@ -396,7 +411,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     const PaDeviceInfo *info;
     const PaHostApiInfo *api;
     PaStreamParameters params;
-    PaDeviceIndex idx = paNoDevice;
+    int idx = paNoDevice;
     PaError pe;
     uint64_t ring_samples;
     int r;
@@ -426,7 +441,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     }
     mic->pa_initialized = true;
 
-    r = find_device(spec, want, err, errsz, &idx);
+    r = audio_find_device(spec, want, false, err, errsz, &idx);
     if (r < 0) {
         goto cleanup;
     }
@@ -737,7 +752,8 @@ int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, voi
                             void *userdata, char *err, size_t errsz)
 {
     PaDeviceIndex count;
-    PaDeviceIndex def;
+    PaDeviceIndex def_in;
+    PaDeviceIndex def_out;
     PaError pe;
     int r;
 
@@ -757,26 +773,34 @@ int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, voi
         r = -EIO;
         goto cleanup;
     }
-    def = Pa_GetDefaultInputDevice();
+    def_in = Pa_GetDefaultInputDevice();
+    def_out = Pa_GetDefaultOutputDevice();
     for (PaDeviceIndex i = 0; i < count; i++) {
         const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
         const PaHostApiInfo *api;
-        PaStreamParameters params;
+        PaStreamParameters in;
+        PaStreamParameters out;
         struct audio_device_info d;
 
-        if (!is_input(i)) {
+        if (!is_input(i) && !is_output(i)) {
             continue;
         }
         api = Pa_GetHostApiInfo(info->hostApi);
-        params = input_params(i, info);
+        in = input_params(i, info);
+        out = audio_output_params(i);
         d = (struct audio_device_info){
             .index = i,
             .name = info->name,
             .host_api = api && api->name ? api->name : "?",
-            .max_input_channels = info->maxInputChannels,
+            .max_input_channels = is_input(i) ? info->maxInputChannels : 0,
+            .max_output_channels = is_output(i) ? info->maxOutputChannels : 0,
             .default_rate = info->defaultSampleRate,
-            .supports_16k = Pa_IsFormatSupported(&params, NULL, AUDIO_RATE) == paFormatIsSupported,
-            .is_default = i == def,
+            .input_16k = is_input(i) &&
+                         Pa_IsFormatSupported(&in, NULL, AUDIO_RATE) == paFormatIsSupported,
+            .output_16k = is_output(i) &&
+                          Pa_IsFormatSupported(NULL, &out, AUDIO_RATE) == paFormatIsSupported,
+            .is_default_input = i == def_in,
+            .is_default_output = i == def_out,
         };
         fn(&d, userdata);
     }

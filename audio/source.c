@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,8 +23,11 @@
  * resampling before they reach the caller. */
 #define CHUNK_FRAMES 4096
 
-/* Inputs outside these are far more likely a broken header than real audio. */
-#define MIN_RATE 4000
+/* Below 8 kHz the speech band the wake word needs (up to 4 kHz) is gone:
+ * such a file would be heard and never wake anything. Above the maximum,
+ * and beyond the channel limit, a broken header is far more likely than
+ * real audio. */
+#define MIN_RATE 8000
 #define MAX_RATE 384000
 #define MAX_CHANNELS 32
 
@@ -60,8 +64,10 @@ struct audio_source {
     int end_error;
     char *end_message;
 
-    /* Only when the file needs mixing (frames) or resampling (mono, rs). */
-    int16_t *frames;
+    /* Every file is decoded as floats (CHUNK_FRAMES frames), then mixed and
+     * converted here; the mono result is resampled when the rate is not
+     * 16 kHz (mono, rs). */
+    float *frames;
     int16_t *mono;
     size_t mono_len;
     size_t mono_pos;
@@ -221,9 +227,15 @@ static int file_open(struct audio_source *src, const char *path, char *err, size
         audio_set_error(err, errsz, "%s: not a readable audio file: %s", path, sf_strerror(NULL));
         return errno_from_sf(sf_error(NULL));
     }
-    if (src->info.samplerate < MIN_RATE || src->info.samplerate > MAX_RATE) {
-        audio_set_error(err, errsz, "%s: sample rate %d Hz is outside %d..%d Hz", path,
-                        src->info.samplerate, MIN_RATE, MAX_RATE);
+    if (src->info.samplerate < MIN_RATE) {
+        audio_set_error(err, errsz,
+                        "%s: sample rate %d Hz is too low for speech: hark needs at least %d Hz",
+                        path, src->info.samplerate, MIN_RATE);
+        return -ENOTSUP;
+    }
+    if (src->info.samplerate > MAX_RATE) {
+        audio_set_error(err, errsz, "%s: sample rate %d Hz is above %d Hz", path,
+                        src->info.samplerate, MAX_RATE);
         return -ENOTSUP;
     }
     if (src->info.channels < 1 || src->info.channels > MAX_CHANNELS) {
@@ -242,19 +254,12 @@ static int file_open(struct audio_source *src, const char *path, char *err, size
                         path, declared, present);
         return -EBADMSG;
     }
-    /* Float files may hold samples beyond full scale; clip rather than wrap. */
-    sf_command(src->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
-
-    if (src->info.channels > 1) {
-        src->frames =
-            calloc((size_t)CHUNK_FRAMES * (size_t)src->info.channels, sizeof(*src->frames));
-        if (!src->frames) {
-            audio_set_error(err, errsz, "%s: out of memory", path);
-            return -ENOMEM;
-        }
+    src->frames = calloc((size_t)CHUNK_FRAMES * (size_t)src->info.channels, sizeof(*src->frames));
+    if (!src->frames) {
+        audio_set_error(err, errsz, "%s: out of memory", path);
+        return -ENOMEM;
     }
-    /* 16 kHz input goes straight to the caller: the common case costs no
-     * more than libsndfile's own read. */
+    /* 16 kHz input goes straight to the caller, without the resampler. */
     if (src->info.samplerate != AUDIO_RATE) {
         int r;
 
@@ -304,32 +309,56 @@ static void file_check_end(struct audio_source *src)
     }
 }
 
+/* libsndfile's float scale: a 16-bit sample v reads as v / 32768, so this
+ * gives 16-bit files back exactly. Float files may hold samples beyond full
+ * scale (and a damaged one NaN): clipped, never wrapped. */
+static int16_t to_s16(float x)
+{
+    x *= 32768.0f;
+    if (x >= (float)INT16_MAX) {
+        return INT16_MAX;
+    }
+    if (x <= (float)INT16_MIN) {
+        return INT16_MIN;
+    }
+    if (isnan(x)) {
+        return 0;
+    }
+    return (int16_t)lrintf(x);
+}
+
 /* Averaging keeps mono the loudness of one channel and lets channels in
  * opposite phase cancel, as they would in the air. */
-static void mix_down(const int16_t *frames, int16_t *mono, size_t n, int channels)
+static void mix_down(const float *frames, int16_t *mono, size_t n, int channels)
 {
+    if (channels == 1) {
+        for (size_t i = 0; i < n; i++) {
+            mono[i] = to_s16(frames[i]);
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
-        int32_t sum = 0;
+        float sum = 0.0f;
 
         for (int c = 0; c < channels; c++) {
             sum += frames[i * (size_t)channels + (size_t)c];
         }
-        sum += sum >= 0 ? channels / 2 : -(channels / 2);
-        mono[i] = (int16_t)(sum / channels);
+        mono[i] = to_s16(sum / (float)channels);
     }
 }
 
-/* Decodes up to max frames as mono at the file's rate into dst. */
+/* Decodes up to max frames as mono at the file's rate into dst. Every
+ * format is read as floats: libsndfile's own float-to-short conversion does
+ * not scale (a float file read as shorts is silence), and its scaling
+ * option normalises to the file's peak instead, which changes the level. */
 static size_t file_read_mono(struct audio_source *src, int16_t *dst, size_t max)
 {
-    int channels = src->info.channels;
-    int16_t *buf = channels == 1 ? dst : src->frames;
     sf_count_t got;
 
-    if (channels > 1 && max > CHUNK_FRAMES) {
+    if (max > CHUNK_FRAMES) {
         max = CHUNK_FRAMES;
     }
-    got = sf_readf_short(src->sf, buf, (sf_count_t)max);
+    got = sf_readf_float(src->sf, src->frames, (sf_count_t)max);
     if (got < 0) {
         got = 0;
     }
@@ -337,9 +366,7 @@ static size_t file_read_mono(struct audio_source *src, int16_t *dst, size_t max)
     if ((size_t)got < max) {
         file_check_end(src);
     }
-    if (channels > 1) {
-        mix_down(buf, dst, (size_t)got, channels);
-    }
+    mix_down(src->frames, dst, (size_t)got, src->info.channels);
     return (size_t)got;
 }
 

@@ -6,7 +6,8 @@
 # showing the events. Answers are written to build/demo/answer-*.wav.
 #
 # With --mic (laptop dev mode) it runs hark on the microphone instead, with
-# samples/laptop.conf, until Ctrl-C.
+# samples/laptop.conf, until Ctrl-C; if hark run fails (no microphone) the
+# demo fails too, with the reason.
 set -eu
 cd "$(dirname "$0")/.."
 mic=""
@@ -66,8 +67,16 @@ if [ -n "$mic" ]; then
     # Ctrl-C stops hark, and this script goes on to show the history (a
     # trap with a command, unlike an ignored signal, is not inherited).
     trap 'true' INT
-    ./build/src/hark -v run --config "$demo/hark.conf" || true
+    rc=0
+    ./build/src/hark -v run --config "$demo/hark.conf" || rc=$?
     trap - INT
+    # Ctrl-C stops hark with status 0; anything else is a failure (no
+    # microphone, most often), said by hark above and here by the demo.
+    if [ "$rc" -ne 0 ]; then
+        echo "demo --mic: hark run failed (exit $rc): see its message above; no microphone?" \
+            "build/src/hark devices lists the input devices hark can use" >&2
+        exit "$rc"
+    fi
     echo
     echo "== what hark remembers (hark history list)"
     ./build/src/hark history --config "$demo/hark.conf" list

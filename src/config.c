@@ -87,6 +87,7 @@ struct section {
 };
 
 static const char *check_input(const char *value, char *buf, size_t size);
+static const char *check_output(const char *value, char *buf, size_t size);
 static const char *check_url(const char *value, char *buf, size_t size);
 static const char *check_pins(const char *value, char *buf, size_t size);
 static const char *check_action(const char *value, char *buf, size_t size);
@@ -136,6 +137,13 @@ static const struct key keys[] = {
      "Hz and resample in hark (`mic@48000`), `-` (raw signed 16-bit little-endian 16 kHz mono "
      "on standard input) or the path of a sound file.",
      check_input, false},
+    {"audio", "output", KEY_STRING, OFF(audio.output), 0, 0, "speaker", NULL,
+     "Where `hark run` plays the answers: `speaker` (the default output device) or "
+     "`speaker:NAME` (the output device whose name contains NAME, or whose index is NAME; "
+     "`hark devices` lists them). The default device missing is a warning (the answers are "
+     "still shown); a device named here missing is an error. `hark run --output FILE` writes "
+     "them to a WAV file instead.",
+     check_output, false},
     {"audio", "ring", KEY_DURATION, OFF(audio.ring_ms), 100, 10000, "2s", NULL,
      "Capture buffer between the sound card and hark. Sound that arrives while it is full is "
      "dropped and counted as an overrun.",
@@ -709,6 +717,14 @@ static const char *check_intents(const char *value, char *buf, size_t size)
 static const char *check_words(const char *value, char *buf, size_t size)
 {
     return policy_check_words(value);
+}
+
+static const char *check_output(const char *value, char *buf, size_t size)
+{
+    if (strcmp(value, "speaker") != 0 && (strncmp(value, "speaker:", 8) != 0 || !value[8])) {
+        return "is not an output device (write speaker, or speaker:NAME)";
+    }
+    return NULL;
 }
 
 enum number_status {

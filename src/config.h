@@ -30,6 +30,7 @@ struct config_phrase {
 struct hark_config {
     struct {
         char input[CONFIG_STRING_MAX]; /* source spec, see audio_source_open() */
+        char output[CONFIG_STRING_MAX]; /* device spec, see audio_sink_open_device() */
         unsigned ring_ms;              /* capture ring */
         unsigned preroll_ms;           /* audio kept before the wake phrase */
         bool wake_chime;               /* a chime on the speaker at each wake */

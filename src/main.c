@@ -70,7 +70,7 @@ static const struct command_help command_help[] = {
      "validate a config file (default: the default path)"},
     {"check-config", "check-config --reference",
      "print the reference of every config key (doc/config.md)"},
-    {"devices", "devices", "list audio input devices"},
+    {"devices", "devices", "list audio input and output devices"},
     {"version", "version", "print the version"},
 };
 
@@ -744,21 +744,40 @@ static int cmd_check_config(int argc, char **argv)
     return 0;
 }
 
-static void print_device(const struct audio_device_info *info, void *userdata)
-{
-    unsigned *count = userdata;
+/* The listing in two parts, capture devices then playback devices, each a
+ * line per device in the order PortAudio gives them. */
+struct device_list {
+    FILE *inputs, *outputs;
+    unsigned n_inputs, n_outputs;
+};
 
-    (*count)++;
-    printf("%3d  %-40s  %-6s  %d ch  %6.0f Hz%s%s\n", info->index, info->name, info->host_api,
-           info->max_input_channels, info->default_rate,
-           info->supports_16k ? "  16 kHz ok" : "  resampled",
-           info->is_default ? "  (default)" : "");
+static void list_device(const struct audio_device_info *info, void *userdata)
+{
+    struct device_list *l = userdata;
+
+    if (info->max_input_channels > 0) {
+        l->n_inputs++;
+        fprintf(l->inputs, "%3d  %-40s  %-6s  %d ch  %6.0f Hz%s%s\n", info->index, info->name,
+                info->host_api, info->max_input_channels, info->default_rate,
+                info->input_16k ? "  16 kHz ok" : "  resampled",
+                info->is_default_input ? "  (default)" : "");
+    }
+    if (info->max_output_channels > 0) {
+        l->n_outputs++;
+        fprintf(l->outputs, "%3d  %-40s  %-6s  %d ch  %6.0f Hz%s%s\n", info->index, info->name,
+                info->host_api, info->max_output_channels, info->default_rate,
+                info->output_16k ? "  16 kHz ok" : "  no 16 kHz",
+                info->is_default_output ? "  (default)" : "");
+    }
 }
 
 static int cmd_devices(int argc, char **argv)
 {
-    unsigned count = 0;
+    struct device_list l = {0};
+    char *inputs = NULL, *outputs = NULL;
+    size_t inputs_len = 0, outputs_len = 0;
     char err[ERRSZ];
+    int r;
 
     if (argc > 1) {
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -768,14 +787,35 @@ static int cmd_devices(int argc, char **argv)
         log_error("devices: unexpected argument '%s'", argv[1]);
         return 2;
     }
-    if (audio_devices_enumerate(print_device, &count, err, sizeof(err)) < 0) {
+    l.inputs = open_memstream(&inputs, &inputs_len);
+    l.outputs = open_memstream(&outputs, &outputs_len);
+    if (!l.inputs || !l.outputs) {
+        log_error("devices: out of memory");
+        r = -ENOMEM;
+        goto finish;
+    }
+    r = audio_devices_enumerate(list_device, &l, err, sizeof(err));
+    if (r < 0) {
         log_error("%s", err);
-        return 1;
+        goto finish;
     }
-    if (count == 0) {
-        fprintf(stderr, "no audio input devices found\n");
+    fclose(l.inputs);
+    fclose(l.outputs);
+    l.inputs = l.outputs = NULL;
+    printf("input devices ([audio] input = mic:NAME or mic:INDEX):\n%s",
+           l.n_inputs ? inputs : "  none\n");
+    printf("output devices ([audio] output = speaker:NAME or speaker:INDEX):\n%s",
+           l.n_outputs ? outputs : "  none\n");
+finish:
+    if (l.inputs) {
+        fclose(l.inputs);
     }
-    return 0;
+    if (l.outputs) {
+        fclose(l.outputs);
+    }
+    free(inputs);
+    free(outputs);
+    return r < 0 ? 1 : 0;
 }
 
 /* Keys, transcripts and speech live in this process's memory: no core file

@@ -1178,14 +1178,21 @@ static int setup(struct run *run)
         log_error("cannot set up the Opus codec: %s", strerror(-r));
         return r;
     }
-    r = audio_sink_open(run->opts->output, err, sizeof(err), &run->sink);
-    if (r < 0 && run->opts->output) {
+    if (run->opts->output) {
+        r = audio_sink_open(run->opts->output, err, sizeof(err), &run->sink);
+    } else {
+        r = audio_sink_open_device(run->cfg->audio.output, err, sizeof(err), &run->sink);
+    }
+    /* A headless machine still shows the answers as events; a file or a
+     * speaker that was asked for by name must be there. */
+    if (r < 0 && (run->opts->output || strcmp(run->cfg->audio.output, "speaker") != 0)) {
         log_error("%s", err);
         return r;
     }
     if (r < 0) {
-        /* A headless machine still shows the answers as events. */
         log_warning("%s: answers are shown, not played", err);
+    } else {
+        log_info("answers play on %s", audio_sink_describe(run->sink));
     }
     run->device_sink = run->sink && !run->opts->output;
     r = ear_new(run->cfg, &ear_callbacks, run, err, sizeof(err), &run->ear);

@@ -8,10 +8,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -332,11 +334,79 @@ static int read_pass(struct tune *t, size_t ti, int fd)
     return r;
 }
 
+/* Ctrl-C and SIGTERM stop tune at once and nothing is written. They are
+ * blocked from the start (tune_main) and taken here, at the points where
+ * tune can stop: while the passes run, and before anything is written. A
+ * handler would race with wait(); a blocked signal waits to be taken. */
+static int stop_signal_pending(void)
+{
+    sigset_t pending;
+
+    if (sigpending(&pending) < 0) {
+        return 0;
+    }
+    return sigismember(&pending, SIGINT)    ? SIGINT
+           : sigismember(&pending, SIGTERM) ? SIGTERM
+                                            : 0;
+}
+
+/* The passes still running die with tune: at once, their output unread. */
+static void kill_passes(pid_t *pids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (pids[i] > 0) {
+            kill(pids[i], SIGKILL);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (pids[i] > 0) {
+            while (waitpid(pids[i], NULL, 0) < 0 && errno == EINTR) {
+            }
+            pids[i] = 0;
+        }
+    }
+}
+
+/* Waits for a pass to end; -EINTR with the signal in *ret_signal when tune
+ * is asked to stop first. */
+static pid_t wait_pass(int *ret_status, int *ret_signal)
+{
+    sigset_t wanted;
+
+    sigemptyset(&wanted);
+    sigaddset(&wanted, SIGCHLD);
+    sigaddset(&wanted, SIGINT);
+    sigaddset(&wanted, SIGTERM);
+    for (;;) {
+        pid_t pid;
+        int sig = stop_signal_pending();
+
+        if (sig) {
+            *ret_signal = sig;
+            return -EINTR;
+        }
+        pid = waitpid(-1, ret_status, WNOHANG);
+        if (pid != 0) {
+            return pid < 0 ? -errno : pid;
+        }
+        /* A pass that ends after waitpid leaves SIGCHLD pending. */
+        sig = sigwaitinfo(&wanted, NULL);
+        if (sig < 0 && errno != EINTR) {
+            return -errno;
+        }
+        if (sig == SIGINT || sig == SIGTERM) {
+            *ret_signal = sig;
+            return -EINTR;
+        }
+    }
+}
+
 static int run_passes(struct tune *t, const struct hark_config *cfg, const char *phrase,
-                      unsigned jobs)
+                      unsigned jobs, int *ret_signal)
 {
     int fds[MAX_THRESHOLDS];
-    pid_t pids[MAX_THRESHOLDS];
+    pid_t pids[MAX_THRESHOLDS] = {0};
+    pid_t parent = getpid();
     size_t started = 0, done = 0;
     int r = 0;
 
@@ -352,9 +422,21 @@ static int run_passes(struct tune *t, const struct hark_config *cfg, const char 
             pid_t pid = fork();
 
             if (pid < 0) {
-                return -errno;
+                r = -errno;
+                goto finish;
             }
             if (pid == 0) {
+                sigset_t stop;
+
+                /* A pass must not outlive tune, even one killed by SIGKILL. */
+                if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
+                    _exit(1);
+                }
+                sigemptyset(&stop);
+                sigaddset(&stop, SIGINT);
+                sigaddset(&stop, SIGTERM);
+                sigaddset(&stop, SIGCHLD);
+                sigprocmask(SIG_UNBLOCK, &stop, NULL);
                 _exit(run_pass(cfg, phrase, t, started, fds[started]) < 0 ? 1 : 0);
             }
             pids[started++] = pid;
@@ -362,13 +444,15 @@ static int run_passes(struct tune *t, const struct hark_config *cfg, const char 
         }
         {
             int status;
-            pid_t pid = wait(&status);
+            pid_t pid = wait_pass(&status, ret_signal);
 
             if (pid < 0) {
-                return -errno;
+                r = (int)pid;
+                goto finish;
             }
             for (size_t i = 0; i < started; i++) {
                 if (pids[i] == pid) {
+                    pids[i] = 0;
                     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                         log_error("tune: the pass at threshold %g failed", t->thresholds[i]);
                         r = -EIO;
@@ -377,11 +461,13 @@ static int run_passes(struct tune *t, const struct hark_config *cfg, const char 
                     }
                     fprintf(stderr, "tune: threshold %g done (%zu of %zu)\n", t->thresholds[i],
                             done + 1, t->n_thresholds);
+                    done++;
                 }
             }
-            done++;
         }
     }
+finish:
+    kill_passes(pids, started);
     for (size_t i = 0; i < t->n_thresholds; i++) {
         close(fds[i]);
     }
@@ -646,6 +732,25 @@ static int parse_thresholds(struct tune *t, const char *s)
     return t->n_thresholds ? 0 : -EINVAL;
 }
 
+/* SIGINT and SIGTERM wait, blocked, until tune takes them (wait_pass,
+ * stop_signal_pending); SIGCHLD too, for sigwaitinfo. Their action is the
+ * default one, even if the shell that started tune in the background set
+ * SIGINT to be ignored, so the passes (which unblock them) die by them. */
+static void block_stop_signals(void)
+{
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigset_t stop;
+
+    sigemptyset(&dfl.sa_mask);
+    sigaction(SIGINT, &dfl, NULL);
+    sigaction(SIGTERM, &dfl, NULL);
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
+}
+
 int tune_main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -666,11 +771,12 @@ int tune_main(int argc, char **argv)
     struct point best = {0};
     bool have_best = false, have_neg = false;
     FILE *detf = NULL;
-    int c, r = 0;
+    int c, r = 0, stop_signal = 0;
 
     if (!t) {
         return 1;
     }
+    block_stop_signals();
     parse_thresholds(t, "1e-50,1e-40,1e-30,1e-20");
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:p:T:t:j:d:w:P:N:M:L:h", opts, NULL)) != -1) {
@@ -766,7 +872,7 @@ int tune_main(int argc, char **argv)
     }
     fprintf(stderr, "tune: '%s', %zu recordings with it, %zu without, %zu thresholds, %ld jobs\n",
             phrase, t->n_pos, t->n_files - t->n_pos, t->n_thresholds, jobs);
-    r = run_passes(t, &cfg, phrase, (unsigned)jobs);
+    r = run_passes(t, &cfg, phrase, (unsigned)jobs, &stop_signal);
     if (r < 0) {
         goto finish;
     }
@@ -846,6 +952,23 @@ int tune_main(int argc, char **argv)
     printf("\nbest within the target:\n");
     print_point(stdout, t, &best, "");
     print_breakdown(stdout, t, &best);
+    /* A setting that never wakes is no setting: the recordings are not what
+     * they were said to be, or the phrase is not in them. */
+    if (best.hits == 0) {
+        printf("\nno setting finds any of the %zu recordings with the phrase\n", t->n_pos);
+        if (write) {
+            log_error("tune: %s not written: no setting finds any of the %zu recordings with the "
+                      "phrase '%s' (check that they hold it, loud enough to hear)",
+                      write, t->n_pos, phrase);
+        }
+        r = -ERANGE;
+        goto finish;
+    }
+    stop_signal = stop_signal_pending();
+    if (stop_signal) {
+        r = -EINTR;
+        goto finish;
+    }
     if (write) {
         r = write_config(write, &cfg, phrase, &best, t->n_pos);
         if (r >= 0) {
@@ -857,6 +980,10 @@ finish:
     if (detf && fclose(detf) != 0 && r >= 0) {
         r = -EIO;
     }
+    if (r == -EINTR && stop_signal) {
+        fprintf(stderr, "tune: stopped by %s; nothing written\n",
+                stop_signal == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
+    }
     for (size_t ti = 0; ti < MAX_THRESHOLDS; ti++) {
         for (size_t i = 0; t->results[ti] && i < t->n_files; i++) {
             free(t->results[ti][i].scores);
@@ -867,5 +994,8 @@ finish:
         free(t->files[i].path);
     }
     free(t);
+    if (r == -EINTR && stop_signal) {
+        return 128 + stop_signal;
+    }
     return r < 0 ? 1 : 0;
 }

@@ -4,4 +4,6 @@
  * false-alarm target into a config file. */
 #pragma once
 
+/* Returns the exit status: 0, 1, 2 (usage), or 128 + the signal that
+ * stopped it (SIGINT, SIGTERM; nothing is written then). */
 int tune_main(int argc, char **argv);

@@ -482,8 +482,8 @@ static void test_dump(void)
     if (f) {
         config_dump(&cfg, f);
         fclose(f);
-        CHECK(strstr(text, "[audio]\ninput = mic\nring = 2s\npreroll = 500ms\nwake_chime = off\n"
-                           "error_chime = on\nchime_tail = 250ms\n\n[wakeword]\n"
+        CHECK(strstr(text, "[audio]\ninput = mic\noutput = speaker\nring = 2s\npreroll = 500ms\n"
+                           "wake_chime = off\nerror_chime = on\nchime_tail = 250ms\n\n[wakeword]\n"
                            "phrases = hey computer\nthreshold = 1e-40\nphone_loop = 0.001\n"
                            "verify = on\nverify_threshold = -0.474\n") == text);
         CHECK(strstr(text, "\n[privacy]\nhistory = on\nretention = 7d\nmax_entries = 1000\n"));

@@ -186,7 +186,7 @@ static int default_device_child(void)
     static const int16_t silence[3200];
     struct audio_sink *sink = NULL;
     char err[512] = "";
-    int r = audio_sink_open(NULL, err, sizeof(err), &sink);
+    int r = audio_sink_open_device("speaker", err, sizeof(err), &sink);
 
     if (r < 0) {
         printf("default device: not available: %s\n", err);
@@ -242,7 +242,7 @@ static int device_child(void)
     fclose(f);
     setenv("HOME", testdir, 1);
 
-    r = audio_sink_open(NULL, err, sizeof(err), &sink);
+    r = audio_sink_open_device("speaker", err, sizeof(err), &sink);
     if (r < 0) {
         printf("device: the ALSA test device cannot be opened here (%s); skipped\n", err);
         free(pattern);
@@ -300,12 +300,83 @@ static int device_child(void)
     return check_failures ? 1 : 0;
 }
 
+static long file_size(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* A device chosen by name ([audio] output = speaker:NAME): two ALSA file
+ * devices, the default and "harkplay"; what is played on speaker:harkplay
+ * (by a part of its name, in another case) reaches its file and not the
+ * default's. Unknown names and malformed specs are refused, named. */
+static int named_device_child(void)
+{
+    static const char *bad[] = {"speaker:", "loudspeaker", "mic", "speaker:harkplay-missing"};
+    char *rc_path = testdir_path(".asoundrc");
+    char *default_raw = testdir_path("default.raw");
+    char *named_raw = testdir_path("named.raw");
+    struct audio_sink *sink = NULL;
+    char err[512] = "";
+    int16_t *pattern = make_pattern(RATE / 4, 7);
+    FILE *f;
+    int r;
+
+    f = fopen(rc_path, "we");
+    if (!f) {
+        return 1;
+    }
+    fprintf(f,
+            "pcm.!default {\n    type file\n    slave.pcm \"null\"\n    file \"%s\"\n"
+            "    format \"raw\"\n}\n"
+            "pcm.harkplay {\n    type file\n    slave.pcm \"null\"\n    file \"%s\"\n"
+            "    format \"raw\"\n}\n",
+            default_raw, named_raw);
+    fclose(f);
+    setenv("HOME", testdir, 1);
+
+    r = audio_sink_open_device("speaker:HARKPLA", err, sizeof(err), &sink);
+    if (r < 0 && strstr(err, "no output device")) {
+        printf("named device: PortAudio lists no ALSA test device here (%s); skipped\n", err);
+        free(pattern);
+        return 77;
+    }
+    CHECKF(r == 0, "open speaker:HARKPLA: %s", err);
+    if (r < 0) {
+        free(pattern);
+        return 1;
+    }
+    CHECKF(strstr(audio_sink_describe(sink), "speaker:HARKPLA: \"harkplay\"") != NULL,
+           "description \"%s\"", audio_sink_describe(sink));
+    CHECK(audio_sink_write(sink, pattern, RATE / 4, err, sizeof(err)) == 0);
+    CHECKF(audio_sink_drain(sink, 10000) == 0, "drain");
+    audio_sink_free(sink);
+    printf("named device: %ld bytes played into harkplay, %ld into the default\n",
+           file_size(named_raw), file_size(default_raw));
+    CHECKF(file_size(named_raw) >= (long)(RATE / 4 * sizeof(int16_t)),
+           "harkplay got %ld bytes", file_size(named_raw));
+    CHECKF(file_size(default_raw) <= 0, "the default device got %ld bytes", file_size(default_raw));
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sink = NULL;
+        r = audio_sink_open_device(bad[i], err, sizeof(err), &sink);
+        CHECKF(r < 0 && !sink, "%s opened", bad[i]);
+        CHECKF(strstr(err, bad[i]) != NULL, "%s: message \"%s\"", bad[i], err);
+        printf("  %-26s -> %s\n", bad[i], err);
+        audio_sink_free(sink);
+    }
+    free(pattern);
+    return check_failures ? 1 : 0;
+}
+
 int main(void)
 {
     testdir_make("sink");
     /* ALSA reads its configuration once per process: a fresh one each. */
     check_in_child(device_child, "device playback test");
     check_in_child(default_device_child, "default device test");
+    check_in_child(named_device_child, "named device test");
     test_wav();
     test_wav_errors();
     testdir_remove();

@@ -60,6 +60,9 @@ static bool write_signal(const char *path, int format, int rate, int channels, d
         check_failures++;
         return false;
     }
+    /* A float file holds full scale as 1.0, as every other program writes it
+     * (without this libsndfile would store the shorts' values unscaled). */
+    sf_command(sf, SFC_SET_SCALE_INT_FLOAT_WRITE, NULL, SF_TRUE);
     buf = calloc((size_t)frames * (size_t)channels, sizeof(*buf));
     if (!buf) {
         abort();
@@ -287,6 +290,129 @@ static void test_formats(void)
     }
 }
 
+/* A tone at amplitude amp (1.0: full scale) as floats, the same tone as
+ * 16-bit samples (clipped where amp > 1), or the one as the other would
+ * hold it: sample i of the 16-bit version is clip(round(x * 32768)). */
+static double float_tone(sf_count_t i, int rate, double amp)
+{
+    return amp * sin(2.0 * M_PI * TONE_HZ * (double)i / rate);
+}
+
+/* Writes the tone as doubles into a float format, or, for PCM_16, as the
+ * 16-bit samples a correct conversion gives: clip(round(x * 32768)). */
+static bool write_float_tone(const char *path, int format, int rate, int channels, double amp)
+{
+    SF_INFO info = {.samplerate = rate, .channels = channels, .format = format};
+    sf_count_t frames = (sf_count_t)lround(0.5 * rate);
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    bool pcm16 = (format & SF_FORMAT_SUBMASK) == SF_FORMAT_PCM_16;
+    size_t n = (size_t)frames * (size_t)channels;
+    double *buf;
+    short *shorts;
+    bool ok;
+
+    if (!sf) {
+        fprintf(stderr, "cannot write %s: %s\n", path, sf_strerror(NULL));
+        check_failures++;
+        return false;
+    }
+    buf = calloc(n, sizeof(*buf));
+    shorts = calloc(n, sizeof(*shorts));
+    if (!buf || !shorts) {
+        abort();
+    }
+    for (size_t i = 0; i < n; i++) {
+        buf[i] = float_tone((sf_count_t)(i / (size_t)channels), rate, amp);
+        shorts[i] = (short)fmin(fmax(round(buf[i] * 32768.0), -32768.0), 32767.0);
+    }
+    ok = (pcm16 ? sf_writef_short(sf, shorts, frames) : sf_writef_double(sf, buf, frames)) ==
+         frames;
+    CHECKF(ok, "cannot write %s: %s", path, sf_strerror(sf));
+    free(shorts);
+    free(buf);
+    sf_close(sf);
+    return ok;
+}
+
+/* 32- and 64-bit float files, in each container that has them, read as the
+ * 16-bit file of the same audio does: at -20 dBFS, at full scale, and with
+ * samples at +-1.5, which are clipped to full scale rather than wrapped.
+ * (libsndfile reads float files as shorts without scaling: silence.) */
+static void test_float_levels(void)
+{
+    static const struct {
+        const char *ext;
+        int major;
+    } containers[] = {{"wav", SF_FORMAT_WAV}, {"caf", SF_FORMAT_CAF}, {"w64", SF_FORMAT_W64}};
+    static const struct {
+        const char *name;
+        int sub;
+    } subs[] = {{"float", SF_FORMAT_FLOAT}, {"double", SF_FORMAT_DOUBLE}};
+    static const double levels[] = {0.1, 32767.0 / 32768.0, 1.5};
+
+    for (size_t l = 0; l < sizeof(levels) / sizeof(levels[0]); l++) {
+        for (int channels = 1; channels <= 2; channels++) {
+            char name[96];
+            char *ref_path;
+            struct decoded ref;
+
+            snprintf(name, sizeof(name), "level-%g-%dch-pcm16.wav", levels[l], channels);
+            ref_path = testdir_path(name);
+            if (!write_float_tone(ref_path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, AUDIO_RATE,
+                                  channels, levels[l])) {
+                continue;
+            }
+            ref = decode(ref_path, false);
+            CHECKF(ref.rc == 0, "%s: %s", name, ref.err);
+            for (size_t c = 0; c < sizeof(containers) / sizeof(containers[0]); c++) {
+                for (size_t k = 0; k < sizeof(subs) / sizeof(subs[0]); k++) {
+                    struct decoded d;
+                    size_t differ = 0;
+                    int worst = 0;
+
+                    snprintf(name, sizeof(name), "level-%g-%dch-%s.%s", levels[l], channels,
+                             subs[k].name, containers[c].ext);
+                    if (!write_float_tone(testdir_path(name), containers[c].major | subs[k].sub,
+                                          AUDIO_RATE, channels, levels[l])) {
+                        continue;
+                    }
+                    d = decode(testdir_path(name), false);
+                    CHECKF(d.rc == 0, "%s: %s", name, d.err);
+                    CHECKF(d.n == ref.n, "%s: %zu samples, the 16-bit file %zu", name, d.n,
+                           ref.n);
+                    for (size_t i = 0; i < d.n && i < ref.n; i++) {
+                        int diff = abs(d.s[i] - ref.s[i]);
+
+                        differ += diff > 1;
+                        worst = diff > worst ? diff : worst;
+                    }
+                    CHECKF(differ == 0,
+                           "%s: %zu samples differ from the 16-bit file by more than 1 (up to %d)",
+                           name, differ, worst);
+                    CHECKF(peak_of(&d) == peak_of(&ref), "%s: peak %d, the 16-bit file %d", name,
+                           peak_of(&d), peak_of(&ref));
+                    if (levels[l] > 1.0) {
+                        int16_t lo = 0;
+                        int16_t hi = 0;
+
+                        for (size_t i = 0; i < d.n; i++) {
+                            lo = d.s[i] < lo ? d.s[i] : lo;
+                            hi = d.s[i] > hi ? d.s[i] : hi;
+                        }
+                        CHECKF(lo == INT16_MIN && hi == INT16_MAX, "%s: %d..%d, not clipped",
+                               name, lo, hi);
+                    }
+                    free(d.s);
+                }
+            }
+            printf("  level %-9g %d ch: float and double in WAV, CAF, W64 read as 16-bit "
+                   "(peak %d)\n",
+                   levels[l], channels, peak_of(&ref));
+            free(ref.s);
+        }
+    }
+}
+
 static void test_description(void)
 {
     char *path = testdir_path("describe-44100.wav");
@@ -471,6 +597,16 @@ static void test_bad_inputs(void)
     path = testdir_path("rate-2000.wav");
     write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 2000, 1, 0.5, SAME);
     expect_failure(path, "2000 Hz");
+    /* Below 8 kHz the speech band is gone: refused, naming the rate. */
+    path = testdir_path("rate-4000.wav");
+    write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 4000, 1, 0.5, SAME);
+    expect_failure(path, "4000 Hz");
+    d = decode(path, false);
+    CHECKF(strstr(d.err, "4000 Hz") && strstr(d.err, "8000 Hz"), "message \"%s\"", d.err);
+    free(d.s);
+    path = testdir_path("rate-7999.wav");
+    write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 7999, 2, 0.5, SAME);
+    expect_failure(path, "7999 Hz");
     path = testdir_path("channels-40.wav");
     write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 40, 0.1, SAME);
     expect_failure(path, "40 channels");
@@ -638,9 +774,13 @@ static void count_device(const struct audio_device_info *info, void *userdata)
     int *count = userdata;
 
     (*count)++;
-    printf("  device %d: %s (%s), %d ch, %.0f Hz%s%s\n", info->index, info->name, info->host_api,
-           info->max_input_channels, info->default_rate, info->supports_16k ? ", 16 kHz" : "",
-           info->is_default ? ", default" : "");
+    CHECKF(info->max_input_channels > 0 || info->max_output_channels > 0,
+           "%s: neither input nor output", info->name);
+    printf("  device %d: %s (%s), %d in, %d out, %.0f Hz%s%s%s%s\n", info->index, info->name,
+           info->host_api, info->max_input_channels, info->max_output_channels, info->default_rate,
+           info->input_16k ? ", captures 16 kHz" : "", info->output_16k ? ", plays 16 kHz" : "",
+           info->is_default_input ? ", default input" : "",
+           info->is_default_output ? ", default output" : "");
 }
 
 /* CI machines may have no sound device: listing must still work, and a
@@ -674,7 +814,7 @@ static void find_harktest(const struct audio_device_info *info, void *userdata)
     int *index = userdata;
 
     if (strcmp(info->name, "harktest") == 0) {
-        CHECK(info->supports_16k);
+        CHECK(info->input_16k);
         CHECK(info->max_input_channels >= 1);
         *index = info->index;
     }
@@ -844,6 +984,8 @@ static void test_pause_and_specs(void)
     struct audio_source *src = NULL;
     char err[512] = "";
     const char *bad[] = {"mic@", "mic@abc", "mic@100", "mic:x@999999", "mic@44100x"};
+    /* Refused for the rate alone, whatever devices there are. */
+    const char *low[] = {"mic@4000", "mic:x@7999"};
 
     write_signal(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1, 0.5, SAME);
     CHECK(audio_source_open(path, NULL, err, sizeof(err), &src) == 0);
@@ -859,6 +1001,14 @@ static void test_pause_and_specs(void)
         src = NULL;
         CHECKF(audio_source_open(bad[i], NULL, err, sizeof(err), &src) < 0, "%s opened", bad[i]);
         CHECKF(strstr(err, bad[i]) != NULL, "%s: message \"%s\"", bad[i], err);
+        audio_source_free(src);
+    }
+    for (size_t i = 0; i < sizeof(low) / sizeof(low[0]); i++) {
+        src = NULL;
+        CHECKF(audio_source_open(low[i], NULL, err, sizeof(err), &src) == -EINVAL, "%s opened",
+               low[i]);
+        CHECKF(strstr(err, low[i]) && strstr(err, "at least 8000 Hz"), "%s: message \"%s\"",
+               low[i], err);
         audio_source_free(src);
     }
 }
@@ -906,6 +1056,7 @@ int main(void)
     check_in_child(mic_smoke_child, "mic smoke test");
     check_in_child(mic_pause_child, "mic pause test");
     test_formats();
+    test_float_levels();
     test_description();
     test_mixing();
     test_bad_inputs();

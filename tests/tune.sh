@@ -14,6 +14,20 @@ CORPUS=$2
 
 [ -f "$CORPUS/STAMP" ] || fail "no corpus in $CORPUS"
 
+# Recordings in 32- and 64-bit float wake hark as their 16-bit originals do
+# (libsndfile reads floats as shorts without scaling: silence). Not sox's
+# 64-bit W64, which libsndfile reads as noise; test-source covers W64 and
+# CAF, written by libsndfile.
+sox "$CORPUS/pos/001.wav" -e floating-point -b 32 "$TMP/f32.wav"
+sox "$CORPUS/pos/001.wav" -e floating-point -b 64 "$TMP/f64.wav"
+sox "$CORPUS/pos/001.wav" -e floating-point -b 32 "$TMP/f32.w64"
+for f in "$CORPUS/pos/001.wav" "$TMP/f32.wav" "$TMP/f64.wav" "$TMP/f32.w64"; do
+    "$HARK" listen --input "$f" >"$TMP/listen" 2>"$TMP/err" || fail "listen $f: $(cat "$TMP/err")"
+    wakes=$(grep -c '"event":"wake"' "$TMP/listen" || true)
+    echo "$(basename "$f"): $wakes wake(s)"
+    [ "$wakes" -eq 1 ] || fail "$f: $wakes wakes, expected 1"
+done
+
 cat >"$TMP/hark.conf" <<'CONF'
 # my settings
 [audio]
@@ -86,6 +100,54 @@ grep -q "give them with --near-misses" "$TMP/err" || fail "no reason: $(cat "$TM
     --negatives "$CORPUS/noise.wav" >/dev/null 2>"$TMP/err" || fail "tune: $(cat "$TMP/err")"
 [ "$(head -1 "$TMP/new.conf")" = "[wakeword]" ] || fail "new file: $(cat "$TMP/new.conf")"
 "$HARK" check-config "$TMP/new.conf" >/dev/null 2>&1 || fail "the new file does not check"
+
+# Ctrl-C (SIGINT) stops tune at once, its passes with it, and nothing is
+# written: not after the passes, not ever. Started in the background, where
+# a shell without job control has SIGINT ignored (tune must still stop).
+cp "$TMP/hark.conf" "$TMP/before.conf"
+"$HARK" -v tune --thresholds 1e-50,1e-40,1e-30,1e-20 --jobs 2 --write "$TMP/hark.conf" \
+    --positives "$CORPUS/pos" --negatives "$CORPUS/negatives.wav" --negatives "$CORPUS/noise.wav" \
+    >"$TMP/int.out" 2>"$TMP/int.err" &
+tune_pid=$!
+i=0
+until [ "$(grep -c "pass at threshold .* started" "$TMP/int.err")" -ge 2 ]; do
+    i=$((i + 1))
+    [ "$i" -le 100 ] || fail "the passes did not start: $(cat "$TMP/int.err")"
+    sleep 0.1
+done
+passes=$(ps -o pid= --ppid "$tune_pid" | tr -d ' ')
+[ -n "$passes" ] || fail "no passes running"
+kill -INT "$tune_pid"
+i=0
+while kill -0 "$tune_pid" 2>/dev/null; do
+    i=$((i + 1))
+    if [ "$i" -gt 50 ]; then
+        kill -KILL "$tune_pid" $passes 2>/dev/null || true
+        fail "tune did not stop within 5 s of SIGINT"
+    fi
+    sleep 0.1
+done
+rc=0
+wait "$tune_pid" || rc=$?
+echo "SIGINT: tune exited $rc after $((i / 10)).$((i % 10)) s: $(tail -1 "$TMP/int.err")"
+[ "$rc" -eq 130 ] || fail "tune exited $rc after SIGINT, expected 130"
+grep -q "stopped by SIGINT (Ctrl-C); nothing written" "$TMP/int.err" || fail "no reason: $(cat "$TMP/int.err")"
+for p in $passes; do
+    ! kill -0 "$p" 2>/dev/null || fail "pass $p still runs after tune stopped"
+done
+cmp -s "$TMP/hark.conf" "$TMP/before.conf" || fail "the config changed after SIGINT"
+[ -z "$(find "$TMP" -name 'hark.conf.tune-*')" ] || fail "a temporary file was left"
+
+# Recordings said to hold the phrase in which no setting finds it: the
+# setting would never wake, so it is not written, and tune says why.
+silence 3 "$TMP/silent-pos.wav"
+silence 3 "$TMP/silent-neg.wav"
+"$HARK" tune --thresholds 1e-30 --jobs 1 --write "$TMP/hark.conf" --positives "$TMP/silent-pos.wav" \
+    --negatives "$TMP/silent-neg.wav" >"$TMP/none.out" 2>"$TMP/err" && fail "wrote a setting that finds none"
+cat "$TMP/err"
+grep -q "hark.conf not written: no setting finds any of the 1 recordings with the phrase" "$TMP/err" ||
+    fail "no reason: $(cat "$TMP/err")"
+cmp -s "$TMP/hark.conf" "$TMP/before.conf" || fail "the config changed"
 
 # Refusals.
 "$HARK" tune --positives "$CORPUS/pos" >/dev/null 2>"$TMP/err" && fail "ran without negatives"
