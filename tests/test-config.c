@@ -152,7 +152,7 @@ static const struct bad_case bad_cases[] = {
     /* Strings. */
     {"[audio]\ninput = mic:\n", "hark.conf:2: ", "names no device"},
     {"[audio]\ninput = mic@abc\n", "hark.conf:2: ", "not a microphone spec"},
-    {"[audio]\ninput = mic@500\n", "hark.conf:2: ", "capture rate 500 Hz is outside"},
+    {"[audio]\ninput = mic@500\n", "hark.conf:2: ", "capture rate 500 Hz is too low for speech"},
     {"[audio]\ninput = mic:USB@1000000\n", "hark.conf:2: ", "capture rate 1000000 Hz"},
     {"[cloud]\nurl = wss://example.org:99999/v1\n", "hark.conf:2: ", "bad port (1-65535)"},
     {"[cloud]\nurl = wss://example.org:0\n", "hark.conf:2: ", "bad port (1-65535)"},
