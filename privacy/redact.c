@@ -3,6 +3,7 @@
  * digits or spelled out, and puts a typed marker in the place of each. */
 #include "redact.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -758,7 +759,7 @@ static const struct {
                            "policy", "tracking", "invoice", NULL},
      CTX_ACCOUNT},
     {(const char *const[]){"email", "emails", "mail", "address", "send", "write", "forward",
-                           "reply", NULL},
+                           "reply", "recipient", "recipients", "sender", "cc", "bcc", NULL},
      CTX_EMAIL},
 };
 
@@ -1538,11 +1539,13 @@ static void put(struct out *o, const void *p, size_t len)
 
 /* One pass over the text: the first measures, the second writes, so that
  * the result is the only allocation. Text is copied lazily (from copied)
- * so that a replacement can take in letters glued before it. */
-static void scan(const unsigned char *s, size_t n, struct out *o)
+ * so that a replacement can take in letters glued before it. The bytes
+ * before from are context only (a slot's name): they colour what follows
+ * but are never written. */
+static void scan(const unsigned char *s, size_t n, size_t from, struct out *o)
 {
     struct state st = {.ctx = CTX_NONE};
-    size_t i = 0, copied = 0;
+    size_t i = 0, copied = from;
 
     while (i < n) {
         struct tok t = tok_at(s, n, i);
@@ -1552,6 +1555,14 @@ static void scan(const unsigned char *s, size_t n, struct out *o)
         if (match_at(s, n, &t, &st, copied, &sp, &next) && sp.end > i) {
             const char *m = markers[sp.kind];
 
+            if (sp.end <= from) {
+                i = sp.end;
+                st = (struct state){.ctx = CTX_NONE};
+                continue;
+            }
+            if (sp.start < copied) {
+                sp.start = copied;
+            }
             put(o, s + copied, sp.start - copied);
             put(o, m, strlen(m));
             o->counts[sp.kind]++;
@@ -1571,27 +1582,173 @@ static void scan(const unsigned char *s, size_t n, struct out *o)
     put(o, s + copied, n - copied);
 }
 
-char *redact_text(const char *text, unsigned ret_counts[REDACT_KINDS])
+/* Measures, allocates once, writes: the redacted copy of s[from..n). */
+static char *redact_from(const unsigned char *s, size_t n, size_t from,
+                         unsigned ret_counts[REDACT_KINDS])
 {
-    const unsigned char *s = (const unsigned char *)text;
-    size_t n = strlen(text);
     struct out o = {0};
 
     /* A marker is at most 8 bytes and replaces at least 1. */
     if (n > (SIZE_MAX - 1) / 8) {
         return NULL;
     }
-    scan(s, n, &o);
+    scan(s, n, from, &o);
     o.buf = malloc(o.len + 1);
     if (!o.buf) {
         return NULL;
     }
     o.len = 0;
     memset(o.counts, 0, sizeof(o.counts));
-    scan(s, n, &o);
+    scan(s, n, from, &o);
     o.buf[o.len] = '\0';
     if (ret_counts) {
         memcpy(ret_counts, o.counts, sizeof(o.counts));
     }
     return o.buf;
+}
+
+char *redact_text(const char *text, unsigned ret_counts[REDACT_KINDS])
+{
+    return redact_from((const unsigned char *)text, strlen(text), 0, ret_counts);
+}
+
+/* ---- Slots ------------------------------------------------------------ */
+
+/* Words of a slot's name that say its value is a secret or a payment or
+ * bank detail, which the history never keeps in any form. "code" alone
+ * counts: a slot named "code" holds what the user read out, and the few
+ * codes that are harmless are named by the word before ("country_code"). */
+static const char *const secret_names[] = {
+    "code",  "pin",        "pincode", "password", "passcode", "passphrase", "passwd",
+    "pwd",   "cvv",        "cvv2",    "cvc",      "csc",      "account",    "acct",
+    "card",  "iban",       "bic",     "swift",    "sortcode", "secret",     "otp",
+    "token", "credential", "ssn",     NULL,
+};
+
+/* Words after which "code" names something harmless. */
+static const char *const harmless_codes[] = {
+    "country", "language", "lang",   "currency", "area",   "dialling", "dialing", "error",
+    "status",  "http",     "exit",   "airport",  "iata",   "icao",     "colour",  "color",
+    "product", "discount", "promo",  "voucher",  "coupon", "qr",       "bar",     "source",
+    "zip",     "post",     "postal", "dress",    "morse",  "tax",      NULL,
+};
+
+/* Endings glued to a secret word that keep it one: "cardnumber",
+ * "accountno", "pins". */
+static const char *const secret_suffixes[] = {"", "s", "number", "num", "no", "nr", "id", NULL};
+
+/* The next word of a name from *p: letters and digits, split at anything
+ * else and where a lower-case letter meets an upper-case one ("pinCode").
+ * Returns false at the end. */
+static bool name_word(const unsigned char *s, size_t n, size_t *p, size_t *ret_start,
+                      size_t *ret_end)
+{
+    size_t a = *p, b;
+
+    while (a < n && !is_alnum(s[a])) {
+        a++;
+    }
+    if (a == n) {
+        return false;
+    }
+    b = a + 1;
+    while (b < n && is_alnum(s[b]) &&
+           !(s[b] >= 'A' && s[b] <= 'Z' && s[b - 1] >= 'a' && s[b - 1] <= 'z')) {
+        b++;
+    }
+    *ret_start = a;
+    *ret_end = b;
+    *p = b;
+    return true;
+}
+
+static bool secret_name_word(const unsigned char *s, size_t a, size_t b)
+{
+    for (size_t k = 0; secret_names[k]; k++) {
+        size_t len = strlen(secret_names[k]);
+
+        if (b - a < len) {
+            continue;
+        }
+        for (size_t m = 0; secret_suffixes[m]; m++) {
+            if (b - a == len + strlen(secret_suffixes[m]) &&
+                word_is(s, a, a + len, secret_names[k]) &&
+                word_is(s, a + len, b, secret_suffixes[m])) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+bool redact_slot_is_secret(const char *name)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    size_t n = strlen(name), p = 0, a, b, prev_a = 0, prev_b = 0;
+    bool has_prev = false;
+
+    while (name_word(s, n, &p, &a, &b)) {
+        if (secret_name_word(s, a, b) && !(word_is(s, a, b, "code") && has_prev &&
+                                           word_index(s, prev_a, prev_b, harmless_codes) >= 0)) {
+            return true;
+        }
+        prev_a = a;
+        prev_b = b;
+        has_prev = true;
+    }
+    return false;
+}
+
+int redact_slot(const char *name, const char *value, char **ret_value,
+                unsigned ret_counts[REDACT_KINDS])
+{
+    const unsigned char *s;
+    size_t n, vlen, p = 0, a, b, len = 0;
+    char *text, *out;
+
+    if (!name || !value || !ret_value) {
+        return -EINVAL;
+    }
+    if (redact_slot_is_secret(name)) {
+        if (ret_counts) {
+            memset(ret_counts, 0, sizeof(unsigned) * REDACT_KINDS);
+        }
+        *ret_value = NULL;
+        return 0;
+    }
+    /* The name's words, then ": ", then the value: "recipient: jane at
+     * example dot com". The colon keeps a run or an address from reaching
+     * back into the name; digits of the name are left out. */
+    s = (const unsigned char *)name;
+    n = strlen(name);
+    vlen = strlen(value);
+    if (n > SIZE_MAX / 2 - 3 || vlen > SIZE_MAX / 2) {
+        return -ENOMEM;
+    }
+    text = malloc(2 * n + 3 + vlen);
+    if (!text) {
+        return -ENOMEM;
+    }
+    while (name_word(s, n, &p, &a, &b)) {
+        for (size_t k = a; k < b; k++) {
+            if (is_alpha(s[k])) {
+                text[len++] = (char)s[k];
+            }
+        }
+        text[len++] = ' ';
+    }
+    if (len) {
+        len--;
+        text[len++] = ':';
+        text[len++] = ' ';
+    }
+    memcpy(text + len, value, vlen);
+    out = redact_from((const unsigned char *)text, len + vlen, len, ret_counts);
+    explicit_bzero(text, len + vlen);
+    free(text);
+    if (!out) {
+        return -ENOMEM;
+    }
+    *ret_value = out;
+    return 0;
 }

@@ -1,6 +1,7 @@
 /* The redactor (privacy/redact.c): a table of transcripts and answers with
  * what must come out, for every kind in digits and in words, and the
  * requests that must come out untouched. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,102 @@ static void test_large(void)
     free(text);
 }
 
+/* Slots under the redact policy: a name that says secret drops the slot,
+ * as a word of the name in any of the ways names are written; a name that
+ * only contains the letters does not. */
+static void test_slot_names(void)
+{
+    static const char *const secret[] = {
+        "code",          "pin",           "PIN",        "pinCode",  "pin-code",
+        "card_number",   "cardNumber",    "cardnumber", "CardNo",   "account_no",
+        "accountNumber", "accounts",      "iban",       "IBAN",     "security_code",
+        "password",      "wifi.password", "passcode",   "cvv",      "cvc",
+        "otp",           "access_token",  "secret",     "sortCode", "door code",
+    };
+    static const char *const innocent[] = {
+        "opinion",      "discard",      "accountant", "postcard",  "pinecone",  "barcode_type",
+        "country_code", "languageCode", "error_code", "recipient", "duration",  "time",
+        "city",         "query",        "",           "pinned",    "scorecard", "cardigan",
+    };
+    char *v;
+    unsigned counts[REDACT_KINDS];
+
+    for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+        CHECKF(redact_slot_is_secret(secret[i]), "\"%s\" says no secret", secret[i]);
+        v = (char *)"unchanged";
+        memset(counts, 0xff, sizeof(counts));
+        CHECK(redact_slot(secret[i], "four nine two seven", &v, counts) == 0);
+        CHECKF(v == NULL, "slot \"%s\" kept as \"%s\"", secret[i], v ? v : "");
+        for (int k = 0; k < REDACT_KINDS; k++) {
+            CHECK(counts[k] == 0);
+        }
+    }
+    for (size_t i = 0; i < sizeof(innocent) / sizeof(innocent[0]); i++) {
+        CHECKF(!redact_slot_is_secret(innocent[i]), "\"%s\" says secret", innocent[i]);
+    }
+}
+
+struct slot_case {
+    const char *name, *value, *want;
+};
+
+/* The name is the cue: "recipient" makes a spoken address of what would
+ * be "jane at example" in a sentence, "phone" a phone number of seven
+ * digits. */
+static void test_slot_values(void)
+{
+    static const struct slot_case cases[] = {
+        {"recipient", "jane at example dot com", "[email]"},
+        {"email", "jane at example dot com", "[email]"},
+        {"to", "jane.doe@example.com", "[email]"},
+        {"phone", "five five five one two three four", "[phone]"},
+        {"contact", "020 7946 0958", "[phone]"},
+        {"passport_number", "123456789", "[id]"},
+        {"message", "my pin is 1234 and call me", "my pin is [secret] and call me"},
+        {"duration", "ten minutes", "ten minutes"},
+        {"time", "seven thirty", "seven thirty"},
+        {"city", "paris", "paris"},
+        {"line2", "42", "42"},
+        {"number", "five", "five"},
+        {"recipient", "", ""},
+        {"", "4532015112830366", "[card]"},
+        {"my_phone", "[phone]", "[phone]"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *v = NULL;
+        unsigned counts[REDACT_KINDS], total = 0;
+        int r = redact_slot(cases[i].name, cases[i].value, &v, counts);
+
+        CHECKF(r == 0 && v && strcmp(v, cases[i].want) == 0,
+               "slot \"%s\" = \"%s\": expected \"%s\", got %d \"%s\"", cases[i].name,
+               cases[i].value, cases[i].want, r, v ? v : "(null)");
+        for (int k = 0; k < REDACT_KINDS; k++) {
+            total += counts[k];
+        }
+        CHECK(total == (strcmp(cases[i].value, cases[i].want) != 0));
+        free(v);
+    }
+    /* without the name, the same words are a sentence */
+    {
+        char *v = redact_text("jane at example dot com", NULL);
+
+        CHECK(v && strcmp(v, "jane at example dot com") == 0);
+        free(v);
+    }
+}
+
+/* Arguments: NULLs are refused and nothing is written. */
+static void test_slot_args(void)
+{
+    char *v = (char *)"unchanged";
+
+    CHECK(redact_slot(NULL, "x", &v, NULL) == -EINVAL);
+    CHECK(redact_slot("x", NULL, &v, NULL) == -EINVAL);
+    CHECK(redact_slot("x", "x", NULL, NULL) == -EINVAL);
+    CHECK(strcmp(v, "unchanged") == 0);
+}
+
 int main(void)
 {
     size_t positives = 0, negatives = sizeof(untouched) / sizeof(untouched[0]);
@@ -371,6 +468,9 @@ int main(void)
     test_markers();
     test_counts();
     test_large();
+    test_slot_names();
+    test_slot_values();
+    test_slot_args();
     printf("%zu cases: %zu redacted, %zu untouched\n", positives + negatives, positives, negatives);
     return check_status();
 }
