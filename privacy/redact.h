@@ -1,7 +1,7 @@
 /* The redactor: replaces personal data in a transcript or answer with typed
  * markers such as [card]. ASR transcripts spell numbers out, so numbers in
- * words count as much as digits. Pure functions; no allocation but the
- * result. */
+ * words count as much as digits. Pure functions: no allocation but the
+ * result (and redact_slot()'s one scratch copy). */
 #pragma once
 
 #include <stdbool.h>
@@ -9,13 +9,16 @@
 
 /* What was found, for tests and the policy event. */
 enum redact_kind {
-    REDACT_CARD,     /* [card]   payment card number, Luhn-valid, 13-19 digits */
-    REDACT_IBAN,     /* [iban]   IBAN, mod-97 valid */
-    REDACT_PHONE,    /* [phone]  phone number */
-    REDACT_EMAIL,    /* [email]  e-mail address, also "name at example dot com" */
-    REDACT_ID,       /* [id]     national id patterns (US SSN, UK NI number, ...) */
-    REDACT_SECRET,   /* [secret] a PIN, password or code after a trigger word */
-    REDACT_NUMBER,   /* [number] a long run of digits otherwise unexplained */
+    REDACT_CARD,      /* [card]   payment card number, Luhn-valid, 13-19 digits */
+    REDACT_IBAN,      /* [iban]   IBAN, mod-97 valid */
+    REDACT_PHONE,     /* [phone]  phone number */
+    REDACT_EMAIL,     /* [email]  e-mail address, also "name at example dot com" */
+    REDACT_ID,        /* [id]     national id patterns (US SSN, UK NI number, ...) */
+    REDACT_SECRET,    /* [secret] a PIN, password or code after a trigger word */
+    REDACT_NUMBER,    /* [number] a long run of digits otherwise unexplained */
+    REDACT_BIRTHDATE, /* [birthdate] a date after "date of birth", "born on", ... */
+    REDACT_ADDRESS,   /* [address] a street address or postcode after "my address is",
+                       * "send it to", "live at", "my postcode is", ... */
     REDACT_KINDS
 };
 
