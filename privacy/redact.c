@@ -2086,16 +2086,23 @@ static void put(struct out *o, const void *p, size_t len)
  * the result is the only allocation. Text is copied lazily (from copied)
  * so that a replacement can take in letters glued before it. The bytes
  * before from are context only (a slot's name): they colour what follows
- * but are never written. */
+ * but are never written. A slot's value is one thing, so that "jane at
+ * example dot com" there is an address whatever the name. */
 static void scan(const unsigned char *s, size_t n, size_t from, struct out *o)
 {
     struct state st = {.ctx = CTX_NONE};
     size_t i = 0, copied = from;
+    bool value = from == 0;
 
     while (i < n) {
         struct tok t = tok_at(s, n, i);
         struct span sp;
         size_t next = t.end;
+
+        if (!value && i >= from) {
+            st.email_left = EMAIL_WORDS;
+            value = true;
+        }
 
         if (match_at(s, n, &t, &st, copied, &sp, &next) && sp.end > i) {
             const char *m = markers[sp.kind];

@@ -48,12 +48,14 @@ bool redact_slot_is_secret(const char *name);
  * policy. When redact_slot_is_secret(name), the slot is not kept at all:
  * *ret_value = NULL. Otherwise *ret_value is a newly allocated copy of
  * value redacted with redact_text()'s rules, the name's words standing
- * before it as the cue: slot "recipient" = "jane at example dot com" is
- * redacted as "recipient: jane at example dot com" is, to "[email]"; the
- * name itself is not part of the result. ret_counts (optional,
- * REDACT_KINDS entries) counts what was replaced, all zero for a dropped
- * slot. Returns 0, -EINVAL when name, value or ret_value is NULL, -ENOMEM
- * when out of memory; outputs are written only on success. Pure, safe to
- * call from any thread; its one scratch copy of the value is wiped. */
+ * before it as the cue: slot "phone" = "oh two oh seven ..." is redacted
+ * as "phone: oh two oh seven ..." is, to "[phone]"; the name itself is not
+ * part of the result. A value is one thing, so one shaped like a spoken
+ * e-mail address ("jane at example dot com") is one whatever the name.
+ * ret_counts (optional, REDACT_KINDS entries) counts what was replaced,
+ * all zero for a dropped slot. Returns 0, -EINVAL when name, value or
+ * ret_value is NULL, -ENOMEM when out of memory; outputs are written only
+ * on success. Pure, safe to call from any thread; its one scratch copy of
+ * the value is wiped. */
 int redact_slot(const char *name, const char *value, char **ret_value,
                 unsigned ret_counts[REDACT_KINDS]);

@@ -539,6 +539,9 @@ static void test_slot_values(void)
         {"recipient", "", ""},
         {"", "4532015112830366", "[card]"},
         {"my_phone", "[phone]", "[phone]"},
+        /* a value is one thing: an address whatever the name */
+        {"contact", "accounts at brightwater dot co dot uk", "[email]"},
+        {"item", "jane doe at example dot org", "[email]"},
         {"date_of_birth", "the fourth of july nineteen eighty two", "[birthdate]"},
         {"birthday", "4th July 1982", "[birthdate]"},
         {"address", "42 elm street springfield", "[address]"},
