@@ -3,6 +3,7 @@
  * digits or spelled out, and puts a typed marker in the place of each. */
 #include "redact.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,10 +42,15 @@
 #define SECRET_CHUNKS 10
 
 static const char *const markers[REDACT_KINDS] = {
-    [REDACT_CARD] = "[card]",     [REDACT_IBAN] = "[iban]", [REDACT_PHONE] = "[phone]",
-    [REDACT_EMAIL] = "[email]",   [REDACT_ID] = "[id]",     [REDACT_SECRET] = "[secret]",
-    [REDACT_NUMBER] = "[number]",
+    [REDACT_CARD] = "[card]",       [REDACT_IBAN] = "[iban]",
+    [REDACT_PHONE] = "[phone]",     [REDACT_EMAIL] = "[email]",
+    [REDACT_ID] = "[id]",           [REDACT_SECRET] = "[secret]",
+    [REDACT_NUMBER] = "[number]",   [REDACT_BIRTHDATE] = "[birthdate]",
+    [REDACT_ADDRESS] = "[address]",
 };
+
+/* The longest marker, for the bound on the result's size. */
+#define MARKER_MAX (sizeof("[birthdate]") - 1)
 
 const char *redact_marker(enum redact_kind kind)
 {
@@ -261,18 +267,18 @@ struct numword {
 
 /* "oh" and "o" are how people say a zero in a phone number or a card. */
 static const struct numword numwords[] = {
-    {"zero", NW_UNIT, 0},      {"oh", NW_UNIT, 0},         {"o", NW_UNIT, 0},
-    {"nought", NW_UNIT, 0},    {"one", NW_UNIT, 1},        {"two", NW_UNIT, 2},
-    {"three", NW_UNIT, 3},     {"four", NW_UNIT, 4},       {"five", NW_UNIT, 5},
-    {"six", NW_UNIT, 6},       {"seven", NW_UNIT, 7},      {"eight", NW_UNIT, 8},
-    {"nine", NW_UNIT, 9},      {"ten", NW_TEEN, 10},       {"eleven", NW_TEEN, 11},
-    {"twelve", NW_TEEN, 12},   {"thirteen", NW_TEEN, 13},  {"fourteen", NW_TEEN, 14},
-    {"fifteen", NW_TEEN, 15},  {"sixteen", NW_TEEN, 16},   {"seventeen", NW_TEEN, 17},
-    {"eighteen", NW_TEEN, 18}, {"nineteen", NW_TEEN, 19},  {"twenty", NW_TENS, 2},
-    {"thirty", NW_TENS, 3},    {"forty", NW_TENS, 4},      {"fourty", NW_TENS, 4},
-    {"fifty", NW_TENS, 5},     {"sixty", NW_TENS, 6},      {"seventy", NW_TENS, 7},
-    {"eighty", NW_TENS, 8},    {"ninety", NW_TENS, 9},     {"double", NW_TIMES, 2},
-    {"triple", NW_TIMES, 3},   {"hundred", NW_HUNDRED, 0},
+    {"zero", NW_UNIT, 0},      {"oh", NW_UNIT, 0},        {"o", NW_UNIT, 0},
+    {"nought", NW_UNIT, 0},    {"one", NW_UNIT, 1},       {"two", NW_UNIT, 2},
+    {"three", NW_UNIT, 3},     {"four", NW_UNIT, 4},      {"five", NW_UNIT, 5},
+    {"six", NW_UNIT, 6},       {"seven", NW_UNIT, 7},     {"eight", NW_UNIT, 8},
+    {"nine", NW_UNIT, 9},      {"ten", NW_TEEN, 10},      {"eleven", NW_TEEN, 11},
+    {"twelve", NW_TEEN, 12},   {"thirteen", NW_TEEN, 13}, {"fourteen", NW_TEEN, 14},
+    {"fifteen", NW_TEEN, 15},  {"sixteen", NW_TEEN, 16},  {"seventeen", NW_TEEN, 17},
+    {"eighteen", NW_TEEN, 18}, {"nineteen", NW_TEEN, 19}, {"twenty", NW_TENS, 2},
+    {"thirty", NW_TENS, 3},    {"forty", NW_TENS, 4},     {"fourty", NW_TENS, 4},
+    {"fifty", NW_TENS, 5},     {"sixty", NW_TENS, 6},     {"seventy", NW_TENS, 7},
+    {"eighty", NW_TENS, 8},    {"ninety", NW_TENS, 9},    {"double", NW_TIMES, 2},
+    {"triple", NW_TIMES, 3},   {"treble", NW_TIMES, 3},   {"hundred", NW_HUNDRED, 0},
 };
 
 #define N_NUMWORDS (sizeof(numwords) / sizeof(numwords[0]))
@@ -408,6 +414,36 @@ static bool group_at(const unsigned char *s, size_t n, size_t i, struct group *g
 
 /* ---- Runs of digits ----------------------------------------------------- */
 
+/* What speech recognition writes for a digit it heard: "for five three to
+ * seven" is 4532-7. These are ordinary words everywhere else ("a timer for
+ * five minutes", "two tickets to paris"), so one counts as a digit only
+ * inside a run: between spelled-out digits, or first after a word that
+ * announces a number ("account for five ...", "my pin is for ..."). */
+static const struct {
+    const char *word;
+    char digit;
+} homophones[] = {
+    {"for", '4'}, {"to", '2'}, {"too", '2'}, {"won", '1'}, {"ate", '8'},
+};
+
+static bool homophone_at(const unsigned char *s, size_t n, size_t i, char *ret_digit,
+                         size_t *ret_end)
+{
+    size_t end;
+
+    if (!word_at(s, n, i, &end)) {
+        return false;
+    }
+    for (size_t k = 0; k < sizeof(homophones) / sizeof(homophones[0]); k++) {
+        if (word_is(s, i, end, homophones[k].word)) {
+            *ret_digit = homophones[k].digit;
+            *ret_end = end;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* What joins two groups of a run. */
 enum joint { JOINT_GAP, JOINT_DASH, JOINT_DOT, JOINT_PAREN, JOINT_COMMA };
 
@@ -422,6 +458,8 @@ struct run {
     unsigned char group[RUN_GROUPS]; /* digits per group, at most 255 */
     unsigned char joint[RUN_GROUPS]; /* joint[k] joins group k to group k - 1 */
     bool words;                      /* some group was spelled out */
+    bool last_words;                 /* the last group was spelled out */
+    bool lead;                       /* a homophone may start the run */
     bool plus, paren, commas;
     size_t segment;              /* digits since the last comma */
     bool short_segment;          /* fewer than four digits between two commas */
@@ -448,6 +486,33 @@ static void run_add(struct run *r, const char *d, size_t len, enum joint j)
     r->ngroups++;
 }
 
+/* Whether a group of number words follows the word that ends at i, after
+ * a gap or a dash, as in "for five" or "to-seven", perhaps after other
+ * homophones ("won won to ate three"). */
+static bool group_follows(const unsigned char *s, size_t n, size_t i)
+{
+    for (unsigned k = 0; k < RUN_GROUPS; k++) {
+        size_t p = i + gap_at(s, n, i, GAP_MAX), e;
+        struct group g;
+        char d;
+
+        if (p == i) {
+            p += dash_at(s, n, i);
+        }
+        if (p == i) {
+            return false;
+        }
+        if (group_at(s, n, p, &g)) {
+            return true;
+        }
+        if (!homophone_at(s, n, p, &d, &e)) {
+            return false;
+        }
+        i = e;
+    }
+    return false;
+}
+
 /* One group at p: digits, or number words unless only digits may follow
  * (after a dot or a parenthesis). Returns its end, or 0. */
 static size_t item_at(const unsigned char *s, size_t n, size_t p, struct run *r, enum joint j,
@@ -464,9 +529,22 @@ static size_t item_at(const unsigned char *s, size_t n, size_t p, struct run *r,
     }
     if (words && group_at(s, n, p, &g)) {
         run_add(r, g.d, g.nd, j);
-        r->words = true;
+        r->words = r->last_words = true;
         r->glued_end = false;
         return g.end;
+    }
+    if (words && (r->ngroups ? r->last_words : r->lead)) {
+        char d;
+        size_t e;
+
+        /* A spelled-out digit must follow, too: "... one nine to" ends
+         * the run before "to". */
+        if (homophone_at(s, n, p, &d, &e) && group_follows(s, n, e)) {
+            run_add(r, &d, 1, j);
+            r->words = r->last_words = true;
+            r->glued_end = false;
+            return e;
+        }
     }
     return 0;
 }
@@ -483,12 +561,13 @@ static bool run_starts(const unsigned char *s, size_t n, size_t p)
  * groups may also be joined by commas, as in a card number transcribed
  * with pauses ("4532, 0151, 1283, 0366"), and the run stops after the
  * longest card number. */
-static bool run_at(const unsigned char *s, size_t n, size_t i, bool commas, struct run *r)
+static bool run_at(const unsigned char *s, size_t n, size_t i, bool commas, bool lead,
+                   struct run *r)
 {
     size_t p = i, end, e;
     bool open = false;
 
-    *r = (struct run){.start = i};
+    *r = (struct run){.start = i, .lead = lead};
     if (s[p] == '+' && p + 1 < n && is_digit(s[p + 1])) {
         r->plus = true;
         p++;
@@ -567,7 +646,7 @@ static bool run_at(const unsigned char *s, size_t n, size_t i, bool commas, stru
     /* A parenthesis belongs to a run only as in "(555) 123-4567"; in
      * "(4532015112830366)" it stays where it is. */
     if (s[i] == '(' && r->ngroups < 2) {
-        return run_at(s, n, i + 1, commas, r);
+        return run_at(s, n, i + 1, commas, lead, r);
     }
     return true;
 }
@@ -738,7 +817,7 @@ static bool luhn_ok(const char *d, size_t len)
 
 /* What the words before a run say it is. CTX_NUMBER is the bare "my number
  * is", which is most often a phone number. */
-enum ctx { CTX_NONE, CTX_NUMBER, CTX_CARD, CTX_PHONE, CTX_ID, CTX_ACCOUNT, CTX_EMAIL };
+enum ctx { CTX_NONE, CTX_NUMBER, CTX_CARD, CTX_PHONE, CTX_ID, CTX_ACCOUNT, CTX_EMAIL, CTX_SORT };
 
 static const struct {
     const char *const *words;
@@ -758,7 +837,7 @@ static const struct {
                            "policy", "tracking", "invoice", NULL},
      CTX_ACCOUNT},
     {(const char *const[]){"email", "emails", "mail", "address", "send", "write", "forward",
-                           "reply", NULL},
+                           "reply", "recipient", "recipients", "sender", "cc", "bcc", NULL},
      CTX_EMAIL},
 };
 
@@ -767,12 +846,51 @@ struct state {
     unsigned age;                /* words since the context word */
     size_t prev_start, prev_end; /* the word before, for "zip code" */
     bool has_prev;
+    unsigned email_left; /* words left in which "email" still cues */
+    unsigned send_left;  /* words left in which "send" still cues */
 };
+
+/* "email the invoice to accounts at ...": the verb cues an address a few
+ * words on, whatever context words ("invoice") come between. */
+#define EMAIL_WORDS 8
+
+static const char *const email_cues[] = {
+    "email", "emails", "emailed", "emailing", "mail", "mailed", "mailing", NULL,
+};
+
+/* "send it to 42 acacia avenue": the verb makes the place after "to" an
+ * address. */
+static const char *const send_cues[] = {
+    "send",   "sent",    "sending",  "deliver", "delivered", "delivering",
+    "ship",   "shipped", "shipping", "post",    "posted",    "mail",
+    "mailed", "forward", "courier",  "return",  "redirect",  NULL,
+};
+
+/* Whether a spoken e-mail address is expected here. */
+static bool email_cued(const struct state *st)
+{
+    return st->ctx == CTX_EMAIL || st->email_left > 0;
+}
+
+/* Whether the words right before a run announce it, so that a homophone
+ * may start it ("account for five three ...", "my card number is for
+ * ..."). */
+static bool number_announced(const unsigned char *s, const struct state *st)
+{
+    static const char *const links_[] = {"is", "was", "are", NULL};
+
+    if (!st->has_prev || st->ctx == CTX_NONE || st->ctx == CTX_EMAIL) {
+        return false;
+    }
+    return st->age == 0 ||
+           (st->age == 1 && word_index(s, st->prev_start, st->prev_end, links_) >= 0);
+}
 
 /* The main loop passed token t without replacing it. */
 static void note_token(const unsigned char *s, const struct tok *t, struct state *st)
 {
     static const char *const numbers[] = {"number", "numbers", "no", "num", NULL};
+    bool had_prev = st->has_prev;
 
     if (t->kind == TOK_BLANK || t->kind == TOK_DASH) {
         return;
@@ -781,12 +899,34 @@ static void note_token(const unsigned char *s, const struct tok *t, struct state
     if (t->kind != TOK_WORD) {
         if (t->kind == TOK_OTHER && s[t->start] != '\0' && strchr(".!?;\n\r", s[t->start])) {
             st->ctx = CTX_NONE;
+            st->email_left = st->send_left = 0;
         }
         return;
+    }
+    if (st->email_left) {
+        st->email_left--;
+    }
+    if (st->send_left) {
+        st->send_left--;
+    }
+    if (word_index(s, t->start, t->end, email_cues) >= 0) {
+        st->email_left = EMAIL_WORDS;
+    }
+    if (word_index(s, t->start, t->end, send_cues) >= 0) {
+        st->send_left = EMAIL_WORDS;
+    }
+    /* "sort code 11-03-20" has the shape of a date */
+    if (had_prev && word_is(s, t->start, t->end, "code") &&
+        word_is(s, st->prev_start, st->prev_end, "sort")) {
+        st->ctx = CTX_SORT;
+        st->age = 0;
     }
     st->has_prev = true;
     st->prev_start = t->start;
     st->prev_end = t->end;
+    if (st->ctx == CTX_SORT && st->age == 0 && word_is(s, t->start, t->end, "code")) {
+        return;
+    }
     for (size_t k = 0; k < sizeof(ctx_words) / sizeof(ctx_words[0]); k++) {
         if (word_index(s, t->start, t->end, ctx_words[k].words) >= 0) {
             st->ctx = ctx_words[k].ctx;
@@ -815,6 +955,11 @@ static bool classify(const unsigned char *s, size_t n, const struct run *r, enum
     const char *d = r->digits;
     bool plain = !r->words;
 
+    /* A sort code has six digits and often the shape of a date. */
+    if (ctx == CTX_SORT && len >= 6) {
+        *ret_kind = REDACT_NUMBER;
+        return true;
+    }
     /* Dates, amounts and decimals stay, but never with 13 digits or more:
      * that would let a card number through in disguise. */
     if (len < CARD_MIN && !r->plus) {
@@ -879,7 +1024,7 @@ static bool comma_run(const unsigned char *s, size_t n, const struct run *r, enu
         *ret_kind = REDACT_PHONE;
         return true;
     }
-    if (ctx == CTX_CARD || ctx == CTX_ID || ctx == CTX_ACCOUNT) {
+    if (ctx == CTX_CARD || ctx == CTX_ID || ctx == CTX_ACCOUNT || ctx == CTX_SORT) {
         return r->ndigits >= 6 && classify(s, n, r, ctx, ret_kind);
     }
     if (r->short_segment || r->ndigits < CARD_MIN || r->ndigits > CARD_MAX) {
@@ -1123,7 +1268,7 @@ static bool email_at(const unsigned char *s, size_t n, size_t i, const struct st
             break;
         }
         /* "my email is john smith at ..." */
-        if (!g || chunks == LOCAL_WORDS || st->ctx != CTX_EMAIL) {
+        if (!g || chunks == LOCAL_WORDS || !email_cued(st)) {
             return false;
         }
         p = end + g;
@@ -1137,8 +1282,7 @@ static bool email_at(const unsigned char *s, size_t n, size_t i, const struct st
     if ((!written || chunks > 1) && word_index(s, i, i + first, not_local) >= 0) {
         return false;
     }
-    if (!written && !seps && st->ctx != CTX_EMAIL &&
-        word_index(s, p, first_label_end, providers) < 0) {
+    if (!written && !seps && !email_cued(st) && word_index(s, p, first_label_end, providers) < 0) {
         return false;
     }
     *ret_end = end;
@@ -1312,11 +1456,12 @@ static const char *const secret_words[] = {
  * these it is a secret in any form; after none of them, a secret only when
  * it is a number ("the code is 1234"). */
 static const char *const secret_codes[] = {
-    "pin",          "security", "verification", "access",         "door",          "alarm",
-    "unlock",       "login",    "auth",         "authentication", "authorisation", "authorization",
-    "confirmation", "sms",      "activation",   "gate",           "lock",          "safe",
-    "entry",        "secret",   "time",         "garage",         "wifi",          "backup",
-    "recovery",     "otp",      NULL,
+    "pin",           "security",      "verification", "access", "door",
+    "alarm",         "unlock",        "login",        "auth",   "authentication",
+    "authorisation", "authorization", "confirmation", "sms",    "activation",
+    "gate",          "lock",          "safe",         "entry",  "secret",
+    "time",          "garage",        "wifi",         "backup", "recovery",
+    "otp",           "digit",         NULL,
 };
 
 static const char *const not_codes[] = {
@@ -1350,9 +1495,43 @@ static const char *const not_secrets_alone[] = {
     "stored", "set",       "fine",    "right",   "new",     "old",      NULL,
 };
 
+/* Last words that make the "secret" a description of one: "the code on
+ * the back is three digits". */
+static const char *const secret_lengths[] = {
+    "digit", "digits", "characters", "letters", "numbers", "long", NULL,
+};
+
 static bool is_trailing_punct(unsigned char c)
 {
     return c == '.' || c == ',' || c == ';' || c == '!' || c == '?' || c == ')' || c == '"';
+}
+
+/* Words that may stand between a trigger and its "is": "the password for
+ * the guest network is ...", "the three digit code on the back of my card
+ * is ...". */
+#define LINK_WORDS 6
+
+/* The end of a link word ("is") that follows one to LINK_WORDS other
+ * words from p, or 0. */
+static size_t far_link_at(const unsigned char *s, size_t n, size_t p)
+{
+    size_t we;
+
+    for (unsigned k = 0; k <= LINK_WORDS; k++) {
+        size_t g = gap_at(s, n, p, GAP_MAX);
+
+        if (!g || !word_at(s, n, p + g, &we)) {
+            return 0;
+        }
+        if (word_index(s, p + g, we, links) >= 0) {
+            return k > 0 ? we : 0;
+        }
+        if (word_index(s, p + g, we, secret_stops) >= 0) {
+            return 0;
+        }
+        p = we;
+    }
+    return 0;
 }
 
 /* The words of a secret from p: up to SECRET_CHUNKS of them, to the end of
@@ -1360,13 +1539,13 @@ static bool is_trailing_punct(unsigned char c)
  * Returns the end, or 0. */
 static size_t chunks_at(const unsigned char *s, size_t n, size_t p)
 {
-    size_t end = 0, first_end = 0, q = p;
+    size_t end = 0, first_end = 0, last = p, q = p;
 
     for (unsigned k = 0; k < SECRET_CHUNKS && q < n; k++) {
         struct run r;
         size_t b, c, g, a = q;
 
-        if (run_at(s, n, q, false, &r) && r.ndigits >= 3) {
+        if (run_at(s, n, q, false, false, &r) && r.ndigits >= 3) {
             run_span(s, n, &r, q, &a, &b);
         } else {
             b = q;
@@ -1385,6 +1564,7 @@ static size_t chunks_at(const unsigned char *s, size_t n, size_t p)
         if (k == 0) {
             first_end = c;
         }
+        last = a;
         end = c;
         if (c < b || !(g = gap_at(s, n, b, GAP_MAX))) {
             break;
@@ -1392,6 +1572,9 @@ static size_t chunks_at(const unsigned char *s, size_t n, size_t p)
         q = b + g;
     }
     if (end && end == first_end && word_index(s, p, end, not_secrets_alone) >= 0) {
+        return 0;
+    }
+    if (end && word_index(s, last, end, secret_lengths) >= 0) {
         return 0;
     }
     return end;
@@ -1404,7 +1587,7 @@ static bool secret_at(const unsigned char *s, size_t n, const struct tok *t, con
                       size_t *ret_start, size_t *ret_end)
 {
     size_t a = t->start, e = t->end, p, q, we;
-    bool linked = false, any_form;
+    bool linked = false, far = false, any_form;
     struct run r;
 
     if (e - a > 2 && s[e - 2] == '\'' && lower(s[e - 1]) == 's') {
@@ -1437,6 +1620,9 @@ static bool secret_at(const unsigned char *s, size_t n, const struct tok *t, con
             if (p < n && s[p] == ':') {
                 p++;
             }
+        } else if ((q = far_link_at(s, n, p))) {
+            linked = far = true;
+            p = q;
         }
     }
     q = p + gap_at(s, n, p, GAP_MAX);
@@ -1453,7 +1639,8 @@ static bool secret_at(const unsigned char *s, size_t n, const struct tok *t, con
     }
     /* A number of three digits or more is the secret by itself; a shorter
      * one may be the start of a password ("oh so secret"). */
-    if (run_at(s, n, p, false, &r) && (r.ndigits >= 3 || !any_form || !linked)) {
+    if (run_at(s, n, p, false, true, &r) && (r.ndigits >= 3 || !any_form || !linked) &&
+        (!far || r.ndigits >= 3)) {
         run_span(s, n, &r, p, ret_start, ret_end);
         return true;
     }
@@ -1462,6 +1649,354 @@ static bool secret_at(const unsigned char *s, size_t n, const struct tok *t, con
     }
     *ret_start = p;
     *ret_end = e;
+    return true;
+}
+
+/* ---- Dates of birth and addresses ------------------------------------- */
+
+/* Words of a spoken or written date besides numbers. */
+static const char *const months[] = {
+    "january", "february", "march",    "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan",   "feb", "mar",  "apr",  "jun",    "jul",
+    "aug",     "sep",      "sept",     "oct",   "nov", "dec",  NULL,
+};
+
+static const char *const ordinals[] = {
+    "first",      "second",     "third",     "fourth",    "fifth",       "sixth",
+    "seventh",    "eighth",     "ninth",     "tenth",     "eleventh",    "twelfth",
+    "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth",
+    "nineteenth", "twentieth",  "thirtieth", NULL,
+};
+
+/* Words inside a date that do not make one by themselves. */
+static const char *const date_fillers[] = {"the", "of", "and", "thousand", "hundred", NULL};
+
+static const char *const ordinal_suffixes[] = {"st", "nd", "rd", "th", NULL};
+
+/* Tokens of a date: "the twenty first of march two thousand and one". */
+#define DATE_TOKENS 14
+
+/* The end of a date that starts at p ("the fourth of july nineteen eighty
+ * two", "04/07/1982", "4th July, 1982"), or 0: it ends with its last
+ * number, ordinal or month, and has a number or an ordinal. */
+static size_t date_at(const unsigned char *s, size_t n, size_t p)
+{
+    size_t end = 0, q = p;
+    bool numeric = false;
+
+    for (unsigned k = 0; k < DATE_TOKENS && q < n; k++) {
+        struct group g;
+        size_t e, gap;
+
+        if (is_digit(s[q])) {
+            struct tok t = tok_at(s, n, q), w;
+
+            if (t.end - q > 4) {
+                break;
+            }
+            e = t.end;
+            if (e < n && is_alpha(s[e])) {
+                w = tok_at(s, n, e);
+                if (word_index(s, e, w.end, ordinal_suffixes) < 0) {
+                    break;
+                }
+                e = w.end;
+            }
+            if (word_byte_at(s, n, e)) {
+                break;
+            }
+            end = e;
+            numeric = true;
+            if (e + 1 < n && (s[e] == '/' || s[e] == '-' || s[e] == '.') && is_digit(s[e + 1])) {
+                q = e + 1; /* 04/07/1982 */
+                continue;
+            }
+        } else if (word_at(s, n, q, &e)) {
+            if (word_index(s, q, e, ordinals) >= 0) {
+                end = e;
+                numeric = true;
+            } else if (word_index(s, q, e, months) >= 0) {
+                end = e;
+            } else if (group_at(s, n, q, &g)) {
+                end = e = g.end;
+                numeric = true;
+            } else if (word_index(s, q, e, date_fillers) < 0) {
+                break;
+            }
+        } else {
+            break;
+        }
+        q = e;
+        if (q < n && s[q] == ',') {
+            q++;
+        }
+        if (!(gap = gap_at(s, n, q, GAP_MAX))) {
+            break;
+        }
+        q += gap;
+    }
+    return numeric ? end : 0;
+}
+
+/* Where the value after a cue starts: after blanks, a colon or "is", and
+ * the words in also ("on" in "born on"). Returns 0 when nothing follows
+ * the cue as a value would. */
+static size_t value_start(const unsigned char *s, size_t n, size_t p, const char *const *also)
+{
+    static const char *const is_words[] = {"is", "was", "are", NULL};
+    size_t q = p + gap_at(s, n, p, GAP_MAX), we;
+
+    if (q < n && s[q] == ':') {
+        p = q + 1;
+        q = p + gap_at(s, n, p, GAP_MAX);
+    } else if (q > p && word_at(s, n, q, &we) && word_index(s, q, we, is_words) >= 0) {
+        p = we;
+        if (p < n && s[p] == ':') {
+            p++;
+        }
+        q = p + gap_at(s, n, p, GAP_MAX);
+    }
+    if (also && q > p && word_at(s, n, q, &we) && word_index(s, q, we, also) >= 0) {
+        p = we;
+        q = p + gap_at(s, n, p, GAP_MAX);
+    }
+    return q > p && q < n ? q : 0;
+}
+
+/* A date of birth after its cue at t: "date of birth", "birth date",
+ * "birthdate", "dob", "birthday", "born". */
+static bool birthdate_at(const unsigned char *s, size_t n, const struct tok *t, size_t *ret_start,
+                         size_t *ret_end)
+{
+    static const char *const cues[] = {"birthdate", "dob", "birthday", "born", NULL};
+    static const char *const on[] = {"on", NULL};
+    size_t e = t->end, p, q, we, end;
+
+    if (word_is(s, t->start, t->end, "date")) {
+        /* "date of birth" */
+        q = e + gap_at(s, n, e, GAP_MAX);
+        if (q == e || !word_at(s, n, q, &we) || !word_is(s, q, we, "of")) {
+            return false;
+        }
+        e = we;
+        q = e + gap_at(s, n, e, GAP_MAX);
+        if (q == e || !word_at(s, n, q, &we) || !word_is(s, q, we, "birth")) {
+            return false;
+        }
+        e = we;
+    } else if (word_is(s, t->start, t->end, "birth")) {
+        q = e + gap_at(s, n, e, GAP_MAX);
+        if (q == e || !word_at(s, n, q, &we) || !word_is(s, q, we, "date")) {
+            return false;
+        }
+        e = we;
+    } else if (word_index(s, t->start, t->end, cues) < 0) {
+        return false;
+    }
+    if (!(p = value_start(s, n, e, on)) || !(end = date_at(s, n, p))) {
+        return false;
+    }
+    *ret_start = p;
+    *ret_end = end;
+    return true;
+}
+
+/* Words that end a street's name and make it one. */
+static const char *const street_types[] = {
+    "street", "st",        "road", "rd",       "avenue", "ave",   "lane",    "ln",
+    "drive",  "close",     "way",  "crescent", "place",  "court", "terrace", "gardens",
+    "grove",  "boulevard", "blvd", "square",   "hill",   "row",   "mews",    "walk",
+    "parade", "green",     "park", "highway",  "circle", "rise",  NULL,
+};
+
+/* Words before the number of a flat or a house. */
+static const char *const unit_words[] = {"flat", "apartment", "apt", "unit", "suite", NULL};
+
+/* Words a street's name may have. */
+#define STREET_WORDS 4
+
+/* Words and commas of an address after "my address is". */
+#define ADDRESS_WORDS 14
+
+/* A house or flat number at p ("42", "221b", "forty two", "flat 3"): its
+ * end, or 0. */
+static size_t house_number_at(const unsigned char *s, size_t n, size_t p)
+{
+    struct group g;
+    size_t e;
+
+    if (word_at(s, n, p, &e) && word_index(s, p, e, unit_words) >= 0) {
+        size_t gap = gap_at(s, n, e, GAP_MAX);
+
+        if (!gap) {
+            return 0;
+        }
+        p = e + gap;
+    }
+    if (p < n && is_digit(s[p])) {
+        e = tok_at(s, n, p).end;
+        if (e - p > 5) {
+            return 0;
+        }
+        if (e < n && is_alpha(s[e]) && !word_byte_at(s, n, e + 1)) {
+            e++; /* 221b */
+        }
+        return word_byte_at(s, n, e) ? 0 : e;
+    }
+    if (group_at(s, n, p, &g) && g.nd <= 4) {
+        return g.end;
+    }
+    return 0;
+}
+
+/* A street at p: a house number ("flat 3, 12" too), one to STREET_WORDS
+ * words of its name and a street type ("42 acacia avenue"): its end, or
+ * 0. */
+static size_t street_at(const unsigned char *s, size_t n, size_t p)
+{
+    size_t e = house_number_at(s, n, p), we, q;
+
+    if (!e) {
+        return 0;
+    }
+    if (e < n && s[e] == ',' && (q = house_number_at(s, n, e + 1 + gap_at(s, n, e + 1, GAP_MAX)))) {
+        e = q;
+    }
+    for (unsigned k = 0; k <= STREET_WORDS; k++) {
+        size_t gap = gap_at(s, n, e, GAP_MAX);
+
+        if (!gap || !word_at(s, n, e + gap, &we) || word_index(s, e + gap, we, secret_stops) >= 0) {
+            return 0;
+        }
+        if (k > 0 && word_index(s, e + gap, we, street_types) >= 0) {
+            return we;
+        }
+        e = we;
+    }
+    return 0;
+}
+
+/* An address as said after "my address is": words, numbers and commas up
+ * to the end of the sentence or a word such as "and", when they start
+ * with a house number or name a street. Returns the end, or 0. */
+static size_t address_words_at(const unsigned char *s, size_t n, size_t p)
+{
+    size_t end = 0, q = p, we;
+    bool street = house_number_at(s, n, p) > 0;
+
+    if (word_at(s, n, p, &we) && word_index(s, p, we, not_secrets) >= 0) {
+        return 0;
+    }
+    for (unsigned k = 0; k < ADDRESS_WORDS && q < n; k++) {
+        size_t e = q, gap;
+
+        while (e < n && is_alnum(s[e])) {
+            e++;
+        }
+        if (e == q || word_byte_at(s, n, e) || word_index(s, q, e, secret_stops) >= 0) {
+            break;
+        }
+        street |= word_index(s, q, e, street_types) >= 0;
+        end = e;
+        if (e < n && s[e] == ',') {
+            e++;
+        }
+        if (!(gap = gap_at(s, n, e, GAP_MAX))) {
+            break;
+        }
+        q = e + gap;
+    }
+    return street ? end : 0;
+}
+
+/* A postcode after "my postcode is": letters and digits in words of at
+ * most eight, as written ("SW1A 1AA", "90210-1234") or spelled ("s w one
+ * a one a a"), with a digit somewhere. Returns the end, or 0. */
+static size_t postcode_at(const unsigned char *s, size_t n, size_t p)
+{
+    size_t end = 0, q = p;
+    bool digit = false;
+
+    for (unsigned k = 0; k < SECRET_CHUNKS && q < n; k++) {
+        struct group g;
+        size_t e = q, gap;
+        bool has_digit = false;
+
+        if (group_at(s, n, q, &g)) {
+            e = g.end;
+            has_digit = true;
+        } else {
+            while (e < n && (is_alnum(s[e]) || (s[e] == '-' && e > q && e + 1 < n &&
+                                                is_digit(s[e - 1]) && is_digit(s[e + 1])))) {
+                has_digit |= is_digit(s[e]);
+                e++;
+            }
+            if (e == q || e - q > 8 || word_byte_at(s, n, e) || (!has_digit && e - q > 1)) {
+                break;
+            }
+        }
+        digit |= has_digit;
+        end = e;
+        if (!(gap = gap_at(s, n, e, GAP_MAX))) {
+            break;
+        }
+        q = e + gap;
+    }
+    return digit ? end : 0;
+}
+
+/* An address after its cue at t: "my address is ...", "i live at 42 ...",
+ * "send it to 42 ...", "my postcode is ...". */
+static bool address_at(const unsigned char *s, size_t n, const struct tok *t,
+                       const struct state *st, size_t *ret_start, size_t *ret_end)
+{
+    static const char *const not_postal[] = {"email", "mail",     "ip",     "web",    "mac",
+                                             "url",   "internet", "server", "memory", NULL};
+    static const char *const owners[] = {"my", "our", "home", "his", "her", "their", NULL};
+    static const char *const live[] = {"live", "lives", "living", "stay", "staying", NULL};
+    static const char *const at_on[] = {"at", "on", NULL};
+    static const char *const code[] = {"code", NULL};
+    size_t a = t->start, e = t->end, p, q, we, end = 0;
+
+    if (word_is(s, a, e, "address")) {
+        if (st->has_prev && word_index(s, st->prev_start, st->prev_end, not_postal) >= 0) {
+            return false;
+        }
+        if ((p = value_start(s, n, e, NULL))) {
+            end = address_words_at(s, n, p);
+        }
+    } else if (word_index(s, a, e, live) >= 0) {
+        q = e + gap_at(s, n, e, GAP_MAX);
+        if (q > e && word_at(s, n, q, &we) && word_index(s, q, we, at_on) >= 0 &&
+            (p = q = we + gap_at(s, n, we, GAP_MAX)) > we) {
+            end = street_at(s, n, p);
+        }
+    } else if (word_is(s, a, e, "to") && st->send_left) {
+        p = e + gap_at(s, n, e, GAP_MAX);
+        end = p > e ? street_at(s, n, p) : 0;
+    } else if (st->has_prev && word_index(s, st->prev_start, st->prev_end, owners) >= 0) {
+        /* "my postcode", "my zip code", "our post code": a weather
+         * question's "zip code 90210" is nobody's */
+        if (word_is(s, a, e, "post") || word_is(s, a, e, "postal") || word_is(s, a, e, "zip")) {
+            q = e + gap_at(s, n, e, GAP_MAX);
+            if (q > e && word_at(s, n, q, &we) && word_index(s, q, we, code) >= 0) {
+                e = we;
+            } else if (!word_is(s, a, e, "zip")) {
+                return false;
+            }
+        } else if (!word_is(s, a, e, "postcode") && !word_is(s, a, e, "zipcode") &&
+                   !word_is(s, a, e, "eircode")) {
+            return false;
+        }
+        if ((p = value_start(s, n, e, NULL))) {
+            end = postcode_at(s, n, p);
+        }
+    }
+    if (!end) {
+        return false;
+    }
+    *ret_start = p;
+    *ret_end = end;
     return true;
 }
 
@@ -1505,10 +2040,21 @@ static bool match_at(const unsigned char *s, size_t n, const struct tok *t, cons
         sp->kind = REDACT_SECRET;
         return true;
     }
-    if (run_at(s, n, t->start, false, &r)) {
+    if (t->kind == TOK_WORD && !word_byte_before(s, n, t->start) && !word_byte_at(s, n, t->end)) {
+        if (birthdate_at(s, n, t, &sp->start, &sp->end)) {
+            sp->kind = REDACT_BIRTHDATE;
+            return true;
+        }
+        if (address_at(s, n, t, st, &sp->start, &sp->end)) {
+            sp->kind = REDACT_ADDRESS;
+            return true;
+        }
+    }
+    if (run_at(s, n, t->start, false, number_announced(s, st), &r)) {
         struct run c;
 
-        if (r.end < n && s[r.end] == ',' && run_at(s, n, t->start, true, &c) &&
+        if (r.end < n && s[r.end] == ',' &&
+            run_at(s, n, t->start, true, number_announced(s, st), &c) &&
             comma_run(s, n, &c, st->ctx, &sp->kind)) {
             run_span(s, n, &c, copied, &sp->start, &sp->end);
             return true;
@@ -1538,20 +2084,37 @@ static void put(struct out *o, const void *p, size_t len)
 
 /* One pass over the text: the first measures, the second writes, so that
  * the result is the only allocation. Text is copied lazily (from copied)
- * so that a replacement can take in letters glued before it. */
-static void scan(const unsigned char *s, size_t n, struct out *o)
+ * so that a replacement can take in letters glued before it. The bytes
+ * before from are context only (a slot's name): they colour what follows
+ * but are never written. A slot's value is one thing, so that "jane at
+ * example dot com" there is an address whatever the name. */
+static void scan(const unsigned char *s, size_t n, size_t from, struct out *o)
 {
     struct state st = {.ctx = CTX_NONE};
-    size_t i = 0, copied = 0;
+    size_t i = 0, copied = from;
+    bool value = from == 0;
 
     while (i < n) {
         struct tok t = tok_at(s, n, i);
         struct span sp;
         size_t next = t.end;
 
+        if (!value && i >= from) {
+            st.email_left = EMAIL_WORDS;
+            value = true;
+        }
+
         if (match_at(s, n, &t, &st, copied, &sp, &next) && sp.end > i) {
             const char *m = markers[sp.kind];
 
+            if (sp.end <= from) {
+                i = sp.end;
+                st = (struct state){.ctx = CTX_NONE};
+                continue;
+            }
+            if (sp.start < copied) {
+                sp.start = copied;
+            }
             put(o, s + copied, sp.start - copied);
             put(o, m, strlen(m));
             o->counts[sp.kind]++;
@@ -1571,27 +2134,173 @@ static void scan(const unsigned char *s, size_t n, struct out *o)
     put(o, s + copied, n - copied);
 }
 
-char *redact_text(const char *text, unsigned ret_counts[REDACT_KINDS])
+/* Measures, allocates once, writes: the redacted copy of s[from..n). */
+static char *redact_from(const unsigned char *s, size_t n, size_t from,
+                         unsigned ret_counts[REDACT_KINDS])
 {
-    const unsigned char *s = (const unsigned char *)text;
-    size_t n = strlen(text);
     struct out o = {0};
 
-    /* A marker is at most 8 bytes and replaces at least 1. */
-    if (n > (SIZE_MAX - 1) / 8) {
+    /* A marker replaces at least one byte. */
+    if (n > (SIZE_MAX - 1) / MARKER_MAX) {
         return NULL;
     }
-    scan(s, n, &o);
+    scan(s, n, from, &o);
     o.buf = malloc(o.len + 1);
     if (!o.buf) {
         return NULL;
     }
     o.len = 0;
     memset(o.counts, 0, sizeof(o.counts));
-    scan(s, n, &o);
+    scan(s, n, from, &o);
     o.buf[o.len] = '\0';
     if (ret_counts) {
         memcpy(ret_counts, o.counts, sizeof(o.counts));
     }
     return o.buf;
+}
+
+char *redact_text(const char *text, unsigned ret_counts[REDACT_KINDS])
+{
+    return redact_from((const unsigned char *)text, strlen(text), 0, ret_counts);
+}
+
+/* ---- Slots ------------------------------------------------------------ */
+
+/* Words of a slot's name that say its value is a secret or a payment or
+ * bank detail, which the history never keeps in any form. "code" alone
+ * counts: a slot named "code" holds what the user read out, and the few
+ * codes that are harmless are named by the word before ("country_code"). */
+static const char *const secret_names[] = {
+    "code",  "pin",        "pincode", "password", "passcode", "passphrase", "passwd",
+    "pwd",   "cvv",        "cvv2",    "cvc",      "csc",      "account",    "acct",
+    "card",  "iban",       "bic",     "swift",    "sortcode", "secret",     "otp",
+    "token", "credential", "ssn",     NULL,
+};
+
+/* Words after which "code" names something harmless. */
+static const char *const harmless_codes[] = {
+    "country", "language", "lang",   "currency", "area",   "dialling", "dialing", "error",
+    "status",  "http",     "exit",   "airport",  "iata",   "icao",     "colour",  "color",
+    "product", "discount", "promo",  "voucher",  "coupon", "qr",       "bar",     "source",
+    "zip",     "post",     "postal", "dress",    "morse",  "tax",      NULL,
+};
+
+/* Endings glued to a secret word that keep it one: "cardnumber",
+ * "accountno", "pins". */
+static const char *const secret_suffixes[] = {"", "s", "number", "num", "no", "nr", "id", NULL};
+
+/* The next word of a name from *p: letters and digits, split at anything
+ * else and where a lower-case letter meets an upper-case one ("pinCode").
+ * Returns false at the end. */
+static bool name_word(const unsigned char *s, size_t n, size_t *p, size_t *ret_start,
+                      size_t *ret_end)
+{
+    size_t a = *p, b;
+
+    while (a < n && !is_alnum(s[a])) {
+        a++;
+    }
+    if (a == n) {
+        return false;
+    }
+    b = a + 1;
+    while (b < n && is_alnum(s[b]) &&
+           !(s[b] >= 'A' && s[b] <= 'Z' && s[b - 1] >= 'a' && s[b - 1] <= 'z')) {
+        b++;
+    }
+    *ret_start = a;
+    *ret_end = b;
+    *p = b;
+    return true;
+}
+
+static bool secret_name_word(const unsigned char *s, size_t a, size_t b)
+{
+    for (size_t k = 0; secret_names[k]; k++) {
+        size_t len = strlen(secret_names[k]);
+
+        if (b - a < len) {
+            continue;
+        }
+        for (size_t m = 0; secret_suffixes[m]; m++) {
+            if (b - a == len + strlen(secret_suffixes[m]) &&
+                word_is(s, a, a + len, secret_names[k]) &&
+                word_is(s, a + len, b, secret_suffixes[m])) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+bool redact_slot_is_secret(const char *name)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    size_t n = strlen(name), p = 0, a, b, prev_a = 0, prev_b = 0;
+    bool has_prev = false;
+
+    while (name_word(s, n, &p, &a, &b)) {
+        if (secret_name_word(s, a, b) && !(word_is(s, a, b, "code") && has_prev &&
+                                           word_index(s, prev_a, prev_b, harmless_codes) >= 0)) {
+            return true;
+        }
+        prev_a = a;
+        prev_b = b;
+        has_prev = true;
+    }
+    return false;
+}
+
+int redact_slot(const char *name, const char *value, char **ret_value,
+                unsigned ret_counts[REDACT_KINDS])
+{
+    const unsigned char *s;
+    size_t n, vlen, p = 0, a, b, len = 0;
+    char *text, *out;
+
+    if (!name || !value || !ret_value) {
+        return -EINVAL;
+    }
+    if (redact_slot_is_secret(name)) {
+        if (ret_counts) {
+            memset(ret_counts, 0, sizeof(unsigned) * REDACT_KINDS);
+        }
+        *ret_value = NULL;
+        return 0;
+    }
+    /* The name's words, then ": ", then the value: "recipient: jane at
+     * example dot com". The colon keeps a run or an address from reaching
+     * back into the name; digits of the name are left out. */
+    s = (const unsigned char *)name;
+    n = strlen(name);
+    vlen = strlen(value);
+    if (n > SIZE_MAX / 2 - 3 || vlen > SIZE_MAX / 2) {
+        return -ENOMEM;
+    }
+    text = malloc(2 * n + 3 + vlen);
+    if (!text) {
+        return -ENOMEM;
+    }
+    while (name_word(s, n, &p, &a, &b)) {
+        for (size_t k = a; k < b; k++) {
+            if (is_alpha(s[k])) {
+                text[len++] = (char)s[k];
+            }
+        }
+        text[len++] = ' ';
+    }
+    if (len) {
+        len--;
+        text[len++] = ':';
+        text[len++] = ' ';
+    }
+    memcpy(text + len, value, vlen);
+    out = redact_from((const unsigned char *)text, len + vlen, len, ret_counts);
+    explicit_bzero(text, len + vlen);
+    free(text);
+    if (!out) {
+        return -ENOMEM;
+    }
+    *ret_value = out;
+    return 0;
 }

@@ -1,6 +1,7 @@
 /* The redactor (privacy/redact.c): a table of transcripts and answers with
  * what must come out, for every kind in digits and in words, and the
  * requests that must come out untouched. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,81 @@ static const struct redact_case numbers[] = {
     {"my order number is 123-456-7890", "my order number is [number]"},
 };
 
+/* What speech recognition really writes: "for" and "to" for four and two,
+ * "won" and "ate" for one and eight, "treble" and "oh" inside digit runs. */
+static const struct redact_case asr[] = {
+    {"account for five three to seven seven one nine", "account [number]"},
+    {"card number for five three to zero one five one one to eight three zero three six six",
+     "card number [card]"},
+    {"my card number is for five three too oh one five won won to ate three oh three six six",
+     "my card number is [card]"},
+    {"my account number is treble seven four two one nine", "my account number is [number]"},
+    {"my account number is double five three oh one nine", "my account number is [number]"},
+    {"call me on oh seven seven oh oh nine treble oh one two", "call me on [phone]"},
+    {"my pin is for for to won", "my pin is [secret]"},
+};
+
+/* A sort code has the shape of a date; after "sort code" it is none. */
+static const struct redact_case sort_codes[] = {
+    {"my sort code is 11-03-20", "my sort code is [number]"},
+    {"sort code: 11.03.20", "sort code: [number]"},
+    {"my sort code is one one oh three two oh", "my sort code is [number]"},
+    {"sort code 40 47 84 account 12345678", "sort code [number] account [number]"},
+    {"my sort code is 11 03 20 and the account is 12345678",
+     "my sort code is [number] and the account is [number]"},
+};
+
+/* Secrets said the way people say them: the trigger and its "is" apart. */
+static const struct redact_case natural_secrets[] = {
+    {"the three digit code on the back of my card is seven three one",
+     "the three digit code on the back of my card is [secret]"},
+    {"the wifi password for the guest network is blue giraffe forty two",
+     "the wifi password for the guest network is [secret]"},
+    {"the security code is seven three one", "the security code is [secret]"},
+    {"my passcode is one two three four", "my passcode is [secret]"},
+    {"password is blue giraffe", "password is [secret]"},
+    {"the pin for my phone is 4421", "the pin for my phone is [secret]"},
+    {"the code for the gate is one nine eight four", "the code for the gate is [secret]"},
+    {"the pin to unlock my phone is 2580", "the pin to unlock my phone is [secret]"},
+    {"the access code for the building is 4 7 1 1", "the access code for the building is [secret]"},
+};
+
+static const struct redact_case cued_emails[] = {
+    {"email the invoice to accounts at brightwater dot co dot uk", "email the invoice to [email]"},
+    {"e-mail the report to finance at example dot com", "e-mail the report to [email]"},
+    {"mail the photos to grandma at example dot org please", "mail the photos to [email] please"},
+};
+
+static const struct redact_case births[] = {
+    {"my date of birth is the fourth of july nineteen eighty two",
+     "my date of birth is [birthdate]"},
+    {"i was born on 04/07/1982", "i was born on [birthdate]"},
+    {"date of birth: 4th July 1982.", "date of birth: [birthdate]."},
+    {"I was born on the 4th of July, 1982 in Leeds", "I was born on [birthdate] in Leeds"},
+    {"dob 1982-07-04", "dob [birthdate]"},
+    {"my birthday is july fourth", "my birthday is [birthdate]"},
+    {"my birth date is twenty first march two thousand and one", "my birth date is [birthdate]"},
+};
+
+static const struct redact_case addresses[] = {
+    {"my address is 42 elm street springfield", "my address is [address]"},
+    {"send it to 42 acacia avenue", "send it to [address]"},
+    {"send it to 42 acacia avenue please", "send it to [address] please"},
+    {"deliver the parcel to forty two acacia avenue", "deliver the parcel to [address]"},
+    {"my home address is flat 3, 12 high street, london", "my home address is [address]"},
+    {"i live at 221b baker street", "i live at [address]"},
+    {"my postcode is SW1A 1AA", "my postcode is [address]"},
+    {"my zip code is 90210", "my zip code is [address]"},
+    {"my post code is s w one a one a a", "my post code is [address]"},
+    {"my zip code is nine oh two one oh", "my zip code is [address]"},
+    {"my postcode is SW1A 1AA and i want the weather",
+     "my postcode is [address] and i want the weather"},
+    {"deliver to flat 2, 15 park road", "deliver to [address]"},
+    {"my address is 42 elm street and my phone is 07700 900123",
+     "my address is [address] and my phone is [phone]"},
+    {"my address: 1600 pennsylvania avenue, washington", "my address: [address]"},
+};
+
 /* Several in one text, and the text around them kept byte for byte. */
 static const struct redact_case mixed[] = {
     {"call 020 7946 0958 or email a.b@example.com, my pin is 1234",
@@ -246,6 +322,54 @@ static const char *const untouched[] = {
     "add eggs, milk and bread to the list",
     "what's 2+2",
     "Chapter 11, verse 3",
+    /* the homophones only inside digit runs, the cues only with their values */
+    "set a timer for five minutes",
+    "two tickets to paris",
+    "a table for two at eight",
+    "from nine to five",
+    "it's twenty to five",
+    "count to ten",
+    "i ate two eggs",
+    "we won two to one",
+    "one for all and all for one",
+    "add four to the list",
+    "set a timer for twenty five minutes",
+    "it is ten to four",
+    "remind me to call mum at five to six",
+    "the score was four to two",
+    "my date of birth is wrong",
+    "what is my date of birth",
+    "mozart was born in 1756",
+    "my address is changing",
+    "what is my address",
+    "the address is on the letter",
+    "my email address is the same",
+    "the weather at 42 degrees",
+    "drive to the station",
+    "send it to mum",
+    "send it to the office",
+    "zip code is 90210",
+    "what is the postcode for london",
+    "the code review is at three",
+    "the password for the wifi is on the fridge",
+    "the code on the back of the box",
+    "the security code on the back is three digits",
+    "the password for my bank is eight characters long",
+    "my pin for the bank is wrong",
+    "the code for this bug is in the repo",
+    "what year was i born",
+    "i live at home",
+    "happy birthday to you",
+    "my birthday party is on saturday",
+    "send it to the address on file",
+    "what's the weather in my zip code",
+    "i ate for two",
+    "two for one pizza deal",
+    "what's the code for the gate",
+    "the sort of code that works",
+    "search for cats at amazon dot com",
+    "book two tickets for the 4th of july",
+    "treble clef",
     "UTF-8 \303\274n\303\257c\303\266d\303\251 \342\230\225 text",
 };
 
@@ -298,6 +422,8 @@ static void test_markers(void)
     CHECK(strcmp(redact_marker(REDACT_ID), "[id]") == 0);
     CHECK(strcmp(redact_marker(REDACT_SECRET), "[secret]") == 0);
     CHECK(strcmp(redact_marker(REDACT_NUMBER), "[number]") == 0);
+    CHECK(strcmp(redact_marker(REDACT_BIRTHDATE), "[birthdate]") == 0);
+    CHECK(strcmp(redact_marker(REDACT_ADDRESS), "[address]") == 0);
     CHECK(strcmp(redact_marker(REDACT_KINDS), "[redacted]") == 0);
 }
 
@@ -352,6 +478,113 @@ static void test_large(void)
     free(text);
 }
 
+/* Slots under the redact policy: a name that says secret drops the slot,
+ * as a word of the name in any of the ways names are written; a name that
+ * only contains the letters does not. */
+static void test_slot_names(void)
+{
+    static const char *const secret[] = {
+        "code",          "pin",           "PIN",        "pinCode",  "pin-code",
+        "card_number",   "cardNumber",    "cardnumber", "CardNo",   "account_no",
+        "accountNumber", "accounts",      "iban",       "IBAN",     "security_code",
+        "password",      "wifi.password", "passcode",   "cvv",      "cvc",
+        "otp",           "access_token",  "secret",     "sortCode", "door code",
+    };
+    static const char *const innocent[] = {
+        "opinion",      "discard",      "accountant", "postcard",  "pinecone",  "barcode_type",
+        "country_code", "languageCode", "error_code", "recipient", "duration",  "time",
+        "city",         "query",        "",           "pinned",    "scorecard", "cardigan",
+        "zip_code",     "postCode",     "spinner",
+    };
+    char *v;
+    unsigned counts[REDACT_KINDS];
+
+    for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+        CHECKF(redact_slot_is_secret(secret[i]), "\"%s\" says no secret", secret[i]);
+        v = (char *)"unchanged";
+        memset(counts, 0xff, sizeof(counts));
+        CHECK(redact_slot(secret[i], "four nine two seven", &v, counts) == 0);
+        CHECKF(v == NULL, "slot \"%s\" kept as \"%s\"", secret[i], v ? v : "");
+        for (int k = 0; k < REDACT_KINDS; k++) {
+            CHECK(counts[k] == 0);
+        }
+    }
+    for (size_t i = 0; i < sizeof(innocent) / sizeof(innocent[0]); i++) {
+        CHECKF(!redact_slot_is_secret(innocent[i]), "\"%s\" says secret", innocent[i]);
+    }
+}
+
+struct slot_case {
+    const char *name, *value, *want;
+};
+
+/* The name is the cue: "recipient" makes a spoken address of what would
+ * be "jane at example" in a sentence, "phone" a phone number of seven
+ * digits. */
+static void test_slot_values(void)
+{
+    static const struct slot_case cases[] = {
+        {"recipient", "jane at example dot com", "[email]"},
+        {"email", "jane at example dot com", "[email]"},
+        {"to", "jane.doe@example.com", "[email]"},
+        {"phone", "five five five one two three four", "[phone]"},
+        {"contact", "020 7946 0958", "[phone]"},
+        {"passport_number", "123456789", "[id]"},
+        {"message", "my pin is 1234 and call me", "my pin is [secret] and call me"},
+        {"duration", "ten minutes", "ten minutes"},
+        {"time", "seven thirty", "seven thirty"},
+        {"city", "paris", "paris"},
+        {"line2", "42", "42"},
+        {"number", "five", "five"},
+        {"recipient", "", ""},
+        {"", "4532015112830366", "[card]"},
+        {"my_phone", "[phone]", "[phone]"},
+        /* a value is one thing: an address whatever the name */
+        {"contact", "accounts at brightwater dot co dot uk", "[email]"},
+        {"item", "jane doe at example dot org", "[email]"},
+        {"date_of_birth", "the fourth of july nineteen eighty two", "[birthdate]"},
+        {"birthday", "4th July 1982", "[birthdate]"},
+        {"address", "42 elm street springfield", "[address]"},
+        {"note", "card for five three to zero one five one one to eight three zero three six six",
+         "card [card]"},
+        {"zip_code", "90210", "90210"},
+        {"item", "two tickets to paris", "two tickets to paris"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *v = NULL;
+        unsigned counts[REDACT_KINDS], total = 0;
+        int r = redact_slot(cases[i].name, cases[i].value, &v, counts);
+
+        CHECKF(r == 0 && v && strcmp(v, cases[i].want) == 0,
+               "slot \"%s\" = \"%s\": expected \"%s\", got %d \"%s\"", cases[i].name,
+               cases[i].value, cases[i].want, r, v ? v : "(null)");
+        for (int k = 0; k < REDACT_KINDS; k++) {
+            total += counts[k];
+        }
+        CHECK(total == (strcmp(cases[i].value, cases[i].want) != 0));
+        free(v);
+    }
+    /* without the name, the same words are a sentence */
+    {
+        char *v = redact_text("jane at example dot com", NULL);
+
+        CHECK(v && strcmp(v, "jane at example dot com") == 0);
+        free(v);
+    }
+}
+
+/* Arguments: NULLs are refused and nothing is written. */
+static void test_slot_args(void)
+{
+    char *v = (char *)"unchanged";
+
+    CHECK(redact_slot(NULL, "x", &v, NULL) == -EINVAL);
+    CHECK(redact_slot("x", NULL, &v, NULL) == -EINVAL);
+    CHECK(redact_slot("x", "x", NULL, NULL) == -EINVAL);
+    CHECK(strcmp(v, "unchanged") == 0);
+}
+
 int main(void)
 {
     size_t positives = 0, negatives = sizeof(untouched) / sizeof(untouched[0]);
@@ -364,6 +597,12 @@ int main(void)
     RUN_TABLE(ids, positives);
     RUN_TABLE(secrets, positives);
     RUN_TABLE(numbers, positives);
+    RUN_TABLE(asr, positives);
+    RUN_TABLE(sort_codes, positives);
+    RUN_TABLE(natural_secrets, positives);
+    RUN_TABLE(cued_emails, positives);
+    RUN_TABLE(births, positives);
+    RUN_TABLE(addresses, positives);
     RUN_TABLE(mixed, positives);
     for (size_t i = 0; i < negatives; i++) {
         check_case(untouched[i], untouched[i]);
@@ -371,6 +610,9 @@ int main(void)
     test_markers();
     test_counts();
     test_large();
+    test_slot_names();
+    test_slot_values();
+    test_slot_args();
     printf("%zu cases: %zu redacted, %zu untouched\n", positives + negatives, positives, negatives);
     return check_status();
 }
