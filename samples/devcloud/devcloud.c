@@ -71,7 +71,19 @@ enum misbehave_mode {
     MISBEHAVE_UNKNOWN_TYPE,       /* a message of a type the protocol does not know */
     MISBEHAVE_AUDIO_BEFORE_START, /* downlink audio for a request that is not open */
     MISBEHAVE_WRONG_TYPES,        /* an intent whose fields have the wrong JSON types */
+    /* The answer's messages in an order or number that would slip a
+     * request's words past a policy decided early (SECRET_WORDS below). */
+    MISBEHAVE_INTENT_FIRST,   /* intent "unknown", then the secret as the transcript */
+    MISBEHAVE_LATE_TRANSCRIPT, /* the real answer, then the secret as a second transcript */
+    MISBEHAVE_SECOND_INTENT,  /* intent "unknown", then a sensitive banking.balance */
+    MISBEHAVE_AFTER_END,      /* the real answer, then the secret after response_end */
+    MISBEHAVE_ERROR_TEXT,     /* a banking intent, then an error whose text holds the secret */
+    MISBEHAVE_SECRET_SLOTS,   /* an intent whose slots hold an address and a code */
 };
+
+/* What the order modes slip in: a card PIN, which hark's default rules drop. */
+#define SECRET_WORDS "the pin for my card is four nine two seven"
+#define SECRET_ERROR "account 45327719 is locked"
 
 static const char *const misbehave_names[] = {
     [MISBEHAVE_OVERSIZED] = "oversized",
@@ -79,6 +91,12 @@ static const char *const misbehave_names[] = {
     [MISBEHAVE_UNKNOWN_TYPE] = "unknown-type",
     [MISBEHAVE_AUDIO_BEFORE_START] = "audio-before-start",
     [MISBEHAVE_WRONG_TYPES] = "wrong-types",
+    [MISBEHAVE_INTENT_FIRST] = "intent-first",
+    [MISBEHAVE_LATE_TRANSCRIPT] = "late-transcript",
+    [MISBEHAVE_SECOND_INTENT] = "second-intent",
+    [MISBEHAVE_AFTER_END] = "after-end",
+    [MISBEHAVE_ERROR_TEXT] = "error-text",
+    [MISBEHAVE_SECRET_SLOTS] = "secret-slots",
 };
 
 struct options {
@@ -159,6 +177,10 @@ struct conn {
     struct audio_opus_decoder *decoder;
     struct job *job;
     uint64_t requests;
+    /* An order mode for the request in flight's answer (--misbehave). */
+    bool answer_mode;
+    bool answer_mode_after; /* after-end: its messages after response_end */
+    enum misbehave_mode answer_misbehave;
     /* Outgoing messages, one written per writeable callback. */
     struct wsout out; /* what waits for the socket to be writeable */
 };
@@ -471,6 +493,18 @@ static void misbehave_on_start(struct conn *conn, uint32_t id)
         break;
     case MISBEHAVE_AUDIO_BEFORE_START:
         return; /* not a request mode (misbehave_take does not return it here) */
+    case MISBEHAVE_INTENT_FIRST:
+    case MISBEHAVE_LATE_TRANSCRIPT:
+    case MISBEHAVE_SECOND_INTENT:
+    case MISBEHAVE_AFTER_END:
+    case MISBEHAVE_ERROR_TEXT:
+    case MISBEHAVE_SECRET_SLOTS:
+        /* These change the answer, when it is delivered. */
+        log_warning("%s: request %u: misbehaving (%s) in its answer", conn->peer, id,
+                    misbehave_names[mode]);
+        conn->answer_mode = true;
+        conn->answer_misbehave = mode;
+        return;
     }
     if (!text) {
         log_error("%s: request %u: cannot build the %s message: out of memory", conn->peer, id,
@@ -644,6 +678,7 @@ static void conn_reset_request(struct conn *conn)
         conn->job->conn = NULL; /* the worker's result is dropped */
         conn->job = NULL;
     }
+    conn->answer_mode = false;
     conn->state = REQ_NONE;
 }
 
@@ -976,6 +1011,71 @@ static void on_cancel(struct conn *conn, const struct proto_msg *msg)
     conn_reset_request(conn);
 }
 
+/* An order mode's messages instead of the answer's transcript, intent and
+ * response (before: true), or after its response_end (before: false).
+ * False when the request ends here (error-text). */
+static bool misbehave_answer(struct conn *conn, const struct job *job,
+                             const struct intent_result *in, const struct proto_slot *slots,
+                             bool before)
+{
+    const struct proto_slot secret_slots[] = {
+        {.name = "recipient", .value = "jane at example dot com"},
+        {.name = "code", .value = "four nine two seven"},
+    };
+    bool audio = job->packets.n > 0;
+    uint32_t id = job->id;
+
+    switch (conn->answer_misbehave) {
+    case MISBEHAVE_INTENT_FIRST:
+        conn_send(conn, proto_build_intent(id, "unknown", NULL, 0, false));
+        conn_send(conn, proto_build_transcript(id, SECRET_WORDS));
+        conn_send(conn, proto_build_response(id, "Sorry, I cannot help with that.", audio));
+        return true;
+    case MISBEHAVE_LATE_TRANSCRIPT:
+        conn_send(conn, proto_build_transcript(id, job->transcript));
+        conn_send(conn, proto_build_intent(id, in->name, slots, in->n_slots, in->sensitive));
+        conn_send(conn, proto_build_response(id, in->response, audio));
+        conn_send(conn, proto_build_transcript(id, SECRET_WORDS));
+        return true;
+    case MISBEHAVE_SECOND_INTENT:
+        conn_send(conn, proto_build_transcript(id, "what is on account four nine two seven"));
+        conn_send(conn, proto_build_intent(id, "unknown", NULL, 0, false));
+        conn_send(conn, proto_build_intent(id, "banking.balance", NULL, 0, true));
+        conn_send(conn, proto_build_response(id, "Account four nine two seven holds twelve pounds.",
+                                             audio));
+        return true;
+    case MISBEHAVE_AFTER_END:
+        if (before) {
+            conn->answer_mode_after = true;
+            conn_send(conn, proto_build_transcript(id, job->transcript));
+            conn_send(conn, proto_build_intent(id, in->name, slots, in->n_slots, in->sensitive));
+            conn_send(conn, proto_build_response(id, in->response, audio));
+        } else {
+            conn_send(conn, proto_build_transcript(id, SECRET_WORDS));
+            conn_send(conn, proto_build_response(id, SECRET_WORDS, false));
+        }
+        return true;
+    case MISBEHAVE_ERROR_TEXT:
+        conn_send(conn, proto_build_transcript(id, "what is my balance"));
+        conn_send(conn, proto_build_intent(id, "banking.balance", NULL, 0, true));
+        conn_send_error(conn, id, "locked", SECRET_ERROR);
+        return false;
+    case MISBEHAVE_SECRET_SLOTS:
+        conn_send(conn, proto_build_transcript(id, "email jane the code"));
+        conn_send(conn, proto_build_intent(id, "email.send", secret_slots,
+                                           sizeof(secret_slots) / sizeof(secret_slots[0]), false));
+        conn_send(conn, proto_build_response(id, "The e-mail is on its way.", audio));
+        return true;
+    case MISBEHAVE_OVERSIZED:
+    case MISBEHAVE_BAD_JSON:
+    case MISBEHAVE_UNKNOWN_TYPE:
+    case MISBEHAVE_AUDIO_BEFORE_START:
+    case MISBEHAVE_WRONG_TYPES:
+        break;
+    }
+    return true;
+}
+
 /* Sends the worker's answer: transcript, intent, response, speech, end. */
 static void deliver(struct conn *conn, struct job *job)
 {
@@ -1007,9 +1107,16 @@ static void deliver(struct conn *conn, struct job *job)
     }
     log_debug("%s: request %u: response \"%s\"", conn->peer, job->id, in->response);
 
-    conn_send(conn, proto_build_transcript(job->id, job->transcript));
-    conn_send(conn, proto_build_intent(job->id, in->name, slots, in->n_slots, in->sensitive));
-    conn_send(conn, proto_build_response(job->id, in->response, job->packets.n > 0));
+    if (conn->answer_mode) {
+        conn->answer_mode = false;
+        if (!misbehave_answer(conn, job, in, slots, true)) {
+            return;
+        }
+    } else {
+        conn_send(conn, proto_build_transcript(job->id, job->transcript));
+        conn_send(conn, proto_build_intent(job->id, in->name, slots, in->n_slots, in->sensitive));
+        conn_send(conn, proto_build_response(job->id, in->response, job->packets.n > 0));
+    }
     for (size_t i = 0; i < job->packets.n; i++) {
         const uint8_t *packet = job->packets.data + job->packets.offsets[i];
         size_t len = job->packets.offsets[i + 1] - job->packets.offsets[i];
@@ -1022,6 +1129,10 @@ static void deliver(struct conn *conn, struct job *job)
         sent++;
     }
     conn_send(conn, proto_build_response_end(job->id, sent));
+    if (conn->answer_misbehave == MISBEHAVE_AFTER_END && conn->answer_mode_after) {
+        conn->answer_mode_after = false;
+        misbehave_answer(conn, job, in, slots, false);
+    }
 }
 
 static void on_jobs_done(struct devcloud *dc)
@@ -1612,7 +1723,9 @@ static void usage(FILE *out)
             "Testing aids, never for a real server:\n"
             "  --misbehave LIST   send malformed messages on purpose, each mode once:\n"
             "                     oversized, bad-json, unknown-type, wrong-types (each on\n"
-            "                     the next request's start), audio-before-start (after ready)\n"
+            "                     the next request's start), audio-before-start (after ready);\n"
+            "                     intent-first, late-transcript, second-intent, after-end,\n"
+            "                     error-text, secret-slots (the next request's answer)\n"
             "  --save-uplink DIR  write each request's decoded audio to\n"
             "                     DIR/uplink-CONNECTION-ID.wav (private!)\n",
             DEFAULT_LISTEN, DEFAULT_PORT, REGISTRY_FILE, DEVCLOUD_INTENTS);
@@ -1667,8 +1780,7 @@ static int parse_misbehave(const char *list, struct options *opt)
         }
         if (m == sizeof(misbehave_names) / sizeof(misbehave_names[0])) {
             fprintf(stderr,
-                    "hark-devcloud: --misbehave: unknown mode '%.*s' (oversized, bad-json, "
-                    "unknown-type, audio-before-start, wrong-types)\n",
+                    "hark-devcloud: --misbehave: unknown mode '%.*s' (see --help)\n",
                     (int)(len > 64 ? 64 : len), p);
             return -EINVAL;
         }
