@@ -178,6 +178,7 @@ static int end_request(struct ear *ear, char *err, size_t errsz)
     struct ear_end end = {
         .t = (double)ear->endpoint.end_frame * AUDIO_VAD_FRAME / AUDIO_RATE,
         .reason = audio_endpoint_result_to_string(ear->endpoint.result),
+        .no_speech = ear->endpoint.result == AUDIO_ENDPOINT_NO_SPEECH,
         .duration_s = (double)(ear->endpoint.end_frame - ear->endpoint.wake_frame) *
                       AUDIO_VAD_FRAME / AUDIO_RATE,
     };

@@ -30,6 +30,7 @@ struct ear_wake {
 struct ear_end {
     double t;          /* seconds into the audio at which the request ended */
     const char *reason; /* "silence", "max_length" or "no_speech" */
+    bool no_speech;     /* nothing was said after the wake: nothing to send */
     double duration_s; /* from the wake to the end */
 };
 

@@ -195,6 +195,15 @@ void events_remembered(uint32_t id, uint64_t record_id, bool audio)
     finish_line(f);
 }
 
+void events_not_remembered(uint32_t id, const char *reason)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"not_remembered\",\"id\":%" PRIu32 ",\"reason\":", id);
+    write_string(f, reason);
+    finish_line(f);
+}
+
 void events_state(const char *state)
 {
     FILE *f = out();

@@ -33,6 +33,9 @@ void events_error(bool has_id, uint32_t id, const char *code, const char *messag
 void events_policy(uint32_t id, const char *action, const char *rule);
 /* The request was written into the history as record record_id. */
 void events_remembered(uint32_t id, uint64_t record_id, bool audio);
+/* The policy let the request be remembered, but the history could not take
+ * it (reason: what failed, e.g. a full disk; never the request's words). */
+void events_not_remembered(uint32_t id, const char *reason);
 /* What `hark run` is doing: idle, listening, thinking, speaking, muted,
  * error, disconnected (the hooks' states). */
 void events_state(const char *state);

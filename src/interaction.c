@@ -15,6 +15,18 @@
 
 #define ERRSZ 512
 
+/* At most this many transcripts, intents, responses or slot values per
+ * request: a cloud that sends more is not trusted with the request, which is
+ * then dropped. */
+#define HELD_MAX 64
+
+/* Texts the cloud sent, in order of arrival; all are weighed, the last is
+ * kept. */
+struct held {
+    char *text[HELD_MAX];
+    size_t n;
+};
+
 struct interaction {
     const struct policy *policy;
     struct history *history;
@@ -23,14 +35,14 @@ struct interaction {
     uint32_t id; /* 0: no request */
     bool decided;
     struct policy_decision decision;
-    /* Held as the cloud sent them, until decided and finished. */
-    char *transcript;
-    char *response;
-    char *intent;
-    bool sensitive;
-    char *slots[2 * PROTO_SLOTS_MAX]; /* name, value, ... */
+    /* Held as the cloud sent them, until the request has ended. */
+    struct held transcripts, responses, intents;
+    struct held slot_values; /* of every intent, to be weighed */
+    char *error; /* the cloud's error message, if it sent one */
+    bool sensitive; /* any intent was flagged */
+    bool too_many;  /* more messages than HELD_MAX of one kind */
+    char *slots[2 * PROTO_SLOTS_MAX]; /* the last intent's: name, value, ... */
     size_t n_slots;
-    bool transcript_shown, response_shown;
     /* The uplink's Opus packets, each with a u16 length, after a header. */
     uint8_t *audio;
     size_t audio_len, audio_cap;
@@ -56,15 +68,53 @@ static void wipe_string(char **s)
     }
 }
 
-static void wipe(struct interaction *in)
+static void held_wipe(struct held *h)
 {
-    wipe_string(&in->transcript);
-    wipe_string(&in->response);
-    wipe_string(&in->intent);
+    for (size_t i = 0; i < h->n; i++) {
+        wipe_string(&h->text[i]);
+    }
+    h->n = 0;
+}
+
+/* The last text held, or NULL. */
+static const char *held_last(const struct held *h)
+{
+    return h->n > 0 ? h->text[h->n - 1] : NULL;
+}
+
+static void held_add(struct interaction *in, struct held *h, const char *text)
+{
+    char *copy;
+
+    if (h->n == HELD_MAX) {
+        in->too_many = true;
+        return;
+    }
+    copy = strdup(text ? text : "");
+    if (!copy) {
+        /* A word that cannot be weighed makes the request unsafe to keep. */
+        in->too_many = true;
+        return;
+    }
+    h->text[h->n++] = copy;
+}
+
+static void wipe_slots(struct interaction *in)
+{
     for (size_t i = 0; i < 2 * in->n_slots; i++) {
         wipe_string(&in->slots[i]);
     }
     in->n_slots = 0;
+}
+
+static void wipe(struct interaction *in)
+{
+    held_wipe(&in->transcripts);
+    held_wipe(&in->responses);
+    held_wipe(&in->intents);
+    held_wipe(&in->slot_values);
+    wipe_string(&in->error);
+    wipe_slots(in);
     if (in->audio) {
         explicit_bzero(in->audio, in->audio_len);
     }
@@ -73,8 +123,7 @@ static void wipe(struct interaction *in)
     in->audio_full = false;
     in->decided = false;
     in->sensitive = false;
-    in->transcript_shown = false;
-    in->response_shown = false;
+    in->too_many = false;
     in->id = 0;
 }
 
@@ -132,94 +181,140 @@ static char *as_decided(const struct interaction *in, const char *text)
     return NULL;
 }
 
-/* Shows what is held and may be shown, once. */
-static void show_held(struct interaction *in)
+/* A slot's value as the decision lets it be shown or kept; NULL: left out. */
+static char *slot_as_decided(const struct interaction *in, const char *name, const char *value)
 {
-    char *s;
+    (void)name;
+    return as_decided(in, value);
+}
 
-    if (!in->decided || in->decision.action == POLICY_DROP) {
-        return;
-    }
-    if (in->transcript && !in->transcript_shown) {
-        if ((s = as_decided(in, in->transcript))) {
-            events_transcript(in->id, s);
-            wipe_string(&s);
-        }
-        in->transcript_shown = true;
-    }
-    if (in->response && !in->response_shown) {
-        if ((s = as_decided(in, in->response))) {
-            events_response(in->id, s);
-            wipe_string(&s);
-        }
-        in->response_shown = true;
+/* Keeps the stricter of the decision so far and d (the first on a tie). */
+static void keep_strictest(struct interaction *in, const struct policy_decision *d)
+{
+    if (!in->decided || d->action > in->decision.action) {
+        in->decision = *d;
+        in->decided = true;
     }
 }
 
+/* Weighs one intent (NULL: none) against every text the cloud sent. */
+static void weigh(struct interaction *in, const char *intent)
+{
+    const struct held *texts[] = {&in->transcripts, &in->responses, &in->slot_values};
+    struct policy_decision d;
+    bool any = false;
+
+    for (size_t k = 0; k < sizeof(texts) / sizeof(texts[0]); k++) {
+        for (size_t i = 0; i < texts[k]->n; i++) {
+            policy_decide(in->policy, intent, texts[k]->text[i], in->sensitive, &d);
+            keep_strictest(in, &d);
+            any = true;
+        }
+    }
+    if (in->error || !any) {
+        policy_decide(in->policy, intent, in->error, in->sensitive, &d);
+        keep_strictest(in, &d);
+    }
+}
+
+/* The decision on everything the cloud said: each intent with each text,
+ * any sensitive flag; the strictest wins, whatever the order. */
 static void decide(struct interaction *in)
 {
-    policy_decide(in->policy, in->intent, in->transcript, in->sensitive, &in->decision);
-    in->decided = true;
+    in->decided = false;
+    if (in->too_many) {
+        in->decision.action = POLICY_DROP;
+        snprintf(in->decision.rule, sizeof(in->decision.rule), "too_many_messages");
+        in->decided = true;
+        return;
+    }
+    for (size_t i = 0; i < in->intents.n; i++) {
+        weigh(in, in->intents.text[i]);
+    }
+    if (in->intents.n == 0) {
+        weigh(in, NULL);
+    }
+}
+
+static void show_policy(struct interaction *in)
+{
     log_info("request %u: policy %s (%s)", in->id, policy_action_name(in->decision.action),
              in->decision.rule);
     events_policy(in->id, policy_action_name(in->decision.action), in->decision.rule);
 }
 
-static void replace(char **field, const char *text)
+/* Shows what is held as the decision allows: the last intent with its
+ * slots, the last transcript, the last response. */
+static void show_held(struct interaction *in)
 {
-    wipe_string(field);
-    *field = text ? strdup(text) : NULL;
+    const char *shown[2 * PROTO_SLOTS_MAX] = {NULL};
+    char *values[PROTO_SLOTS_MAX] = {NULL};
+    size_t n = 0;
+    char *s;
+
+    if (in->decision.action == POLICY_DROP) {
+        return;
+    }
+    if (held_last(&in->intents)) {
+        for (size_t i = 0; i < in->n_slots; i++) {
+            if (!(values[n] = slot_as_decided(in, in->slots[2 * i], in->slots[2 * i + 1]))) {
+                continue;
+            }
+            shown[2 * n] = in->slots[2 * i];
+            shown[2 * n + 1] = values[n];
+            n++;
+        }
+        events_intent(in->id, held_last(&in->intents), in->sensitive, shown, n);
+        for (size_t i = 0; i < n; i++) {
+            wipe_string(&values[i]);
+        }
+    }
+    if (held_last(&in->transcripts) && (s = as_decided(in, held_last(&in->transcripts)))) {
+        events_transcript(in->id, s);
+        wipe_string(&s);
+    }
+    if (held_last(&in->responses) && (s = as_decided(in, held_last(&in->responses)))) {
+        events_response(in->id, s);
+        wipe_string(&s);
+    }
 }
 
 void interaction_transcript(struct interaction *in, const char *text)
 {
-    replace(&in->transcript, text);
-    in->transcript_shown = false;
-    show_held(in);
+    if (in->id == 0 || in->decided) {
+        return;
+    }
+    held_add(in, &in->transcripts, text);
 }
 
 void interaction_intent(struct interaction *in, const struct proto_msg *msg)
 {
-    const char *shown[2 * PROTO_SLOTS_MAX];
-    char *values[PROTO_SLOTS_MAX] = {NULL};
-
-    replace(&in->intent, msg->name);
-    in->sensitive = msg->sensitive;
-    for (size_t i = 0; i < 2 * in->n_slots; i++) {
-        wipe_string(&in->slots[i]);
+    if (in->id == 0 || in->decided) {
+        return;
     }
-    in->n_slots = 0;
-    for (size_t i = 0; i < msg->n_slots; i++) {
+    held_add(in, &in->intents, msg->name);
+    in->sensitive = in->sensitive || msg->sensitive;
+    /* The slots of the last intent are kept; every slot is weighed as a
+     * text, so a slot cannot carry what a transcript could not. */
+    wipe_slots(in);
+    for (size_t i = 0; i < msg->n_slots && i < PROTO_SLOTS_MAX; i++) {
         in->slots[2 * i] = strdup(msg->slots[i].name);
         in->slots[2 * i + 1] = strdup(msg->slots[i].value);
         in->n_slots++;
         if (!in->slots[2 * i] || !in->slots[2 * i + 1]) {
+            in->too_many = true;
             break;
         }
+        held_add(in, &in->slot_values, msg->slots[i].value);
     }
-    /* The first intent decides; a second one cannot undo a drop. */
-    if (!in->decided) {
-        decide(in);
-    }
-    if (in->decision.action != POLICY_DROP) {
-        for (size_t i = 0; i < in->n_slots; i++) {
-            values[i] = in->slots[2 * i + 1] ? as_decided(in, in->slots[2 * i + 1]) : NULL;
-            shown[2 * i] = in->slots[2 * i] ? in->slots[2 * i] : "";
-            shown[2 * i + 1] = values[i] ? values[i] : "";
-        }
-        events_intent(in->id, msg->name, msg->sensitive, shown, in->n_slots);
-        for (size_t i = 0; i < in->n_slots; i++) {
-            wipe_string(&values[i]);
-        }
-    }
-    show_held(in);
 }
 
 void interaction_response(struct interaction *in, const char *text)
 {
-    replace(&in->response, text);
-    in->response_shown = false;
-    show_held(in);
+    if (in->id == 0 || in->decided) {
+        return;
+    }
+    held_add(in, &in->responses, text);
 }
 
 void interaction_audio(struct interaction *in, const uint8_t *opus, size_t len)
@@ -293,6 +388,7 @@ static void wipe_json(cJSON *o)
 static char *build_record(struct interaction *in)
 {
     cJSON *o = cJSON_CreateObject(), *slots;
+    const char *intent = held_last(&in->intents);
     char *s = NULL, *t;
     char *json = NULL;
 
@@ -302,21 +398,20 @@ static char *build_record(struct interaction *in)
     cJSON_AddNumberToObject(o, "v", 1);
     cJSON_AddStringToObject(o, "policy", policy_action_name(in->decision.action));
     cJSON_AddStringToObject(o, "rule", in->decision.rule);
-    cJSON_AddStringToObject(o, "intent", in->intent ? in->intent : "");
+    cJSON_AddStringToObject(o, "intent", intent ? intent : "");
     cJSON_AddBoolToObject(o, "sensitive", in->sensitive);
     slots = cJSON_AddObjectToObject(o, "slots");
     for (size_t i = 0; slots && i < in->n_slots; i++) {
-        if (in->slots[2 * i] && in->slots[2 * i + 1] &&
-            (t = as_decided(in, in->slots[2 * i + 1]))) {
+        if ((t = slot_as_decided(in, in->slots[2 * i], in->slots[2 * i + 1]))) {
             cJSON_AddStringToObject(slots, in->slots[2 * i], t);
             wipe_string(&t);
         }
     }
-    if (in->transcript && (s = as_decided(in, in->transcript))) {
+    if (held_last(&in->transcripts) && (s = as_decided(in, held_last(&in->transcripts)))) {
         cJSON_AddStringToObject(o, "transcript", s);
         wipe_string(&s);
     }
-    if (in->response && (s = as_decided(in, in->response))) {
+    if (held_last(&in->responses) && (s = as_decided(in, held_last(&in->responses)))) {
         cJSON_AddStringToObject(o, "response", s);
         wipe_string(&s);
     }
@@ -327,25 +422,24 @@ static char *build_record(struct interaction *in)
     return json;
 }
 
-static void remember(struct interaction *in)
+/* Returns 0, or a negative errno with the reason in err. */
+static int remember(struct interaction *in, char *err, size_t errsz)
 {
-    char err[ERRSZ];
     uint64_t record = 0, audio_record = 0;
     char *json;
     int r;
 
     json = build_record(in);
     if (!json) {
-        log_error("request %u: out of memory: not remembered", in->id);
-        return;
+        snprintf(err, errsz, "out of memory");
+        return -ENOMEM;
     }
     r = history_append(in->history, HISTORY_INTERACTION, interaction_now_ms(), json, strlen(json),
-                       err, sizeof(err), &record);
+                       err, errsz, &record);
     explicit_bzero(json, strlen(json));
     free(json);
     if (r < 0) {
-        log_error("request %u: not remembered: %s", in->id, err);
-        return;
+        return r;
     }
     if (in->record_audio && in->audio_frames > 0) {
         memcpy(in->audio, INTERACTION_AUDIO_MAGIC, 8);
@@ -353,29 +447,72 @@ static void remember(struct interaction *in)
         put_le(in->audio + 16, AUDIO_RATE, 4);
         put_le(in->audio + 20, in->audio_frames, 4);
         r = history_append(in->history, HISTORY_AUDIO, interaction_now_ms(), in->audio,
-                           in->audio_len, err, sizeof(err), &audio_record);
+                           in->audio_len, err, errsz, &audio_record);
         if (r < 0) {
             log_error("request %u: its recording was not kept: %s", in->id, err);
         }
     }
     events_remembered(in->id, record, audio_record != 0);
+    return 0;
 }
 
-void interaction_finish(struct interaction *in)
+enum policy_action interaction_decide(struct interaction *in)
 {
     if (in->id == 0) {
-        return;
+        return POLICY_DROP;
     }
     if (!in->decided) {
         decide(in);
+        show_policy(in);
+        show_held(in);
     }
-    show_held(in);
+    return in->decision.action;
+}
+
+int interaction_finish(struct interaction *in)
+{
+    char err[ERRSZ];
+    int r = 0;
+
+    if (in->id == 0) {
+        return 0;
+    }
+    interaction_decide(in);
     /* A request the cloud said nothing about leaves nothing to remember. */
     if (in->history && in->decision.action != POLICY_DROP &&
-        (in->transcript || in->intent || in->response)) {
-        remember(in);
+        (in->transcripts.n > 0 || in->intents.n > 0 || in->responses.n > 0)) {
+        r = remember(in, err, sizeof(err));
+        if (r < 0) {
+            log_error("request %u: not remembered: %s", in->id, err);
+            events_not_remembered(in->id, err);
+        }
     }
     wipe(in);
+    return r;
+}
+
+char *interaction_fail(struct interaction *in, const char *message)
+{
+    char *shown = NULL;
+
+    if (in->id == 0) {
+        return NULL;
+    }
+    if (message && !in->decided) {
+        wipe_string(&in->error);
+        in->error = strdup(message);
+        if (!in->error) {
+            in->too_many = true;
+        }
+        decide(in);
+    } else if (!in->decided) {
+        decide(in);
+    }
+    if (message) {
+        shown = as_decided(in, message);
+    }
+    wipe(in);
+    return shown;
 }
 
 void interaction_abort(struct interaction *in)

@@ -1,7 +1,9 @@
-/* One request's words on the loop thread of `hark run`: the transcript,
- * intent and answer are held until the privacy policy has decided, then shown
- * (as events) and remembered (in the history) as the decision allows. A
- * dropped request's words are wiped unseen. */
+/* One request's words on the loop thread of `hark run`: every transcript,
+ * intent and answer the cloud sends is held until the request has ended;
+ * then the privacy policy decides on all of them together (the strictest
+ * rule wins, whatever their order), and they are shown (as events) and
+ * remembered (in the history) as the decision allows. A dropped request's
+ * words are wiped unseen. */
 #pragma once
 
 #include <stdbool.h>
@@ -33,7 +35,8 @@ void interaction_set_policy(struct interaction *in, const struct policy *policy)
 /* A new request; whatever the last one left is wiped. */
 void interaction_begin(struct interaction *in, uint32_t id);
 
-/* What the cloud said about the request. */
+/* What the cloud said about the request: held, unseen. After the decision
+ * (and with no request open) they are ignored. */
 void interaction_transcript(struct interaction *in, const char *text);
 void interaction_intent(struct interaction *in, const struct proto_msg *msg);
 void interaction_response(struct interaction *in, const char *text);
@@ -41,11 +44,25 @@ void interaction_response(struct interaction *in, const char *text);
 /* One Opus packet of the uplink, for a debug recording. */
 void interaction_audio(struct interaction *in, const uint8_t *opus, size_t len);
 
-/* The answer is complete: decide if the intent never came, show what is
- * held, remember it, wipe it. */
-void interaction_finish(struct interaction *in);
+/* The cloud has said all it will (its answer is complete): decides on
+ * everything held and shows it (the policy event, then the intent,
+ * transcript and response as the decision allows). Once per request; later
+ * calls return the same action. POLICY_DROP when no request is open. */
+enum policy_action interaction_decide(struct interaction *in);
 
-/* The request failed: wipe everything held, show and remember nothing. */
+/* Decides if not yet decided, remembers what the decision allows, wipes
+ * everything. Returns 0, or a negative errno when the history could not
+ * take the record (logged, and shown as a not_remembered event). */
+int interaction_finish(struct interaction *in);
+
+/* The request failed (message: the cloud's error text, or NULL): decides on
+ * everything held with the message weighed too, wipes it all, and returns
+ * the message as the decision lets it be shown (malloc'd; NULL for drop or
+ * no message). Nothing is shown or remembered. */
+char *interaction_fail(struct interaction *in, const char *message);
+
+/* The request ended without an answer from the cloud (cancelled, the link
+ * went): wipes everything held, shows and remembers nothing. */
 void interaction_abort(struct interaction *in);
 
 /* Applies the history's retention now (the periodic purge). */

@@ -92,6 +92,7 @@ struct item {
     double verify;     /* wake: the second pass's score, NAN without one */
     double preroll_s;  /* wake */
     double duration_s; /* end */
+    bool no_speech;    /* end: nothing was said after the wake */
     char text[128];    /* wake: the phrase; end: the reason; input error: the message */
     size_t len;        /* frame: bytes in data */
     uint8_t data[PROTO_BINARY_MAX]; /* frame: the packed binary message */
@@ -145,6 +146,7 @@ struct run {
 
     /* Ear thread only. */
     bool ear_muted; /* the mute the ear thread has applied */
+    bool link_given_up; /* a file input waited CONNECT_WAIT_S for the link */
 
     /* Loop thread only. */
     enum run_state state;
@@ -167,6 +169,11 @@ struct run {
     double wake_mono; /* when the ear detected the wake */
     double end_mono;  /* when the ear found the end of speech (0: not yet) */
     bool first_frame_seen;
+    unsigned failed; /* requests that failed or could not be remembered */
+    /* An --output file gets an answer only once the policy has let it be
+     * kept: until then its samples wait here (wiped, never realloc'd). */
+    int16_t *held_pcm;
+    size_t held_len, held_cap;
     char url[CONFIG_STRING_MAX];
 };
 
@@ -273,6 +280,7 @@ static void on_ear_end(void *userdata, const struct ear_end *end)
         .mono = now_s(),
         .t = end->t,
         .duration_s = end->duration_s,
+        .no_speech = end->no_speech,
     };
 
     /* The last partial frame, padded with silence. */
@@ -299,13 +307,34 @@ static void wait_briefly(struct run *run, pthread_cond_t *cond)
     pthread_cond_timedwait(cond, &run->lock, &until);
 }
 
-/* A file or stdin waits for each answer before it reads on, so that a
- * recording gives the same events however fast the machine or the cloud is;
- * a live source keeps listening (the ear only stops spotting). */
+/* A file or stdin waits for each answer before it reads on, and for a link
+ * that went down to come back (CONNECT_WAIT_S at most, then reads on until
+ * it is back), so that a recording gives the same events however fast the
+ * machine or the cloud is; a live source keeps listening (the ear only stops
+ * spotting). */
 static void wait_for_answer(struct run *run)
 {
+    double deadline = 0;
+
     pthread_mutex_lock(&run->lock);
-    while (atomic_load(&run->request_open) && !signals_stop_requested()) {
+    while (!signals_stop_requested()) {
+        if (atomic_load(&run->request_open)) {
+            wait_briefly(run, &run->answered);
+            continue;
+        }
+        if (atomic_load(&run->connected)) {
+            run->link_given_up = false;
+            break;
+        }
+        if (run->link_given_up) {
+            break;
+        }
+        if (deadline == 0) {
+            deadline = now_s() + CONNECT_WAIT_S;
+        } else if (now_s() >= deadline) {
+            run->link_given_up = true;
+            break;
+        }
         wait_briefly(run, &run->answered);
     }
     pthread_mutex_unlock(&run->lock);
@@ -443,10 +472,47 @@ static void update_state(struct run *run)
     set_state(run, s);
 }
 
+/* The answer held for the --output file is wiped: it was not to be kept. */
+static void held_pcm_wipe(struct run *run)
+{
+    if (run->held_pcm) {
+        explicit_bzero(run->held_pcm, run->held_cap * sizeof(*run->held_pcm));
+    }
+    run->held_len = 0;
+}
+
+/* Holds answer samples for the --output file; false when out of memory. */
+static bool held_pcm_add(struct run *run, const int16_t *pcm, size_t n)
+{
+    if (run->held_len + n > run->held_cap) {
+        size_t cap = run->held_cap ? run->held_cap : (size_t)AUDIO_RATE * 4;
+        int16_t *p;
+
+        while (cap < run->held_len + n) {
+            cap *= 2;
+        }
+        p = malloc(cap * sizeof(*p));
+        if (!p) {
+            return false;
+        }
+        if (run->held_pcm) {
+            memcpy(p, run->held_pcm, run->held_len * sizeof(*p));
+            explicit_bzero(run->held_pcm, run->held_cap * sizeof(*p));
+            free(run->held_pcm);
+        }
+        run->held_pcm = p;
+        run->held_cap = cap;
+    }
+    memcpy(run->held_pcm + run->held_len, pcm, n * sizeof(*pcm));
+    run->held_len += n;
+    return true;
+}
+
 static void finish_request(struct run *run)
 {
     /* A request that ends without its answer leaves nothing behind. */
     interaction_abort(run->interaction);
+    held_pcm_wipe(run);
     run->current = 0;
     run->streaming = false;
     run->playing = false;
@@ -464,6 +530,7 @@ static void fail_request(struct run *run, const char *code, const char *message,
     if (run->current == 0) {
         return;
     }
+    run->failed++;
     log_warning("request %u: %s", run->current, message);
     events_error(true, run->current, code, message);
     set_state(run, STATE_ERROR);
@@ -614,6 +681,19 @@ static void on_item(struct run *run, const struct item *it)
         }
         run->streaming = false;
         run->end_mono = it->mono;
+        if (it->no_speech) {
+            /* A wake with nothing said after it is abandoned: the cloud is
+             * told to forget the audio, and nothing is answered or kept. */
+            events_stream_end(it->id, it->text, it->duration_s, run->up_frames, run->up_bytes);
+            send_text(run, proto_build_cancel(it->id, "no_speech"));
+            if (run->current) {
+                log_info("request %u: nothing said after the wake: abandoned", it->id);
+                events_error(true, it->id, "no_speech",
+                             "nothing was said after the wake phrase: request abandoned");
+                finish_request(run);
+            }
+            return;
+        }
         send_text(run, proto_build_end(it->id, it->text, run->up_frames));
         if (run->current) {
             events_stream_end(it->id, it->text, it->duration_s, run->up_frames, run->up_bytes);
@@ -656,6 +736,8 @@ static void apply_mute(struct run *run)
             link_send_text(run->link, json);
             free(json);
         }
+        /* Every request that started ends with an event that says how. */
+        events_error(true, run->current, "muted", "muted: the request was cancelled");
         finish_request(run);
     }
     if (run->muted_path[0]) {
@@ -838,9 +920,21 @@ static void on_update(struct run *run, const struct proto_msg *msg)
     events_update_applied(b.version, b.n_pins, rules_used);
 }
 
+/* A cloud's error code is shown only when it is a plain token: it is the
+ * cloud's text, and could carry a request's words. */
+static const char *printable_code(const char *code)
+{
+    size_t n = strspn(code, "abcdefghijklmnopqrstuvwxyz0123456789_.-");
+
+    return n > 0 && n <= 32 && code[n] == '\0' ? code : "cloud_error";
+}
+
 static void on_link_message(void *userdata, const struct proto_msg *msg)
 {
     struct run *run = userdata;
+    char err[ERRSZ];
+    char *shown;
+    bool keep;
 
     if (msg->type == PROTO_UNKNOWN) {
         log_warning("cloud sent an unknown message type '%s': ignored", msg->type_name);
@@ -877,8 +971,16 @@ static void on_link_message(void *userdata, const struct proto_msg *msg)
         break;
     case PROTO_RESPONSE_END:
         log_info("request %u answered in %.2f s", msg->id, now_s() - run->request_started);
+        keep = interaction_decide(run->interaction) != POLICY_DROP;
         events_response_end(msg->id, (double)run->down_samples / AUDIO_RATE);
-        interaction_finish(run->interaction);
+        if (interaction_finish(run->interaction) < 0) {
+            run->failed++;
+        }
+        if (run->held_len > 0 && keep &&
+            audio_sink_write(run->sink, run->held_pcm, run->held_len, err, sizeof(err)) < 0) {
+            log_warning("%s", err);
+        }
+        held_pcm_wipe(run);
         if (run->sink) {
             /* A file is flushed now; a device plays on while the loop
              * keeps the link serviced (see check_playback). */
@@ -889,8 +991,15 @@ static void on_link_message(void *userdata, const struct proto_msg *msg)
         check_playback(run);
         break;
     case PROTO_ERROR:
+        /* The error's text is the cloud's word about the request: weighed
+         * with the rest, and shown only as the decision allows. */
         run->streaming = false;
-        fail_request(run, msg->code, msg->message ? msg->message : msg->code, false);
+        shown = interaction_fail(run->interaction, msg->message);
+        fail_request(run, printable_code(msg->code), shown ? shown : "", false);
+        if (shown) {
+            explicit_bzero(shown, strlen(shown));
+            free(shown);
+        }
         break;
     default:
         log_warning("cloud sent '%s', which a server does not send: ignored",
@@ -931,7 +1040,12 @@ static void on_link_frame(void *userdata, const struct proto_frame *frame)
         return;
     }
     run->down_samples += (uint64_t)n;
-    if (run->sink && audio_sink_write(run->sink, pcm, (size_t)n, err, sizeof(err)) < 0) {
+    if (run->sink && !run->device_sink) {
+        /* A file keeps what it is given: the answer waits for the policy. */
+        if (!held_pcm_add(run, pcm, (size_t)n)) {
+            log_warning("request %u: out of memory: the answer is not written", frame->id);
+        }
+    } else if (run->sink && audio_sink_write(run->sink, pcm, (size_t)n, err, sizeof(err)) < 0) {
         log_warning("%s", err);
     }
     explicit_bzero(pcm, sizeof(pcm));
@@ -1292,6 +1406,10 @@ int run_main(const struct hark_config *cfg, const struct run_options *opts)
         }
     }
     status = run->input_status;
+    if (status == 0 && run->failed > 0) {
+        log_warning("%u request(s) failed or could not be remembered", run->failed);
+        status = 3;
+    }
     if (!run->ever_ready) {
         log_error("the link to %s was never established", run->url);
         status = 1;
@@ -1320,6 +1438,8 @@ finish:
     audio_opus_encoder_free(run->encoder);
     audio_opus_decoder_free(run->decoder);
     interaction_free(run->interaction);
+    held_pcm_wipe(run);
+    free(run->held_pcm);
     history_free(run->history);
     policy_free(run->policy);
     policy_free(run->next_policy);

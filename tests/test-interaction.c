@@ -1,6 +1,8 @@
 /* A request's words through the policy: whatever order the cloud's messages
- * come in, a dropped request's words reach no event and no history record,
- * a redacted one's are redacted in both, and an aborted one leaves nothing. */
+ * come in, and however many of each it sends, a dropped request's words
+ * reach no event and no history record, a redacted one's are redacted in
+ * both, and an aborted one leaves nothing. Nothing is shown before the
+ * request has ended. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,57 @@ static char *play(uint32_t id, const char *order, const char *intent, bool sensi
     return buf;
 }
 
+/* One message of a scripted request: t(ranscript), i(ntent), r(esponse). */
+struct step {
+    char kind;
+    const char *text; /* the intent's name for 'i' */
+    bool sensitive;
+};
+
+/* Plays the steps; checks that nothing was shown before the end; returns the
+ * events. */
+static char *script(uint32_t id, const struct step *steps, size_t n)
+{
+    struct interaction *in = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+
+    events_set_output(out);
+    CHECK(interaction_new(policy, history, false, &in) == 0);
+    interaction_begin(in, id);
+    for (size_t i = 0; i < n; i++) {
+        struct proto_msg msg = {.type = PROTO_INTENT, .has_id = true, .id = id};
+
+        if (steps[i].kind == 't') {
+            interaction_transcript(in, steps[i].text);
+        } else if (steps[i].kind == 'i') {
+            msg.name = (char *)steps[i].text;
+            msg.sensitive = steps[i].sensitive;
+            interaction_intent(in, &msg);
+        } else {
+            interaction_response(in, steps[i].text);
+        }
+    }
+    fflush(out);
+    CHECKF(len == 0, "request %u: shown before it ended: %s", id, buf);
+    interaction_finish(in);
+    /* Whatever comes after the end is not shown or kept. */
+    interaction_transcript(in, "late " CANARY);
+    interaction_finish(in);
+    interaction_free(in);
+    events_set_output(NULL);
+    fclose(out);
+    return buf;
+}
+
+#define SCRIPT(id, ...)                                                                            \
+    script(id, (const struct step[]){__VA_ARGS__},                                                 \
+           sizeof((const struct step[]){__VA_ARGS__}) / sizeof(struct step))
+
+/* Expects the request dropped by rule: no words, no record. */
+static void expect_drop(const char *what, char *ev, const char *rule, size_t before);
+
 struct scan {
     size_t records;
     bool canary;
@@ -86,6 +139,89 @@ static struct scan scan_history(void)
 
     CHECK(history_foreach(history, on_record, &s, err, sizeof(err), NULL) == 0);
     return s;
+}
+
+static void expect_drop(const char *what, char *ev, const char *rule, size_t before)
+{
+    char want[128];
+
+    /* rule "": any rule that drops */
+    snprintf(want, sizeof(want), "\"action\":\"drop\",\"rule\":\"%s", rule);
+    CHECKF(strstr(ev, want), "%s: not dropped by %s:\n%s", what, rule, ev);
+    CHECKF(!strstr(ev, "four") && !strstr(ev, "nine") && !strstr(ev, "seven"),
+           "%s: dropped words shown:\n%s", what, ev);
+    CHECKF(!strstr(ev, "\"event\":\"transcript\"") && !strstr(ev, "\"event\":\"intent\"") &&
+               !strstr(ev, "\"event\":\"response\"") && !strstr(ev, "remembered"),
+           "%s: events of a dropped request:\n%s", what, ev);
+    CHECKF(scan_history().records == before, "%s: remembered", what);
+    free(ev);
+}
+
+/* The orders a cloud could use to slip words past a decision made early. */
+static void misbehaving_orders(void)
+{
+    size_t before = scan_history().records;
+    char *ev, *shown;
+
+    /* the transcript with a drop word after an intent no rule names */
+    ev = SCRIPT(20, {'i', "unknown", false}, {'t', "the password for my card is four nine two seven", false},
+                {'r', "ok", false});
+    expect_drop("intent first", ev, "drop_words", before);
+    /* the same, the transcript first (as the cloud should) */
+    ev = SCRIPT(21, {'t', "the password for my card is four nine two seven", false}, {'i', "unknown", false},
+                {'r', "ok", false});
+    expect_drop("transcript first", ev, "drop_words", before);
+    /* a second transcript after the intent */
+    ev = SCRIPT(22, {'t', "what is the weather", false}, {'i', "weather", false},
+                {'t', "my password is four nine two seven", false}, {'r', "sunny", false});
+    expect_drop("second transcript", ev, "drop_words", before);
+    /* a second, dropped intent after one no rule names */
+    ev = SCRIPT(23, {'t', "what is on account four nine two seven", false}, {'i', "unknown", false},
+                {'i', "banking.balance", true}, {'r', "one hundred", false});
+    expect_drop("second intent", ev, "", before);
+    /* a sensitive flag on the first of two intents */
+    ev = SCRIPT(24, {'t', "what is on account four nine two seven", false}, {'i', "shopping", true},
+                {'i', "weather", false}, {'r', "sunny", false});
+    expect_drop("first intent sensitive", ev, "sensitive", before);
+    /* the drop word only in the answer */
+    ev = SCRIPT(25, {'t', "tell me four nine two seven", false}, {'i', "unknown", false},
+                {'r', "your password is four nine two seven", false});
+    expect_drop("word in the response", ev, "drop_words", before);
+
+    /* more messages than a request may hold: dropped as a whole */
+    {
+        struct step many[70];
+
+        for (size_t i = 0; i < 70; i++) {
+            many[i] = (struct step){'t', "seven", false};
+        }
+        ev = script(26, many, 70);
+        expect_drop("too many", ev, "too_many_messages", before);
+    }
+
+    /* an error: its text is weighed and shown as decided */
+    {
+        struct interaction *in = NULL;
+
+        CHECK(interaction_new(policy, history, false, &in) == 0);
+        interaction_begin(in, 27);
+        interaction_intent(in, &(struct proto_msg){.type = PROTO_INTENT, .name = "banking.transfer"});
+        shown = interaction_fail(in, "account four nine two seven is locked");
+        CHECKF(shown == NULL, "error text of a dropped request shown: %s", shown);
+        free(shown);
+        interaction_begin(in, 28);
+        shown = interaction_fail(in, "your password four nine two seven expired");
+        CHECKF(shown == NULL, "error text with a drop word shown: %s", shown);
+        free(shown);
+        interaction_begin(in, 29);
+        interaction_intent(in, &(struct proto_msg){.type = PROTO_INTENT, .name = "shopping"});
+        shown = interaction_fail(in, "order four seven one one nine two three eight failed");
+        CHECKF(shown && !strstr(shown, "four") && strstr(shown, "[number]"),
+               "error text of a redacted request: %s", shown ? shown : "(null)");
+        free(shown);
+        interaction_free(in);
+    }
+    CHECK(scan_history().records == before);
 }
 
 int main(void)
@@ -127,6 +263,8 @@ int main(void)
         CHECK(scan_history().records == before);
         free(ev);
     }
+
+    misbehaving_orders();
 
     /* redact: events and the record hold [number], never the digits */
     ev = play(2, "tir", "shopping", false, "order to account " CANARY, "sent to " CANARY, true);
