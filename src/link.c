@@ -338,6 +338,17 @@ static void schedule_connect(struct link *link, double delay_s)
                      (lws_usec_t)(delay_s * LWS_US_PER_SEC));
 }
 
+/* The receive buffer held the cloud's words: wiped before it goes. */
+static void rx_free(struct link *link)
+{
+    if (link->rx) {
+        explicit_bzero(link->rx, PROTO_TEXT_MAX + 1);
+        free(link->rx);
+    }
+    link->rx = NULL;
+    link->rx_len = 0;
+}
+
 /* The connection attempt is over: clean up, schedule the next attempt after
  * the backoff, and tell the user why. Called once per attempt. */
 static void went_down(struct link *link, const char *reason)
@@ -352,9 +363,7 @@ static void went_down(struct link *link, const char *reason)
     lws_sul_cancel(&link->sul_ping);
     lws_sul_cancel(&link->sul_dead);
     wsout_finish(&link->out);
-    free(link->rx);
-    link->rx = NULL;
-    link->rx_len = 0;
+    rx_free(link);
     if (link->freeing) {
         return;
     }
@@ -794,6 +803,9 @@ static int on_receive(struct link *link, struct lws *wsi, const void *in, size_t
     }
     memcpy(link->rx + link->rx_len, in, len);
     link->rx_len += len;
+    /* libwebsockets' own receive buffer is done with: its copy of the
+     * cloud's words goes now, not when the next message overwrites it. */
+    explicit_bzero((void *)in, len);
     if (!lws_is_final_fragment(wsi)) {
         return 0;
     }
@@ -805,6 +817,7 @@ static int on_receive(struct link *link, struct lws *wsi, const void *in, size_t
     } else {
         deliver_text(link, (const char *)link->rx, n);
     }
+    explicit_bzero(link->rx, n + 1);
     return 0;
 }
 
@@ -1087,8 +1100,11 @@ int link_new(const struct link_params *params, const struct link_callbacks *call
     /* TLS 1.2 or newer (doc/protocol.md), whatever OpenSSL's defaults are;
      * for 1.2 only ECDHE key exchange (forward secrecy) with AEAD ciphers,
      * as the system's or an OPENSSL_CONF's cipher string may allow more.
-     * TLS 1.3's suites are all AEAD with ephemeral keys: OpenSSL's. */
-    info.ssl_client_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+     * TLS 1.3's suites are all AEAD with ephemeral keys: OpenSSL's.
+     * CLEANSE_PLAINTEXT: OpenSSL wipes what it decrypted once it has been
+     * read, instead of keeping the cloud's words in its record buffer. */
+    info.ssl_client_options_set =
+        SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1 | SSL_OP_CLEANSE_PLAINTEXT;
     info.client_ssl_cipher_list = LINK_TLS12_CIPHERS;
     info.fd_limit_per_thread = 16;
     /* lws's bound on each network round trip of connecting (TCP, TLS, the
@@ -1141,7 +1157,7 @@ void link_free(struct link *link)
         lws_context_destroy(link->ctx);
     }
     wsout_finish(&link->out);
-    free(link->rx);
+    rx_free(link);
     free(link);
 }
 

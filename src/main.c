@@ -22,6 +22,7 @@
 #include "tune.h"
 #include "identity.h"
 #include "log.h"
+#include "protocol.h"
 #include "pin.h"
 #include "run.h"
 #include "signals.h"
@@ -828,6 +829,7 @@ static void protect_memory(void)
 
     (void)setrlimit(RLIMIT_CORE, &none);
     (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    proto_wipe_json_memory();
 }
 
 static int cmd_version(int argc, char **argv)

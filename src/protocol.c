@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -694,8 +695,20 @@ int proto_parse(const char *text, size_t len, struct proto_msg *ret_msg, char *e
 cleanup:
     proto_msg_finish(&msg);
     cJSON_Delete(root);
-    free(copy);
+    if (copy) {
+        explicit_bzero(copy, len + 1);
+        free(copy);
+    }
     return r;
+}
+
+/* A message's strings may be a request's words: wiped before they go. */
+static void wipe_string(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
 }
 
 void proto_msg_finish(struct proto_msg *msg)
@@ -704,21 +717,43 @@ void proto_msg_finish(struct proto_msg *msg)
         return;
     }
     for (size_t i = 0; i < msg->n_slots && i < PROTO_SLOTS_MAX; i++) {
-        free(msg->slots[i].name);
-        free(msg->slots[i].value);
+        wipe_string(msg->slots[i].name);
+        wipe_string(msg->slots[i].value);
     }
-    free(msg->type_name);
-    free(msg->client);
-    free(msg->server);
-    free(msg->phrase);
-    free(msg->reason);
-    free(msg->text);
-    free(msg->name);
-    free(msg->code);
-    free(msg->message);
-    free(msg->bundle);
+    wipe_string(msg->type_name);
+    wipe_string(msg->client);
+    wipe_string(msg->server);
+    wipe_string(msg->phrase);
+    wipe_string(msg->reason);
+    wipe_string(msg->text);
+    wipe_string(msg->name);
+    wipe_string(msg->code);
+    wipe_string(msg->message);
+    if (msg->bundle) {
+        explicit_bzero(msg->bundle, msg->bundle_len);
+        free(msg->bundle);
+    }
     /* Finishing twice, or a message parsed into again, is then harmless. */
     memset(msg, 0, sizeof(*msg));
+}
+
+/* cJSON frees what it parsed and printed without wiping it, and grows its
+ * print buffers by realloc, which can leave copies behind. With these hooks
+ * (malloc and a free that wipes the whole block) neither happens: cJSON
+ * uses malloc, copy and free instead of realloc when hooks are set. */
+static void wiping_free(void *p)
+{
+    if (p) {
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+void proto_wipe_json_memory(void)
+{
+    cJSON_Hooks hooks = {.malloc_fn = malloc, .free_fn = wiping_free};
+
+    cJSON_InitHooks(&hooks);
 }
 
 /* ---- Builders ---------------------------------------------------------- */

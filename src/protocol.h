@@ -83,7 +83,13 @@ struct proto_msg {
  * required field missing) with a short reason in err. An unknown type is not
  * an error: type is PROTO_UNKNOWN and type_name says what it was. */
 int proto_parse(const char *text, size_t len, struct proto_msg *ret_msg, char *err, size_t errsz);
+/* Frees what the message holds, wiping every string first. */
 void proto_msg_finish(struct proto_msg *msg);
+
+/* Makes cJSON (process-wide) wipe every block it frees, so that a parsed or
+ * printed message's words do not stay in freed memory. Call once at start,
+ * before any other thread uses cJSON. */
+void proto_wipe_json_memory(void);
 
 const char *proto_type_name(enum proto_type type);
 

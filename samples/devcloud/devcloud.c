@@ -1919,6 +1919,8 @@ int main(int argc, char **argv)
     long peak;
     int r;
 
+    /* What devices said passes through cJSON: wiped when freed. */
+    proto_wipe_json_memory();
     if (argc > 1 && strcmp(argv[1], "register") == 0) {
         do_register = true;
         argv[1] = argv[0];
