@@ -4,9 +4,11 @@
  * both, and an aborted one leaves nothing. Nothing is shown before the
  * request has ended. */
 #define _GNU_SOURCE
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "check.h"
 #include "events.h"
@@ -224,6 +226,37 @@ static void misbehaving_orders(void)
     CHECK(scan_history().records == before);
 }
 
+/* A history that cannot take the record (the file may not grow: as a full
+ * disk): the request is not remembered, and an event says so. */
+static void append_fails(void)
+{
+    struct rlimit old, none;
+    struct interaction *in = NULL;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    int r;
+
+    CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    signal(SIGXFSZ, SIG_IGN);
+    events_set_output(out);
+    CHECK(interaction_new(policy, history, false, &in) == 0);
+    interaction_begin(in, 40);
+    interaction_transcript(in, "what is the weather");
+    interaction_intent(in, &(struct proto_msg){.type = PROTO_INTENT, .name = "weather"});
+    none = (struct rlimit){.rlim_cur = 0, .rlim_max = old.rlim_max};
+    CHECK(setrlimit(RLIMIT_FSIZE, &none) == 0);
+    r = interaction_finish(in);
+    CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    interaction_free(in);
+    events_set_output(NULL);
+    fclose(out);
+    CHECKF(r < 0, "a failed append was reported as success: %d", r);
+    CHECKF(strstr(buf, "\"event\":\"not_remembered\",\"id\":40,") && !strstr(buf, "remembered\",\"id\":40,\"record"),
+           "no not_remembered event:\n%s", buf);
+    free(buf);
+}
+
 int main(void)
 {
     static const char *orders[] = {"tir", "itr", "rti", "tri", "ri", "t"};
@@ -265,6 +298,7 @@ int main(void)
     }
 
     misbehaving_orders();
+    append_fails();
 
     /* redact: events and the record hold [number], never the digits */
     ev = play(2, "tir", "shopping", false, "order to account " CANARY, "sent to " CANARY, true);
