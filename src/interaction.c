@@ -184,7 +184,13 @@ static char *as_decided(const struct interaction *in, const char *text)
 /* A slot's value as the decision lets it be shown or kept; NULL: left out. */
 static char *slot_as_decided(const struct interaction *in, const char *name, const char *value)
 {
-    (void)name;
+    char *s = NULL;
+
+    /* Under redact a slot is redacted with its name as the cue, and a slot
+     * whose name says it is a secret (code, pin, card, ...) is left out. */
+    if (in->decision.action == POLICY_REDACT) {
+        return redact_slot(name, value, &s, NULL) < 0 ? NULL : s;
+    }
     return as_decided(in, value);
 }
 

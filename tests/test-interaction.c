@@ -303,7 +303,7 @@ int main(void)
     /* redact: events and the record hold [number], never the digits */
     ev = play(2, "tir", "shopping", false, "order to account " CANARY, "sent to " CANARY, true);
     CHECKF(!strstr(ev, "four seven") && strstr(ev, "\"text\":\"order to account [number]\"") &&
-               strstr(ev, "\"account\":\"[number]\"") && strstr(ev, "\"action\":\"redact\""),
+               strstr(ev, "\"slots\":{}") /* "account" names a secret: left out */ && strstr(ev, "\"action\":\"redact\""),
            "redact events:\n%s", ev);
     CHECK(strstr(ev, "\"event\":\"remembered\"") && strstr(ev, "\"audio\":true"));
     free(ev);

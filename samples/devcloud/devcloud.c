@@ -1061,7 +1061,7 @@ static bool misbehave_answer(struct conn *conn, const struct job *job,
         conn_send_error(conn, id, "locked", SECRET_ERROR);
         return false;
     case MISBEHAVE_SECRET_SLOTS:
-        conn_send(conn, proto_build_transcript(id, "email jane the code"));
+        conn_send(conn, proto_build_transcript(id, "send the email and the code"));
         conn_send(conn, proto_build_intent(id, "email.send", secret_slots,
                                            sizeof(secret_slots) / sizeof(secret_slots[0]), false));
         conn_send(conn, proto_build_response(id, "The e-mail is on its way.", audio));
