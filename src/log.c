@@ -101,10 +101,11 @@ size_t log_escape(char *out, size_t outsz, const char *s)
                 put(out, outsz, &pos, esc, 4);
             }
             n = k;
-        } else if (n == 3 && ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-                              cp == 0x2028 || cp == 0x2029)) {
-            /* Text direction overrides and line separators: they change
-             * how the rest of the line reads. */
+        } else if ((n == 2 && cp == 0x061c) ||
+                   (n == 3 && ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+                               cp == 0x200e || cp == 0x200f || cp == 0x2028 || cp == 0x2029))) {
+            /* Text direction marks, overrides and isolates, and line
+             * separators: they change how the rest of the line reads. */
             esc[0] = '\\';
             esc[1] = 'u';
             for (int i = 0; i < 4; i++) {

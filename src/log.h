@@ -22,7 +22,7 @@ enum log_level log_get_level(void);
 
 /* Copies s to out (outsz bytes, NUL-terminated if outsz > 0) with every
  * byte a terminal could act on made visible: control characters (C0, DEL,
- * and C1 as UTF-8) as \n, \r, \t or \xHH, bidirectional overrides as
+ * and C1 as UTF-8) as \n, \r, \t or \xHH, bidirectional marks and overrides as
  * \uHHHH, bytes that are not UTF-8 as \xHH, and a backslash as \\ (so the
  * escaping cannot be forged). Returns the length the whole escaped text
  * needs, without the NUL, as snprintf does. Pure and thread-safe. For text
