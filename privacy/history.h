@@ -72,9 +72,10 @@ struct history_report {
  * history.dat is missing next to a key file. A file header that fails
  * authentication still opens (ret_report->header_bad): the history can be
  * read and verified, but appends and deletes fail with -EBADMSG until it is
- * wiped. With params->read_only nothing is written (a torn tail is reported
- * in torn_kept, not cut; nothing expires, though expired records are not
- * handed out); append, delete and purge fail with -EROFS. */
+ * wiped. With params->read_only no history or key file is written (a torn
+ * tail is reported in torn_kept, not cut; nothing expires, though expired
+ * records are not handed out; only an absent lock file, which holds
+ * nothing, is made); append, delete and purge fail with -EROFS. */
 int history_open(const struct history_params *params, int64_t now_ms, char *err, size_t errsz,
                  struct history_report *ret_report, struct history **ret);
 void history_free(struct history *h);
