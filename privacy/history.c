@@ -146,6 +146,8 @@ struct history {
     int64_t newest_ms;
     bool header_bad;
     char header_problem[200];
+    bool slot_bad;
+    char slot_problem[200];
     struct rec *recs;
     size_t nrec;
     size_t rcap;
@@ -153,6 +155,8 @@ struct history {
     int64_t now_ms; /* of the last call that gave a time */
     bool clock_ok;
     bool walking;
+    bool read_only; /* opened so: no file is written */
+    bool no_repair; /* read_only, or a verify under way: a torn tail is left */
     uint8_t *pt; /* plaintext scratch, wiped after each use */
     uint8_t *io; /* one record read for the walk */
     size_t io_cap;
@@ -672,7 +676,7 @@ static int load_master(struct history *h, const struct history_params *params, c
     if (fd < 0 && errno == ENOENT && params->create) {
         /* A new master key would orphan what the old one protects. */
         if (path_exists(h->keys_path) || path_exists(h->hist_path)) {
-            r = fail(err, errsz, -ENOENT,
+            r = fail(err, errsz, -ENOKEY,
                      "%s: missing, but %s or %s exists: restore the key file, or wipe the "
                      "history to start over",
                      h->key_path, h->keys_path, h->hist_path);
@@ -969,7 +973,7 @@ static int read_header(struct history *h, uint64_t size, char *err, size_t errsz
     uint8_t buf[SLOT_STRIDE + SLOT_SIZE];
     uint8_t mac[KEY_BYTES];
     size_t got = 0;
-    int best = -1;
+    int best = -1, failed = -1;
     bool magic = false;
     unsigned version = 0;
     int r;
@@ -986,10 +990,12 @@ static int read_header(struct history *h, uint64_t size, char *err, size_t errsz
         magic = true;
         if (get16(p + 8) != FORMAT_VERSION) {
             version = get16(p + 8);
+            failed = slot;
             continue;
         }
         crypto_generichash(mac, sizeof(mac), p, SLOT_MACED, h->sec->header, KEY_BYTES);
         if (get16(p + 10) != slot || sodium_memcmp(mac, p + SLOT_MACED, KEY_BYTES) != 0) {
+            failed = slot;
             continue;
         }
         if (best < 0 || get64(p + 16) > get64(buf + best * SLOT_STRIDE + 16)) {
@@ -998,8 +1004,21 @@ static int read_header(struct history *h, uint64_t size, char *err, size_t errsz
     }
     h->header_bad = false;
     h->header_problem[0] = '\0';
+    h->slot_bad = false;
+    h->slot_problem[0] = '\0';
     if (best >= 0) {
         const uint8_t *p = buf + best * SLOT_STRIDE;
+        /* Only a crash inside the 72-byte header write could leave this
+         * (its own sector), and the next purge writes over it; so it is
+         * reported, not fatal: it could also hide a newer header, which
+         * would bring back records a purge had dropped. */
+        if (failed >= 0) {
+            h->slot_bad = true;
+            setmsg(h->slot_problem, sizeof(h->slot_problem),
+                   "%s: header slot %d fails authentication (modified or corrupt); slot %d "
+                   "(generation %llu) is used",
+                   h->hist_path, failed, best, ull(get64(p + 16)));
+        }
         h->gen = get64(p + 16);
         h->first_id = get64(p + 24);
         h->data_off = get64(p + 32);
@@ -1227,15 +1246,15 @@ static int resync(struct history *h, struct reader *rd, uint64_t from, uint64_t 
 
 /* Is [off, EOF) what an interrupted append leaves? One record at most; a
  * header cut short, or the next record's header with the record cut short,
- * or (a filesystem that extended the file before its data reached the disk)
- * the next record complete in length but failing authentication right after
- * a good one, or zeros. Anything else is damage, kept and reported. */
+ * or zeros (a filesystem that extended the file before its data reached the
+ * disk). A record of full length that fails authentication is not: a write
+ * that was cut off is shorter, so that is a modified or corrupt record, kept
+ * and reported like any other damage. */
 static int tail_is_torn(struct history *h, struct reader *rd, uint64_t off, int parsed,
                         const struct rec *c, bool *ret)
 {
     uint64_t tail = rd->size - off;
     bool expected_id = h->header_bad || c->id == h->next_id;
-    bool prev_ok = h->nrec == 0 || h->recs[h->nrec - 1].state == REC_OK;
     const uint8_t *p;
     int r;
 
@@ -1245,10 +1264,6 @@ static int tail_is_torn(struct history *h, struct reader *rd, uint64_t off, int 
     }
     if (parsed == P_SHORT) {
         *ret = tail < REC_HDR || expected_id;
-        return 0;
-    }
-    if (parsed == P_BAD && c->size == tail && expected_id && prev_ok) {
-        *ret = true;
         return 0;
     }
     r = reader_get(rd, off, (size_t)tail, &p);
@@ -1290,7 +1305,9 @@ static int push_rec(struct history *h, const struct rec *c)
 
 /* Reads the records from `from` to the end of the file into the index. A
  * torn tail is cut off (we hold the lock: no append is under way, so an
- * incomplete record is one whose writer died). */
+ * incomplete record is one whose writer died) and counted in torn_bytes;
+ * once cut it is no problem of the history, so it is not in `problem`.
+ * With no_repair it is left, counted in torn_kept, and is a problem. */
 static int scan(struct history *h, uint64_t from, struct history_report *rep, char *err,
                 size_t errsz)
 {
@@ -1334,6 +1351,16 @@ static int scan(struct history *h, uint64_t from, struct history_report *rep, ch
         if (r < 0) {
             break;
         }
+        if (torn && h->no_repair) {
+            if (rep) {
+                rep->torn_kept += rd.size - off;
+            }
+            note(rep,
+                 "%s: an incomplete last record at offset %llu (%llu bytes), left by an "
+                 "interrupted append or cut short: left as it is (the next write removes it)",
+                 h->hist_path, ull(off), ull(rd.size - off));
+            break;
+        }
         if (torn) {
             if (ftruncate(h->fd, (off_t)off) < 0 || fsync(h->fd) < 0) {
                 r = -errno;
@@ -1342,10 +1369,6 @@ static int scan(struct history *h, uint64_t from, struct history_report *rep, ch
             if (rep) {
                 rep->torn_bytes += rd.size - off;
             }
-            note(rep,
-                 "%s: an incomplete record at offset %llu (%llu bytes), left by an interrupted "
-                 "append: removed",
-                 h->hist_path, ull(off), ull(rd.size - off));
             rd.size = off;
             break;
         }
@@ -1469,7 +1492,7 @@ static int recheck_states(struct history *h)
 static int open_history_fd(struct history *h, char *err, size_t errsz)
 {
     struct stat st;
-    int fd = open(h->hist_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    int fd = open(h->hist_path, (h->read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW);
     int r;
 
     if (fd < 0) {
@@ -1580,8 +1603,12 @@ static void fill_report(const struct history *h, struct history_report *rep)
         }
     }
     rep->header_bad = h->header_bad;
+    rep->slot_bad = h->slot_bad;
     if (h->header_bad) {
         note(rep, "%s", h->header_problem);
+    }
+    if (h->slot_bad) {
+        note(rep, "%s", h->slot_problem);
     }
     if (h->anomaly[0] != '\0') {
         note(rep, "%s", h->anomaly);
@@ -1837,17 +1864,11 @@ static int destroy_keys(struct history *h, int64_t now_ms, int64_t cutoff, bool 
     return r;
 }
 
-/* Retention at now_ms: records expired by age or beyond max_entries go from
- * the head (the header's start moves; the bytes go at the next rewrite),
- * then the keys no record needs. Nothing when the clock is far behind. */
-static int apply_retention(struct history *h, int64_t now_ms, bool sweep,
-                           struct history_report *rep, char *err, size_t errsz)
+/* Takes now_ms as the time that decides what has expired, unless it is
+ * more than a day behind the newest record or epoch (then nothing expires). */
+static bool set_clock(struct history *h, int64_t now_ms, struct history_report *rep)
 {
     int64_t newest = h->newest_ms;
-    int64_t ret_ms = (int64_t)h->retention_s * 1000;
-    int64_t cutoff = now_ms >= INT64_MIN + ret_ms ? now_ms - ret_ms : INT64_MIN;
-    size_t k = 0;
-    int r;
 
     for (size_t i = 0; i < h->nepochs; i++) {
         if (h->epochs[i].usable && h->epochs[i].start_ms > newest) {
@@ -1861,6 +1882,22 @@ static int apply_retention(struct history *h, int64_t now_ms, bool sweep,
              "the clock (%lld ms) is %llu s behind the newest record: nothing expired (a device "
              "without a real-time clock before its time is set?)",
              (long long)now_ms, ull(((uint64_t)newest - (uint64_t)now_ms) / 1000));
+    }
+    return h->clock_ok;
+}
+
+/* Retention at now_ms: records expired by age or beyond max_entries go from
+ * the head (the header's start moves; the bytes go at the next rewrite),
+ * then the keys no record needs. Nothing when the clock is far behind. */
+static int apply_retention(struct history *h, int64_t now_ms, bool sweep,
+                           struct history_report *rep, char *err, size_t errsz)
+{
+    int64_t ret_ms = (int64_t)h->retention_s * 1000;
+    int64_t cutoff = now_ms >= INT64_MIN + ret_ms ? now_ms - ret_ms : INT64_MIN;
+    size_t k = 0;
+    int r;
+
+    if (!set_clock(h, now_ms, rep)) {
         return 0;
     }
     if (!h->header_bad) {
@@ -1943,20 +1980,34 @@ static void op_end(struct history *h)
     flock(h->lock_fd, LOCK_UN);
 }
 
+/* The lock file is checked like the others, not put right: whoever can
+ * open it can take the lock (flock needs no write access) and so stall
+ * every operation, and a chmod would not take back a descriptor already
+ * opened. Only one made here, just now, gets its mode set. */
 static int open_lock(struct history *h, char *err, size_t errsz)
 {
-    int fd = open(h->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-    struct stat st;
+    int fd = -1;
     int r;
 
+    while (fd < 0) {
+        fd = open(h->lock_path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+        if (fd >= 0 || errno != ENOENT) {
+            break;
+        }
+        fd = open(h->lock_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd >= 0 && fchmod(fd, 0600) < 0) {
+            int e = errno;
+            close(fd);
+            return fail(err, errsz, -e, "%s: cannot set its mode: %s", h->lock_path,
+                        strerror(e));
+        }
+        if (fd < 0 && errno != EEXIST) {
+            break;
+        }
+    }
     if (fd < 0) {
         int e = errno;
         return fail(err, errsz, -e, "%s: cannot open: %s", h->lock_path, strerror(e));
-    }
-    /* Made just now (empty): 0600 whatever the umask. */
-    if (fstat(fd, &st) == 0 && st.st_size == 0 && st.st_uid == geteuid() &&
-        (st.st_mode & 07777) != 0600) {
-        fchmod(fd, 0600);
     }
     r = check_file(fd, h->lock_path, err, errsz);
     if (r < 0) {
@@ -2011,6 +2062,9 @@ int history_open(const struct history_params *params, int64_t now_ms, char *err,
     if (!params || !params->dir || !ret) {
         return fail(err, errsz, -EINVAL, "history_open: no parameters");
     }
+    if (params->create && params->read_only) {
+        return fail(err, errsz, -EINVAL, "history_open: create and read_only together");
+    }
     if (params->retention_s < 1 || params->retention_s > HISTORY_RETENTION_MAX_S) {
         return fail(err, errsz, -EINVAL, "retention of %llu s: must be 1 s to %llu s",
                     ull(params->retention_s), ull(HISTORY_RETENTION_MAX_S));
@@ -2028,6 +2082,7 @@ int history_open(const struct history_params *params, int64_t now_ms, char *err,
     h->max_entries = params->max_entries;
     h->newest_ms = INT64_MIN;
     h->clock_ok = true;
+    h->read_only = h->no_repair = params->read_only;
     if (strlen(params->dir) >= sizeof(h->dir) ||
         join_path(h->hist_path, params->dir, HISTORY_FILE) < 0 ||
         join_path(h->keys_path, params->dir, KEYS_FILE) < 0 ||
@@ -2041,10 +2096,29 @@ int history_open(const struct history_params *params, int64_t now_ms, char *err,
     if (r < 0) {
         goto cleanup;
     }
-    if (!params->create && (!path_exists(h->key_path) || !path_exists(h->hist_path))) {
-        r = fail(err, errsz, -ENOENT, "%s: no history here (%s missing)", h->dir,
-                 path_exists(h->key_path) ? HISTORY_FILE : KEY_FILE);
-        goto cleanup;
+    /* "No history" is no file of it at all; a part missing is an error,
+     * and nothing is made or changed that could lose what the rest holds. */
+    if (!params->create) {
+        bool key = path_exists(h->key_path), dat = path_exists(h->hist_path);
+        bool keys = path_exists(h->keys_path);
+        if (!key && !dat && !keys) {
+            r = fail(err, errsz, -ENOENT, "%s: no history here", h->dir);
+            goto cleanup;
+        }
+        if (!key) {
+            r = fail(err, errsz, -ENOKEY,
+                     "%s: missing, but %s exists: the history cannot be read without it; restore "
+                     "the key file, or wipe the history to start over",
+                     h->key_path, dat ? h->hist_path : h->keys_path);
+            goto cleanup;
+        }
+        if (!dat) {
+            r = fail(err, errsz, -ENODATA,
+                     "%s: missing, but %s exists: the records are gone (removed?); wipe the "
+                     "history to start over",
+                     h->hist_path, h->key_path);
+            goto cleanup;
+        }
     }
     h->sec = sodium_malloc(sizeof(*h->sec));
     if (!h->sec) {
@@ -2081,9 +2155,13 @@ int history_open(const struct history_params *params, int64_t now_ms, char *err,
     if (r < 0) {
         goto cleanup;
     }
-    r = apply_retention(h, now_ms, true, &rep, err, errsz);
-    if (r < 0) {
-        goto cleanup;
+    if (h->read_only) {
+        set_clock(h, now_ms, &rep);
+    } else {
+        r = apply_retention(h, now_ms, true, &rep, err, errsz);
+        if (r < 0) {
+            goto cleanup;
+        }
     }
     fill_report(h, &rep);
     op_end(h);
@@ -2121,6 +2199,9 @@ int history_append(struct history *h, enum history_type type, int64_t now_ms, co
     }
     if (!data && len > 0) {
         return fail(err, errsz, -EINVAL, "history_append: no data");
+    }
+    if (h->read_only) {
+        return fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
     }
     r = op_begin(h, err, errsz);
     if (r < 0) {
@@ -2205,8 +2286,12 @@ int history_purge(struct history *h, int64_t now_ms, char *err, size_t errsz,
                   struct history_report *ret_report)
 {
     struct history_report rep = {0};
-    int r = op_begin(h, err, errsz);
+    int r;
 
+    if (h->read_only) {
+        return fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
+    }
+    r = op_begin(h, err, errsz);
     if (r < 0) {
         return r;
     }
@@ -2308,8 +2393,12 @@ int history_delete(struct history *h, uint64_t id, char *err, size_t errsz)
     uint8_t stub[REC_OVERHEAD];
     const uint8_t *key;
     size_t i;
-    int r = op_begin(h, err, errsz);
+    int r;
 
+    if (h->read_only) {
+        return fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
+    }
+    r = op_begin(h, err, errsz);
     if (r < 0) {
         return r;
     }
@@ -2387,7 +2476,10 @@ int history_verify(struct history *h, char *err, size_t errsz, struct history_re
     if (r < 0) {
         return r;
     }
-    r = refresh(h, &rep, err, errsz);
+    /* Verify only looks: what a torn tail looks like can also be a record
+     * cut off on purpose, and cutting it would destroy the evidence. */
+    h->no_repair = true;
+    r = refresh(h, NULL, err, errsz);
     /* Everything again from the disk: the cache says what was read, not
      * what is there now. */
     if (r == 0) {
@@ -2396,7 +2488,8 @@ int history_verify(struct history *h, char *err, size_t errsz, struct history_re
     if (r == 0) {
         place(h);
         fill_report(h, &rep);
-        problems = rep.bad + rep.misplaced + rep.no_key + (rep.header_bad ? 1 : 0);
+        problems = rep.bad + rep.misplaced + rep.no_key + (rep.header_bad ? 1 : 0) +
+                   (rep.slot_bad ? 1 : 0) + (rep.torn_kept > 0 ? 1 : 0);
         if (problems > 0) {
             fail(err, errsz, 0, "%s", rep.problem);
         }
@@ -2405,6 +2498,7 @@ int history_verify(struct history *h, char *err, size_t errsz, struct history_re
             *ret_report = rep;
         }
     }
+    h->no_repair = h->read_only;
     op_end(h);
     return r;
 }

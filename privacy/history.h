@@ -32,6 +32,7 @@ struct history_params {
     uint64_t retention_s;        /* records older than this expire; >= 1 */
     uint32_t max_entries;        /* 0: no limit on the count */
     bool create;                 /* make missing key and history files */
+    bool read_only;              /* change no file: no retention, no repair (not with create) */
 };
 
 struct history_entry {
@@ -51,22 +52,30 @@ struct history_report {
     size_t bad;            /* records that fail authentication (modified) */
     size_t misplaced;      /* out of order, or an id missing before them */
     size_t no_key;         /* their epoch key is gone */
-    uint64_t torn_bytes;   /* an incomplete last record, truncated on open */
+    uint64_t torn_bytes;   /* an incomplete last record, truncated (reported here only) */
+    uint64_t torn_kept;    /* an incomplete last record left in place (read only, verify) */
     size_t expired;        /* records removed by retention (purge, open) */
     size_t keys_destroyed; /* epoch keys destroyed (purge, open) */
     bool header_bad;       /* the file header fails authentication: read only */
+    bool slot_bad;         /* the other header slot fails authentication */
     char problem[256];     /* the first problem, "" if none */
 };
 
 /* Opens (and with params->create, makes) the history in params->dir, checks
- * permissions (a key or history file that others can read or write, or one
- * owned by another user: refused with a message saying why), truncates a torn
- * tail and applies retention at now_ms. ret_report (optional) says what was
- * found. Errors name the file: -EPERM for permissions, -EKEYREJECTED for a
- * wrong passphrase or key, -ENOENT without create and no history. A file
- * header that fails authentication still opens (ret_report->header_bad):
- * the history can be read and verified, but appends and deletes fail with
- * -EBADMSG until it is wiped. */
+ * permissions (a key, history or lock file that others can read or write,
+ * or one owned by another user: refused with a message saying why),
+ * truncates a torn tail and applies retention at now_ms. ret_report
+ * (optional) says what was found. Errors name the file: -EPERM for
+ * permissions, -EKEYREJECTED for a wrong passphrase or key, -ENOENT without
+ * create when there is no history file at all, -ENOKEY when the key file is
+ * missing next to the others (nothing is touched then), -ENODATA when
+ * history.dat is missing next to a key file. A file header that fails
+ * authentication still opens (ret_report->header_bad): the history can be
+ * read and verified, but appends and deletes fail with -EBADMSG until it is
+ * wiped. With params->read_only no history or key file is written (a torn
+ * tail is reported in torn_kept, not cut; nothing expires, though expired
+ * records are not handed out; only an absent lock file, which holds
+ * nothing, is made); append, delete and purge fail with -EROFS. */
 int history_open(const struct history_params *params, int64_t now_ms, char *err, size_t errsz,
                  struct history_report *ret_report, struct history **ret);
 void history_free(struct history *h);
@@ -99,8 +108,11 @@ int history_delete(struct history *h, uint64_t id, char *err, size_t errsz);
 int history_last(struct history *h, enum history_type type, uint64_t *ret_id);
 
 /* Reads every record again and checks authentication, order and
- * completeness. Returns how many problems it found (0: none; then err holds
- * the first), or a negative errno if it could not read. */
+ * completeness; changes no file (a torn tail is reported, not cut). Counts
+ * as problems: each record that fails (bad, misplaced, no_key), a header
+ * or header slot that fails authentication, an incomplete last record.
+ * Returns how many problems it found (0: none; else err holds the first),
+ * or a negative errno if it could not read. */
 int history_verify(struct history *h, char *err, size_t errsz, struct history_report *ret_report);
 
 /* Destroys every history and key file in dir (user-data erasure), the lock

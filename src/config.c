@@ -271,7 +271,8 @@ static const struct key keys[] = {
      "A hook still running after this is killed.", NULL, false},
     {"privacy", "history", KEY_BOOL, OFF(privacy.history), 0, 0, "on", NULL,
      "Keep a history of requests on the device (encrypted; see `hark history`). `off`: "
-     "nothing is written at all.",
+     "nothing new is written; a history left from before still expires by `retention` while "
+     "hark runs (`hark history wipe --yes` destroys it).",
      NULL, false},
     {"privacy", "retention", KEY_PERIOD, OFF(privacy.retention_s), 1, 10.0 * 365 * 86400, "7d",
      NULL,

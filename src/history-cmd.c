@@ -44,9 +44,12 @@ static void usage(FILE *out)
           out);
 }
 
-/* Opens the history as the config says, without making one. -ENOENT: there
- * is none (nothing was ever remembered, or it was wiped). */
-static int open_history(struct cmd *c)
+/* Opens the history as the config says, without making one; read_only
+ * (verify): without applying the retention or removing a torn tail, and
+ * without logging what opening found (verify prints it). -ENOENT: there is
+ * none (nothing was ever remembered, or it was wiped); a history with a
+ * file missing is an error, logged. */
+static int open_history(struct cmd *c, bool read_only)
 {
     struct history_params hp = {
         .dir = c->dir,
@@ -55,6 +58,7 @@ static int open_history(struct cmd *c)
         .retention_s = c->cfg.privacy.retention_s,
         .max_entries = c->cfg.privacy.max_entries,
         .create = false,
+        .read_only = read_only,
     };
     char err[ERRSZ];
     int r;
@@ -67,8 +71,33 @@ static int open_history(struct cmd *c)
         log_error("%s", err);
         return r;
     }
-    interaction_log_report(&c->opened);
+    if (!read_only) {
+        interaction_log_report(&c->opened);
+    }
     return 0;
+}
+
+/* Text from the cloud as a terminal may show it (log_escape); NULL when
+ * out of memory. */
+static char *escaped(const char *s)
+{
+    size_t n = log_escape(NULL, 0, s);
+    char *out = malloc(n + 1);
+
+    if (out) {
+        log_escape(out, n + 1, s);
+    }
+    return out;
+}
+
+/* printf's %s for cloud text, escaped; pad > 0 left-aligns it in that many
+ * columns as %-Ns does. */
+static void put_text(const char *s, int pad)
+{
+    char *e = escaped(s);
+
+    printf("%-*s", pad, e ? e : "(out of memory)");
+    free(e);
 }
 
 static void format_time(int64_t ms, bool utc, char *buf, size_t size)
@@ -144,8 +173,13 @@ static int on_list(void *userdata, const struct history_entry *e)
         }
     } else {
         format_time(e->time_ms, false, when, sizeof(when));
-        printf("%6" PRIu64 "  %s  %-6s  %-16s  %s\n", e->id, when, json_string(o, "policy"),
-               json_string(o, "intent"), json_string(o, "transcript"));
+        printf("%6" PRIu64 "  %s  ", e->id, when);
+        put_text(json_string(o, "policy"), 6);
+        fputs("  ", stdout);
+        put_text(json_string(o, "intent"), 16);
+        fputs("  ", stdout);
+        put_text(json_string(o, "transcript"), 0);
+        fputc('\n', stdout);
     }
     cJSON_Delete(o);
     return 0;
@@ -306,18 +340,29 @@ static int do_show(struct cmd *c, uint64_t id)
     }
     format_time(st.time_ms, false, when, sizeof(when));
     printf("id:          %" PRIu64 "\ntime:        %s\n", id, when);
-    printf("policy:      %s (%s)\n", json_string(st.record, "policy"),
-           json_string(st.record, "rule"));
-    printf("intent:      %s\n", json_string(st.record, "intent"));
+    fputs("policy:      ", stdout);
+    put_text(json_string(st.record, "policy"), 0);
+    fputs(" (", stdout);
+    put_text(json_string(st.record, "rule"), 0);
+    fputs(")\nintent:      ", stdout);
+    put_text(json_string(st.record, "intent"), 0);
+    fputc('\n', stdout);
     slots = cJSON_GetObjectItemCaseSensitive(st.record, "slots");
     cJSON_ArrayForEach(s, slots)
     {
         if (cJSON_IsString(s)) {
-            printf("slot:        %s = %s\n", s->string, s->valuestring);
+            fputs("slot:        ", stdout);
+            put_text(s->string ? s->string : "", 0);
+            fputs(" = ", stdout);
+            put_text(s->valuestring, 0);
+            fputc('\n', stdout);
         }
     }
-    printf("transcript:  %s\nresponse:    %s\n", json_string(st.record, "transcript"),
-           json_string(st.record, "response"));
+    fputs("transcript:  ", stdout);
+    put_text(json_string(st.record, "transcript"), 0);
+    fputs("\nresponse:    ", stdout);
+    put_text(json_string(st.record, "response"), 0);
+    fputc('\n', stdout);
     if (st.n_audio > 0) {
         printf("recording:   %.1f s (`hark history audio %" PRIu64 " FILE.wav`)\n",
                st.audio_frames * 0.02, id);
@@ -388,26 +433,39 @@ static int do_purge(struct cmd *c)
     return 0;
 }
 
+/* Read only: verify never changes the history, and exits 1 on any problem
+ * history_verify counts, the header's included. */
 static int do_verify(struct cmd *c)
 {
     struct history_report rep;
     char err[ERRSZ];
+    int problems;
 
     if (!c->history) {
         printf("no history in %s\n", c->dir);
         return 0;
     }
-    if (history_verify(c->history, err, sizeof(err), &rep) < 0) {
+    problems = history_verify(c->history, err, sizeof(err), &rep);
+    if (problems < 0) {
         log_error("%s", err);
         return 1;
     }
     printf("%zu records: %zu readable (%zu deleted), %zu modified, %zu out of place, "
            "%zu without a key\n",
            rep.records, rep.readable, rep.deleted, rep.bad, rep.misplaced, rep.no_key);
+    if (rep.header_bad) {
+        printf("header: fails authentication (modified or corrupt)\n");
+    } else if (rep.slot_bad) {
+        printf("header: one slot fails authentication (modified or corrupt)\n");
+    }
+    if (rep.torn_kept > 0) {
+        printf("end: an incomplete last record (%llu bytes)\n",
+               (unsigned long long)rep.torn_kept);
+    }
     if (rep.problem[0]) {
         printf("first problem: %s\n", rep.problem);
     }
-    return rep.bad + rep.misplaced + rep.no_key > 0 ? 1 : 0;
+    return problems > 0 ? 1 : 0;
 }
 
 static int do_audio(struct cmd *c, uint64_t id, const char *path)
@@ -609,7 +667,7 @@ int history_cmd_main(int argc, char **argv)
     }
     /* Wipe needs no key: it must work when the key is lost or damaged. */
     if (strcmp(argv[optind], "wipe") != 0) {
-        r = open_history(c);
+        r = open_history(c, strcmp(argv[optind], "verify") == 0);
         if (r < 0 && r != -ENOENT) {
             status = 1;
             goto out;

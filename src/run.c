@@ -112,6 +112,7 @@ struct run {
     struct policy *policy;
     struct policy *next_policy; /* a pushed update's rules, from the next request on */
     struct history *history;    /* NULL: [privacy] history = off */
+    struct history *old_history; /* history = off: one left from before, only expired */
     struct interaction *interaction;
     double next_purge;
     struct hooks *hooks;
@@ -1096,6 +1097,46 @@ static double purge_interval(const struct hark_config *cfg)
     return epoch < 60 ? (double)epoch : 60.0;
 }
 
+/* History off: nothing new is kept, but a history left from before still
+ * expires (now, and with the others' purges), and the user is told. */
+static void open_old_history(struct run *run, const struct history_params *on)
+{
+    struct history_params hp = *on;
+    struct history_report rep;
+    char err[ERRSZ];
+    int r;
+
+    hp.create = false;
+    r = history_open(&hp, interaction_now_ms(), err, sizeof(err), &rep, &run->old_history);
+    if (r == -ENOENT) {
+        log_info("history is off: nothing of any request is kept");
+        return;
+    }
+    if (r < 0) {
+        log_warning("history is off, but the history left in %s cannot be opened to expire it: "
+                    "%s; `hark history wipe --yes` destroys it",
+                    hp.dir, err);
+        return;
+    }
+    interaction_log_report(&rep);
+    log_warning("history is off: nothing new is kept, but the history left in %s holds %zu "
+                "record(s); they still expire by [privacy] retention while hark runs; `hark "
+                "history wipe --yes` destroys them now",
+                hp.dir, rep.records);
+}
+
+static void purge_old_history(struct run *run)
+{
+    struct history_report rep;
+    char err[ERRSZ];
+
+    if (history_purge(run->old_history, interaction_now_ms(), err, sizeof(err), &rep) < 0) {
+        log_warning("history: %s", err);
+        return;
+    }
+    interaction_log_report(&rep);
+}
+
 /* The policy, and the history when there is one: both before any audio.
  * applied: the update in force, if any. */
 static int setup_privacy(struct run *run, const char *storage, const struct update_bundle *applied)
@@ -1132,7 +1173,7 @@ static int setup_privacy(struct run *run, const char *storage, const struct upda
         }
         interaction_log_report(&rep);
     } else {
-        log_info("history is off: nothing of any request is kept");
+        open_old_history(run, &hp);
     }
     r = interaction_new(run->policy, run->history, cfg->privacy.debug_recording,
                         &run->interaction);
@@ -1396,6 +1437,9 @@ int run_main(const struct hark_config *cfg, const struct run_options *opts)
         hooks_poll(run->hooks);
         if (now_s() >= run->next_purge) {
             interaction_purge(run->interaction);
+            if (run->old_history) {
+                purge_old_history(run);
+            }
             run->next_purge = now_s() + purge_interval(cfg);
         }
         if (run->current && !run->playing && now_s() - run->request_started > ANSWER_TIMEOUT_S) {
@@ -1441,6 +1485,7 @@ finish:
     held_pcm_wipe(run);
     free(run->held_pcm);
     history_free(run->history);
+    history_free(run->old_history);
     policy_free(run->policy);
     policy_free(run->next_policy);
     queue_free(run->queue);

@@ -111,6 +111,35 @@ cat "$TMP/purge"
 grep -q "^1 records expired, [1-9][0-9]* keys destroyed" "$TMP/purge" || fail "purge: $(cat "$TMP/purge")"
 [ -z "$(ids)" ] || fail "records outlived a 2 s retention: $(ids)"
 
+# history = off over an old history: hark run says so at start and how to
+# wipe it, and the old records still expire: one expired before the start
+# goes at once, one that expires while hark runs goes then. Nothing new is
+# kept. (verify reads only: it shows what hark run left.)
+history wipe --yes 2>/dev/null
+config "retention = 4s"
+run_input "$TMP/weather.wav"
+sleep 5
+config "history = off" "retention = 4s"
+run_input "$TMP/weather.wav"
+grep -q "history is off: nothing new is kept, but the history left in .* holds 0 record(s)" "$TMP/err" ||
+    fail "history = off: no word of the old history at start: $(cat "$TMP/err")"
+grep -q "hark history wipe --yes" "$TMP/err" || fail "history = off: the start-up message does not say how to wipe it"
+! grep -q '"event":"remembered"' "$TMP/out" || fail "history = off remembered a request"
+history verify >"$TMP/verify" || fail "verify: $(cat "$TMP/verify")"
+grep -q "^0 records" "$TMP/verify" || fail "history = off: the expired record was kept: $(cat "$TMP/verify")"
+# 6 s: still young when the next run starts, even on a loaded machine, and
+# expired (a purge every 0.75 s) well before 12 s of quiet, read in real
+# time, end.
+config "retention = 6s"
+run_input "$TMP/weather.wav"
+config "history = off" "retention = 6s"
+silence 12 "$TMP/quiet.wav"
+"$HARK" run --config "$TMP/hark.conf" --input "$TMP/quiet.wav" --realtime >"$TMP/out" 2>"$TMP/err" ||
+    fail "run exited non-zero: $(cat "$TMP/err")"
+grep -q "holds 1 record(s)" "$TMP/err" || fail "history = off: the young record was not counted at start: $(cat "$TMP/err")"
+history verify >"$TMP/verify" || fail "verify: $(cat "$TMP/verify")"
+grep -q "^0 records" "$TMP/verify" || fail "history = off: a record outlived its retention while hark ran: $(cat "$TMP/verify")"
+
 # history = off: nothing is written at all, not even the files.
 history wipe --yes 2>/dev/null
 config "history = off"

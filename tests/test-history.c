@@ -67,6 +67,13 @@ static char *path_in(const char *dir, const char *name)
     return p;
 }
 
+static bool path_exists_(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0;
+}
+
 static uint8_t *read_file(const char *path, size_t *ret_len)
 {
     FILE *f = fopen(path, "rbe");
@@ -448,6 +455,15 @@ static void test_permissions(void)
     expect_refusal(&p, "writable by others (mode 0777)", __LINE__);
     chmod(dir, 0700);
 
+    /* The lock file too, and it is not put right behind the user's back:
+     * whoever opened it can hold the lock whatever its mode is now. */
+    chmod(path_in(dir, "history.lock"), 0666);
+    expect_refusal(&p, "history.lock: readable by others (mode 0666)", __LINE__);
+    CHECK(stat(path_in(dir, "history.lock"), &st) == 0 && (st.st_mode & 07777) == 0666);
+    chmod(path_in(dir, "history.lock"), 0640);
+    expect_refusal(&p, "history.lock: readable by its group (mode 0640)", __LINE__);
+    chmod(path_in(dir, "history.lock"), 0600);
+
     /* Files made with a permissive umask are 0600 all the same. */
     {
         const char *d2 = new_dir();
@@ -468,6 +484,110 @@ static void test_permissions(void)
     unlink(path_in(dir, "history.key"));
     p.create = true;
     expect_refusal(&p, "history.key: missing, but", __LINE__);
+    remove_dir(dir);
+}
+
+/* Same bytes as before: nothing was written. */
+static bool unchanged(const char *path, const uint8_t *before, size_t before_len)
+{
+    size_t len;
+    uint8_t *now = read_file(path, &len);
+    bool same = now && len == before_len && memcmp(now, before, len) == 0;
+
+    free(now);
+    return same;
+}
+
+/* A file of a history missing: an error that names it, never "no history",
+ * and nothing is made or changed. */
+static void test_missing_files(void)
+{
+    const char *dir = new_dir();
+    struct history_params p = params_for(dir);
+    struct history *h = open_ok(&p, T0, NULL);
+    size_t dat_len, keys_len, key_len;
+    uint8_t *dat, *keys, *key;
+
+    append_text(h, HISTORY_INTERACTION, T0, "%d", 1);
+    history_free(h);
+    h = NULL;
+    dat = read_file(path_in(dir, "history.dat"), &dat_len);
+    keys = read_file(path_in(dir, "history.keys"), &keys_len);
+    key = read_file(path_in(dir, "history.key"), &key_len);
+
+    unlink(path_in(dir, "history.key"));
+    for (int create = 0; create < 2; create++) {
+        for (int ro = 0; ro < 2 - create; ro++) {
+            p.create = create;
+            p.read_only = ro;
+            CHECKF(history_open(&p, T0, err, sizeof(err), NULL, &h) == -ENOKEY && !h &&
+                       strstr(err, "history.key: missing, but"),
+                   "create %d read_only %d: '%s'", create, ro, err);
+        }
+    }
+    CHECK(!path_exists_(path_in(dir, "history.key")));
+    CHECK(unchanged(path_in(dir, "history.dat"), dat, dat_len));
+    CHECK(unchanged(path_in(dir, "history.keys"), keys, keys_len));
+
+    /* The key back, the records gone. */
+    write_new_file(path_in(dir, "history.key"), "", 0600);
+    write_file(path_in(dir, "history.key"), key, key_len);
+    rename(path_in(dir, "history.dat"), path_in(dir, "saved.dat"));
+    p.create = false;
+    p.read_only = false;
+    CHECKF(history_open(&p, T0, err, sizeof(err), NULL, &h) == -ENODATA && !h &&
+               strstr(err, "history.dat: missing, but"),
+           "'%s'", err);
+    rename(path_in(dir, "saved.dat"), path_in(dir, "history.dat"));
+    h = open_ok(&p, T0, NULL);
+    CHECK(walk(h, NULL)->n == 1);
+    history_free(h);
+
+    /* Nothing at all: no history, the only -ENOENT. */
+    CHECK(history_wipe(dir, err, sizeof(err)) == 4);
+    h = NULL;
+    CHECK(history_open(&p, T0, err, sizeof(err), NULL, &h) == -ENOENT && !h);
+    free(dat);
+    free(keys);
+    free(key);
+    remove_dir(dir);
+}
+
+/* read_only: nothing written, nothing expired that is on disk, expired
+ * records not handed out, every change refused. */
+static void test_read_only(void)
+{
+    const char *dir = new_dir();
+    struct history_params p = params_for(dir);
+    struct history *h = open_ok(&p, T0, NULL);
+    struct history_report rep;
+    size_t dat_len, keys_len;
+    uint8_t *dat, *keys;
+    uint64_t id = 0;
+
+    append_text(h, HISTORY_INTERACTION, T0, "%d", 1);
+    append_text(h, HISTORY_INTERACTION, T0 + 86400000LL, "%d", 2);
+    history_free(h);
+    h = NULL;
+    dat = read_file(path_in(dir, "history.dat"), &dat_len);
+    keys = read_file(path_in(dir, "history.keys"), &keys_len);
+    p.read_only = true;
+    CHECK(history_open(&p, T0, err, sizeof(err), NULL, &h) == -EINVAL && !h);
+    p.create = false;
+    /* A week and a half later: record 1 has expired, record 2 not. */
+    h = open_ok(&p, T0 + 7 * 86400000LL + 1, &rep);
+    CHECK(rep.expired == 0 && rep.keys_destroyed == 0 && rep.records == 2);
+    CHECK(walk(h, NULL)->n == 1);
+    CHECK(history_append(h, HISTORY_INTERACTION, T0 + 1, "x", 1, err, sizeof(err), &id) ==
+          -EROFS);
+    CHECK(history_delete(h, 2, err, sizeof(err)) == -EROFS);
+    CHECK(history_purge(h, T0 + 7 * 86400000LL + 1, err, sizeof(err), &rep) == -EROFS);
+    CHECK(history_verify(h, err, sizeof(err), &rep) == 0 && rep.records == 2);
+    history_free(h);
+    CHECK(unchanged(path_in(dir, "history.dat"), dat, dat_len));
+    CHECK(unchanged(path_in(dir, "history.keys"), keys, keys_len));
+    free(dat);
+    free(keys);
     remove_dir(dir);
 }
 
@@ -764,6 +884,20 @@ static void test_tamper(void)
         CHECK(now_len == len && memcmp(now, copy, len) == 0);
         free(now);
 
+        /* first_id changed in the only slot: the header fails, and verify
+         * says so. */
+        memcpy(copy, orig, len);
+        copy[slot + 24] ^= 2;
+        write_file(dat, copy, len);
+        h = NULL;
+        p.read_only = true;
+        CHECK(history_open(&p, T0 + 100, err, sizeof(err), &rep, &h) == 0);
+        CHECK(history_verify(h, err, sizeof(err), &rep) == 1 && rep.header_bad &&
+              strstr(err, "header fails authentication"));
+        history_free(h);
+        p.read_only = false;
+        CHECK(unchanged(dat, copy, len));
+
         /* No magic at all: not our file, refused and left alone. */
         memcpy(copy, orig, len);
         memset(copy, 'X', HEADER_SIZE);
@@ -794,6 +928,53 @@ static void test_tamper(void)
     remove_dir(dir);
 }
 
+/* Two slots in use (a purge wrote the second): either one modified is a
+ * problem verify reports, though the other is read. Modifying the newer
+ * brings back the older, with the records a purge had dropped. */
+static void test_header_slots(void)
+{
+    const char *dir = new_dir();
+    char *dat = path_in(dir, "history.dat");
+    struct history_params p = params_for(dir);
+    struct history_report rep;
+    struct history *h;
+    size_t len;
+    uint8_t *orig;
+
+    p.max_entries = 2;
+    h = open_ok(&p, T0, NULL);
+    for (int i = 1; i <= 4; i++) {
+        append_text(h, HISTORY_INTERACTION, T0 + i, "%d", i);
+    }
+    CHECK(history_verify(h, err, sizeof(err), &rep) == 0 && !rep.slot_bad);
+    history_free(h);
+    orig = read_file(dat, &len);
+    CHECK(orig && len > HEADER_SIZE && orig[0] == 'H' && orig[512] == 'H');
+    p.create = false;
+    for (int slot = 0; slot < 2; slot++) {
+        uint8_t *copy = malloc(len);
+
+        memcpy(copy, orig, len);
+        copy[slot * 512 + 24] ^= 1; /* first_id */
+        write_file(dat, copy, len);
+        /* Read only: a read-write open would expire the records the older
+         * slot brings back and write over the modified slot. */
+        p.read_only = true;
+        h = open_ok(&p, T0 + 100, &rep);
+        CHECKF(rep.slot_bad && !rep.header_bad && strstr(rep.problem, "header slot"),
+               "slot %d: '%s'", slot, rep.problem);
+        CHECKF(history_verify(h, err, sizeof(err), &rep) >= 1 && rep.slot_bad &&
+                   strstr(err, "header slot"),
+               "slot %d: verify '%s'", slot, err);
+        history_free(h);
+        CHECK(unchanged(dat, copy, len));
+        free(copy);
+    }
+    write_file(dat, orig, len);
+    free(orig);
+    remove_dir(dir);
+}
+
 static void test_torn_tail(void)
 {
     const char *dir = new_dir();
@@ -816,7 +997,9 @@ static void test_torn_tail(void)
             CHECKF(0, "cut at %zu: %s", cut, err);
             continue;
         }
-        CHECKF(rep.torn_bytes == cut - last && (cut == last) == (rep.problem[0] == '\0'),
+        /* Reported once, in torn_bytes: cut off, it is no problem of the
+         * history any more (the caller logged it twice from both). */
+        CHECKF(rep.torn_bytes == cut - last && rep.problem[0] == '\0',
                "cut at %zu: torn %llu '%s'", cut, (unsigned long long)rep.torn_bytes, rep.problem);
         CHECK(stat(dat, &st) == 0 && (size_t)st.st_size == last);
         s = walk(h, NULL);
@@ -829,27 +1012,73 @@ static void test_torn_tail(void)
     }
 
     /* The last record's length on disk, its bytes zeros (a filesystem that
-     * extended the file before the data arrived), or failing
-     * authentication right after a good record: torn too. */
-    for (int mode = 0; mode < 2; mode++) {
+     * extended the file before the data arrived): torn too. */
+    {
         struct history_report rep;
         struct history *h = NULL;
         uint8_t *copy = malloc(len);
 
         memcpy(copy, orig, len);
-        if (mode == 0) {
-            memset(copy + last, 0, len - last);
-        } else {
-            copy[len - 1] ^= 0x10;
-        }
+        memset(copy + last, 0, len - last);
         write_file(dat, copy, len);
         CHECK(history_open(&p, T0 + 100, err, sizeof(err), &rep, &h) == 0);
-        CHECKF(rep.torn_bytes == len - last, "mode %d: torn %llu", mode,
+        CHECKF(rep.torn_bytes == len - last, "zeros: torn %llu",
                (unsigned long long)rep.torn_bytes);
         CHECK(walk(h, NULL)->n == 9);
         history_free(h);
         free(copy);
     }
+
+    /* A byte of the last record flipped: a record of full length that
+     * fails is modified, not torn. Kept, reported, and verify fails; by a
+     * read-only open, a read-write one and verify alike. */
+    for (int ro = 0; ro < 2; ro++) {
+        struct history_report rep;
+        struct history *h = NULL;
+        uint8_t *copy = malloc(len);
+
+        memcpy(copy, orig, len);
+        copy[len - 1] ^= 0x10;
+        write_file(dat, copy, len);
+        p.read_only = ro;
+        CHECK(history_open(&p, T0 + 100, err, sizeof(err), &rep, &h) == 0);
+        CHECKF(rep.torn_bytes == 0 && rep.torn_kept == 0 && rep.bad == 1,
+               "flipped, read_only %d: torn %llu bad %zu", ro,
+               (unsigned long long)rep.torn_bytes, rep.bad);
+        CHECK(walk(h, NULL)->n == 9);
+        CHECK(history_verify(h, err, sizeof(err), &rep) == 1 && rep.bad == 1 &&
+              strstr(err, "fail authentication"));
+        history_free(h);
+        CHECK(unchanged(dat, copy, len));
+        free(copy);
+    }
+    p.read_only = false;
+
+    /* Verify cuts nothing, not even a torn tail: read only, it reports it
+     * as a problem; on a handle opened before the tail appeared, too. The
+     * next write removes it. */
+    for (int ro = 0; ro < 2; ro++) {
+        struct history_report rep;
+        struct history *h = NULL;
+        uint64_t id = 0;
+
+        write_file(dat, orig, len);
+        p.read_only = ro;
+        CHECK(history_open(&p, T0 + 100, err, sizeof(err), &rep, &h) == 0);
+        write_file(dat, orig, len - 5);
+        CHECKF(history_verify(h, err, sizeof(err), &rep) == 1 && rep.torn_kept == len - 5 - last &&
+                   rep.torn_bytes == 0 && strstr(err, "incomplete last record"),
+               "read_only %d: verify '%s' kept %llu", ro, err, (unsigned long long)rep.torn_kept);
+        CHECK(unchanged(dat, orig, len - 5));
+        if (!ro) {
+            CHECK(history_append(h, HISTORY_INTERACTION, T0 + 101, "again", 5, err, sizeof(err),
+                                 &id) == 0 &&
+                  id == 10);
+            CHECK(history_verify(h, err, sizeof(err), &rep) == 0 && rep.readable == 10);
+        }
+        history_free(h);
+    }
+    p.read_only = false;
 
     /* Garbage longer than any record at the end is not a torn append: kept
      * and reported. */
@@ -959,6 +1188,9 @@ int main(void)
     test_delete();
     test_passphrase();
     test_permissions();
+    test_missing_files();
+    test_read_only();
+    test_header_slots();
     test_retention();
     test_max_entries();
     test_wipe();
