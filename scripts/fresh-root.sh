@@ -6,16 +6,20 @@
 # package list misses something the build or the demo needs, which a machine
 # that already has the test packages never shows. Needs root (chroot, mounts).
 #
-#   usage: scripts/fresh-root.sh [--fresh] WORKDIR
+#   usage: scripts/fresh-root.sh [--fresh] [--tests] WORKDIR
+#
+# With --tests the test command's list is checked the same way after the
+# demo: `sh scripts/deps.sh test`, the plain build's default target (the
+# tests and their synthesized corpus) and the default suites, in the same
+# root (not the sanitizer build nor the cross build: time).
 #
 # The root is made in WORKDIR/root and removed afterwards; the output is kept
-# in WORKDIR/demo.log. The bootstrapped base is cached as WORKDIR/base.tar
-# (made again when this machine's apt sources change, or with --fresh): a
-# clean clone, as in CI, starts without it. The mirror is the one this
+# in WORKDIR/demo.log and WORKDIR/test.log. The bootstrapped base is cached
+# as WORKDIR/base.tar (made again when this machine's apt sources change, or
+# with --fresh): a clean clone, as in CI, starts without it. The mirror is the one this
 # machine's apt uses (its bookworm entries), so no host name is written here.
 set -eu
 cd "$(dirname "$0")/.."
-src=$(pwd)
 
 fresh=""
 tests=""
@@ -30,6 +34,7 @@ done
 [ $# -eq 1 ] || { echo "usage: $0 [--fresh] [--tests] WORKDIR" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "$0: skipped: needs root (mmdebstrap, chroot and mounts)" >&2; exit 77; }
 command -v mmdebstrap >/dev/null || { echo "$0: mmdebstrap is missing (sh scripts/deps.sh test)" >&2; exit 1; }
+git rev-parse --git-dir >/dev/null 2>&1 || { echo "$0: the tree is copied from its git checkout: none here" >&2; exit 1; }
 mkdir -p "$1"
 work=$(cd "$1" && pwd)
 root=$work/root
