@@ -18,12 +18,25 @@ case "${1:-}" in
 esac
 
 sh scripts/deps.sh demo
-if [ -f build/build.ninja ]; then
-    meson setup --reconfigure build >/dev/null
-else
-    meson setup build >/dev/null
+# Only the two programs the demo runs: the default target also builds the
+# tests and synthesizes their corpus, which needs the test packages (flite,
+# sox), not the demo's. The build's output is kept out of the demo's, and
+# shown when it fails.
+build() {
+    if [ -f build/build.ninja ]; then
+        meson setup --reconfigure build
+    else
+        meson setup build
+    fi && ninja -C build src/hark samples/devcloud/hark-devcloud
+}
+log=$(mktemp "${TMPDIR:-/tmp}/hark-demo-build.XXXXXX")
+if ! build >"$log" 2>&1; then
+    cat "$log" >&2
+    rm -f "$log"
+    echo "$0: the build failed (its output is above)" >&2
+    exit 1
 fi
-ninja -C build >/dev/null
+rm -f "$log"
 
 demo=build/demo
 rm -rf "$demo"

@@ -14,9 +14,12 @@ build="meson ninja-build pkg-config gcc libc6-dev
 # reference the wake test compares with. The live capture tests run a private
 # PulseAudio with a null sink, reached through ALSA's pulse plugin; ss
 # (iproute2) shows that hark listens on no TCP or UDP port. The service test
-# runs systemd-analyze on the unit.
+# runs systemd-analyze on the unit. scripts/fresh-root.sh bootstraps a
+# minimal Debian 12 root with mmdebstrap to run the demo in.
 test="$build flite sox strace util-linux pocketsphinx openssl iproute2
-    pulseaudio pulseaudio-utils libasound2-plugins alsa-utils systemd"
+    pulseaudio pulseaudio-utils libasound2-plugins alsa-utils systemd mmdebstrap"
+# The demo builds hark and hark-devcloud only (not the tests, whose corpus
+# needs flite and sox); scripts/fresh-root.sh checks that this is enough.
 demo="$build openssl"
 # The full corpus adds three festival voices; the DET curves are drawn by gnuplot.
 bench="$test pocketsphinx valgrind time python3 gnuplot-nox

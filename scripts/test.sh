@@ -2,7 +2,9 @@
 # The README's test command: installs what is missing, builds hark twice (plain,
 # and with AddressSanitizer + UndefinedBehaviorSanitizer), runs the default test
 # suites in both, cross-builds it for aarch64 (Raspberry Pi) and runs the unit
-# suite under qemu, and ends with one line "N passed, N failed".
+# suite under qemu, runs the demo command in a fresh minimal Debian 12 root
+# (scripts/fresh-root.sh, as root only: the suite 'fresh-root'), and ends with
+# one line "N passed, N failed".
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -36,11 +38,22 @@ if ! sh scripts/cross-aarch64.sh build-aarch64; then
     [ -f build-aarch64/meson-logs/testlog.json ] || cross_failed=1
 fi
 
+# A package missing from the demo's list shows only on a machine without the
+# test packages: the demo in a fresh root (its own log, so as not to replace
+# the plain build's).
+echo "== fresh-root" >&2
+rm -f build/meson-logs/fresh-root.json
+fresh_failed=0
+if ! meson test -C build --suite fresh-root --logbase fresh-root --print-errorlogs >&2; then
+    status=1
+    [ -f build/meson-logs/fresh-root.json ] || fresh_failed=1
+fi
+
 # Counted from meson's own logs, so the line cannot disagree with them.
 passed=0
-failed=$cross_failed
-for dir in build build-asan build-aarch64; do
-    log="$dir/meson-logs/testlog.json"
+failed=$((cross_failed + fresh_failed))
+for log in build/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+    build-aarch64/meson-logs/testlog.json build/meson-logs/fresh-root.json; do
     [ -f "$log" ] || continue
     p=$(grep -c '"result": "OK"' "$log" || true)
     f=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log" || true)

@@ -1,10 +1,13 @@
 /* The control socket, see control.h. A thread of its own rather than a file
  * descriptor in the lws loop: lws owns its poll set, and a mute must work
- * even while the link is busy or down. */
+ * even while the link is busy or down. The thread serves every client at once
+ * from one poll, each with its own line buffer and deadline, so a client that
+ * is slow or silent never holds up a mute. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +15,23 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "log.h"
 
 #define LINE_MAX_BYTES 64
-/* A client gets this long to send its line and take the answer. */
-#define CLIENT_TIMEOUT_S 1
+/* A client gets this long from its connection to send its whole line, however
+ * it spreads the bytes; the answer never waits for it (see answer()). */
+#define CLIENT_DEADLINE_MS 1000
+
+struct client {
+    int fd; /* -1: the slot is free */
+    size_t n;
+    int64_t deadline_ms;
+    char line[LINE_MAX_BYTES + 1];
+};
 
 struct control {
     struct control_callbacks cb;
@@ -29,8 +41,9 @@ struct control {
     int stop_fd; /* eventfd: the thread's exit signal */
     pthread_t thread;
     bool thread_running;
+    /* Owned by the thread. */
+    struct client clients[CONTROL_CLIENTS_MAX];
 };
-
 static int make_address(const char *path, struct sockaddr_un *ret, char *err, size_t errsz)
 {
     *ret = (struct sockaddr_un){.sun_family = AF_UNIX};
@@ -87,49 +100,96 @@ static bool peer_allowed(int fd)
     return cred.uid == geteuid() || cred.uid == 0 || cred.gid == getegid();
 }
 
-static void reply(int fd, const char *text)
+static int64_t now_ms(void)
 {
-    size_t len = strlen(text);
+    struct timespec ts;
 
-    if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
-        /* The client went away; nothing to tell it. */
-        return;
-    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void serve(struct control *c, int fd)
+/* Sends one line and closes the connection. Never blocks: the answer, at most
+ * CONTROL_REPLY_MAX bytes, is the first thing written to the connection, so
+ * it fits its socket buffer; a client that went away is not told. */
+static void answer(int fd, const char *text)
 {
-    char line[LINE_MAX_BYTES + 1], status[CONTROL_REPLY_MAX];
-    struct timeval tv = {.tv_sec = CLIENT_TIMEOUT_S};
-    size_t n = 0;
+    char buf[CONTROL_REPLY_MAX + 1];
+    int len = snprintf(buf, sizeof(buf), "%s\n", text);
 
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (!peer_allowed(fd)) {
-        reply(fd, "{\"error\":\"not allowed\"}");
-        return;
+    if (len > 0 && (size_t)len < sizeof(buf)) {
+        (void)send(fd, buf, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT);
     }
-    while (n < LINE_MAX_BYTES) {
-        ssize_t k = read(fd, line + n, LINE_MAX_BYTES - n);
+    close(fd);
+}
 
-        if (k <= 0) {
-            break;
-        }
-        n += (size_t)k;
-        if (memchr(line, '\n', n)) {
-            break;
-        }
-    }
-    line[n] = '\0';
-    line[strcspn(line, "\r\n")] = '\0';
-    if (strcmp(line, "mute") == 0 || strcmp(line, "unmute") == 0) {
-        c->cb.on_mute(c->userdata, line[0] == 'm');
-    } else if (strcmp(line, "status") != 0) {
-        reply(fd, "{\"error\":\"unknown command: use mute, unmute or status\"}");
+static void client_finish(struct client *cl, const char *text)
+{
+    answer(cl->fd, text);
+    *cl = (struct client){.fd = -1};
+}
+
+static void client_command(struct control *c, struct client *cl)
+{
+    char status[CONTROL_REPLY_MAX];
+
+    cl->line[cl->n] = '\0';
+    cl->line[strcspn(cl->line, "\r\n")] = '\0';
+    if (strcmp(cl->line, "mute") == 0 || strcmp(cl->line, "unmute") == 0) {
+        c->cb.on_mute(c->userdata, cl->line[0] == 'm');
+    } else if (strcmp(cl->line, "status") != 0) {
+        client_finish(cl, "{\"error\":\"unknown command: use mute, unmute or status\"}");
         return;
     }
     c->cb.status(c->userdata, status, sizeof(status));
-    reply(fd, status);
+    client_finish(cl, status);
+}
+
+/* Reads what the client has sent; a whole line (or the end of its stream) is
+ * a command. */
+static void client_read(struct control *c, struct client *cl)
+{
+    ssize_t k = read(cl->fd, cl->line + cl->n, LINE_MAX_BYTES - cl->n);
+
+    if (k < 0) {
+        if (errno != EAGAIN && errno != EINTR) {
+            client_finish(cl, "{\"error\":\"read failed\"}");
+        }
+        return;
+    }
+    cl->n += (size_t)k;
+    if (k == 0 || memchr(cl->line, '\n', cl->n)) {
+        client_command(c, cl);
+    } else if (cl->n == LINE_MAX_BYTES) {
+        client_finish(cl, "{\"error\":\"line too long\"}");
+    }
+}
+
+/* Takes every waiting connection: a peer not allowed, or one past
+ * CONTROL_CLIENTS_MAX, is answered with an error at once and closed. */
+static void accept_clients(struct control *c, int64_t now)
+{
+    for (;;) {
+        int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        struct client *free_slot = NULL;
+
+        if (fd < 0) {
+            return; /* EAGAIN: none left; anything else: retried at the next poll */
+        }
+        if (!peer_allowed(fd)) {
+            answer(fd, "{\"error\":\"not allowed\"}");
+            continue;
+        }
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX && !free_slot; i++) {
+            if (c->clients[i].fd < 0) {
+                free_slot = &c->clients[i];
+            }
+        }
+        if (!free_slot) {
+            answer(fd, "{\"error\":\"busy: too many control clients\"}");
+            continue;
+        }
+        *free_slot = (struct client){.fd = fd, .deadline_ms = now + CLIENT_DEADLINE_MS};
+    }
 }
 
 static void *control_main(void *userdata)
@@ -137,13 +197,23 @@ static void *control_main(void *userdata)
     struct control *c = userdata;
 
     for (;;) {
-        struct pollfd fds[2] = {
+        struct pollfd fds[2 + CONTROL_CLIENTS_MAX] = {
             {.fd = c->listen_fd, .events = POLLIN},
             {.fd = c->stop_fd, .events = POLLIN},
         };
-        int fd;
+        int64_t now = now_ms(), next = -1;
+        int timeout = -1;
 
-        if (poll(fds, 2, -1) < 0) {
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+            fds[2 + i] = (struct pollfd){.fd = c->clients[i].fd, .events = POLLIN};
+            if (c->clients[i].fd >= 0 && (next < 0 || c->clients[i].deadline_ms < next)) {
+                next = c->clients[i].deadline_ms;
+            }
+        }
+        if (next >= 0) {
+            timeout = next > now ? (int)(next - now) : 0;
+        }
+        if (poll(fds, 2 + CONTROL_CLIENTS_MAX, timeout) < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -152,12 +222,25 @@ static void *control_main(void *userdata)
         if (fds[1].revents) {
             break;
         }
-        fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-            continue;
+        now = now_ms();
+        for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+            struct client *cl = &c->clients[i];
+
+            if (cl->fd >= 0 && fds[2 + i].revents) {
+                client_read(c, cl);
+            }
+            if (cl->fd >= 0 && now >= cl->deadline_ms) {
+                client_finish(cl, "{\"error\":\"no command within the deadline\"}");
+            }
         }
-        serve(c, fd);
-        close(fd);
+        if (fds[0].revents) {
+            accept_clients(c, now);
+        }
+    }
+    for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+        if (c->clients[i].fd >= 0) {
+            close(c->clients[i].fd);
+        }
     }
     return NULL;
 }
@@ -192,6 +275,9 @@ int control_new(const char *path, const struct control_callbacks *callbacks, voi
     c->userdata = userdata;
     c->listen_fd = -1;
     c->stop_fd = -1;
+    for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
+        c->clients[i] = (struct client){.fd = -1};
+    }
     r = make_address(path, &addr, err, errsz);
     if (r < 0) {
         goto fail;
@@ -213,7 +299,7 @@ int control_new(const char *path, const struct control_callbacks *callbacks, voi
         }
         unlink(path);
     }
-    c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    c->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (c->listen_fd < 0) {
         r = -errno;
         snprintf(err, errsz, "%s: cannot make the control socket: %s", path, strerror(-r));
@@ -227,7 +313,7 @@ int control_new(const char *path, const struct control_callbacks *callbacks, voi
         r = bind(c->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
         umask(old);
     }
-    if (r < 0 || chmod(path, 0660) < 0 || listen(c->listen_fd, 4) < 0) {
+    if (r < 0 || chmod(path, 0660) < 0 || listen(c->listen_fd, CONTROL_CLIENTS_MAX) < 0) {
         r = -errno;
         snprintf(err, errsz, "%s: cannot listen on the control socket: %s", path, strerror(-r));
         goto fail;
@@ -291,7 +377,9 @@ int control_request(const char *path, const char *command, char *out, size_t siz
         snprintf(err, errsz, "cannot make a socket: %s", strerror(-r));
         return r;
     }
+    /* The send timeout bounds the connect too (a full backlog). */
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
         r = -errno;
         snprintf(err, errsz, "%s: %s (is hark run running?)", path, strerror(-r));

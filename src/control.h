@@ -1,13 +1,16 @@
 /* The control socket of `hark run`, and the client of `hark ctl`: one Unix
  * stream socket, one line per request ("mute", "unmute", "status"), one JSON
  * line back. No TCP or UDP anywhere. The server runs its own thread; the
- * callbacks run on it and must be thread-safe. */
+ * callbacks run on it and must be thread-safe. It serves up to
+ * CONTROL_CLIENTS_MAX clients at once, each of which must send its line
+ * within a second of connecting; one more is answered with an error. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 
 #define CONTROL_REPLY_MAX 256
+#define CONTROL_CLIENTS_MAX 8
 
 struct control_callbacks {
     /* A mute or unmute was asked for. */

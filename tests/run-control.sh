@@ -4,11 +4,14 @@
 # status` answers while hark runs; a mute stops the capture: a wake spoken
 # while muted is not heard and no audio reaches the cloud; unmute listens
 # again; a persisted mute outlives a restart. hark listens on no TCP or UDP
-# socket, only on its Unix control socket.
-# usage: run-control.sh HARK DEVCLOUD SAMPLES_DIR
+# socket, only on its Unix control socket. A mute is answered and applied
+# at once while other clients hold the socket: some silent, one sending its
+# line a byte at a time (TEST_CONTROL hold, tests/test-control.c).
+# usage: run-control.sh HARK DEVCLOUD SAMPLES_DIR TEST_CONTROL
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
+TEST_CONTROL=$4
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
@@ -83,15 +86,25 @@ echo "ok: control socket"
 
 # 3. Mute: 3 s of silence, then the weather request, read in real time. Muted
 # at the start, hark does not hear the wake and sends nothing; the mute is
-# kept (persist_mute) for the next run, which starts muted.
+# kept (persist_mute) for the next run, which starts muted. The mute is asked
+# for while slow and silent clients hold the control socket, and must not
+# wait behind them.
 sox "$SAMPLES/weather.flac" -r 16000 -c 1 -b 16 "$TMP/weather.wav"
 silence 3 "$TMP/lead.wav"
 sox -D "$TMP/lead.wav" "$TMP/weather.wav" "$TMP/late.wav"
 stop_devcloud
 start_devcloud "$DEVCLOUD_PORT"
 start_hark "$TMP/late.wav"
+"$TEST_CONTROL" hold "$SOCK" 3 &
+HOLD_PID=$!
+sleep 0.5
+t0=$(date +%s%N)
 "$HARK" ctl --config "$TMP/hark.conf" mute >"$TMP/status" || fail "ctl mute failed"
+ms=$((($(date +%s%N) - t0) / 1000000))
+wait "$HOLD_PID" || fail "the slow clients failed"
+echo "mute answered in $ms ms behind slow and silent clients"
 grep -q '"muted":true' "$TMP/status" || fail "mute: $(cat "$TMP/status")"
+[ "$ms" -lt 1000 ] || fail "the mute took $ms ms behind slow and silent clients"
 wait "$HARK_PID" || fail "muted run exited non-zero: $(cat "$TMP/err")"
 ! grep -q '"event":"wake"' "$TMP/out" || fail "a wake was heard while muted"
 grep -q '"state":"muted"' "$TMP/out" || fail "no muted state event"
