@@ -11,6 +11,19 @@ cloud_cleanup() {
 }
 trap cloud_cleanup EXIT
 
+# wait_out PATTERN COUNT SECONDS: until $TMP/out (hark's events) has COUNT
+# lines matching; fails after SECONDS showing hark's output ($MODE, when
+# set, names the case).
+wait_out() {
+    i=0
+    while [ "$(grep -c -- "$1" "$TMP/out" || true)" -lt "$2" ]; do
+        i=$((i + 1))
+        [ "$i" -le $(($3 * 10)) ] ||
+            fail "${MODE:+$MODE: }no $2 x '$1' within $3 s: $(cat "$TMP/out" "$TMP/err")"
+        sleep 0.1
+    done
+}
+
 # start_devcloud [PORT [OPTION...]]: starts hark-devcloud with its state in
 # $TMP/cloud and any further options; sets DEVCLOUD_PORT and DEVCLOUD_PIN.
 # PORT 0 (default) picks a free one.

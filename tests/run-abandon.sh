@@ -17,16 +17,6 @@ SAMPLES=$3
 HARK_PID=""
 trap 'if [ -n "$HARK_PID" ]; then kill "$HARK_PID" 2>/dev/null || true; fi; cloud_cleanup' EXIT
 
-# wait_for PATTERN COUNT SECONDS: until $TMP/out has COUNT lines matching.
-wait_for() {
-    i=0
-    while [ "$(grep -c -- "$1" "$TMP/out" || true)" -lt "$2" ]; do
-        i=$((i + 1))
-        [ "$i" -le $(($3 * 10)) ] || fail "no $2 x '$1' within $3 s: $(cat "$TMP/out" "$TMP/err")"
-        sleep 0.1
-    done
-}
-
 sox "$SAMPLES/weather.flac" -r 16000 -c 1 -b 16 "$TMP/weather.wav"
 say slt "hey computer" "$TMP/phrase.wav"
 silence 0.5 "$TMP/lead.wav"
@@ -59,12 +49,12 @@ mkfifo "$TMP/in"
 "$HARK" run --config "$TMP/hark.conf" --input - <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
 HARK_PID=$!
 exec 4>"$TMP/in"
-wait_for '"event":"connected"' 1 15
+wait_out '"event":"connected"' 1 15
 sox "$TMP/lead.wav" "$TMP/phrase.wav" -t raw -r 16000 -c 1 -b 16 -e signed-integer - >&4
 sox -D -n -t raw -r 16000 -c 1 -b 16 -e signed-integer - trim 0 1 >&4
-wait_for '"event":"stream_start"' 1 30
+wait_out '"event":"stream_start"' 1 30
 "$HARK" ctl --config "$TMP/hark.conf" mute >/dev/null || fail "ctl mute failed"
-wait_for '"state":"muted"' 1 10
+wait_out '"state":"muted"' 1 10
 grep '"event":"error","id":1,' "$TMP/out" | grep -q '"code":"muted"' ||
     fail "the muted request has no closing event: $(cat "$TMP/out")"
 exec 4>&-
@@ -78,7 +68,7 @@ port=$DEVCLOUD_PORT
 sox -D "$TMP/weather.wav" "$TMP/gap.wav" "$TMP/weather.wav" "$TMP/gap.wav" "$TMP/input.wav"
 "$HARK" -v run --config "$TMP/hark.conf" --input "$TMP/input.wav" >"$TMP/out" 2>"$TMP/err" &
 HARK_PID=$!
-wait_for '"event":"stream_start","id":1,' 1 30
+wait_out '"event":"stream_start","id":1,' 1 30
 kill -KILL "$DEVCLOUD_PID"
 wait "$DEVCLOUD_PID" 2>/dev/null || true
 DEVCLOUD_PID=""

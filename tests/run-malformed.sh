@@ -15,16 +15,6 @@ SAMPLES=$3
 HARK_PID=""
 trap 'if [ -n "$HARK_PID" ]; then kill "$HARK_PID" 2>/dev/null || true; fi; cloud_cleanup' EXIT
 
-# wait_for PATTERN COUNT SECONDS: until $TMP/out has COUNT lines matching.
-wait_for() {
-    i=0
-    while [ "$(grep -c -- "$1" "$TMP/out" || true)" -lt "$2" ]; do
-        i=$((i + 1))
-        [ "$i" -le $(($3 * 10)) ] || fail "$MODE: no $2 x '$1' within $3 s: $(cat "$TMP/out" "$TMP/err")"
-        sleep 0.1
-    done
-}
-
 # count PATTERN FILE: lines of FILE that match.
 count() {
     grep -c -- "$1" "$2" || true
@@ -57,7 +47,7 @@ begin() {
         <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
     HARK_PID=$!
     exec 4>"$TMP/in"
-    wait_for '"event":"connected"' 1 15
+    wait_out '"event":"connected"' 1 15
     feed "$SAMPLES/weather.flac"
 }
 
@@ -66,7 +56,7 @@ begin() {
 # when one failed: ANSWERS 1), and the server is stopped.
 finish() {
     feed "$SAMPLES/timer.flac"
-    wait_for '"event":"response_end"' "$1" 30
+    wait_out '"event":"response_end"' "$1" 30
     grep '"event":"intent"' "$TMP/out" | tail -1 | grep -q '"name":"timer"' ||
         fail "$MODE: the next request was not understood: $(cat "$TMP/out")"
     exec 4>&-
@@ -131,7 +121,7 @@ mkfifo "$TMP/in"
 
 # Truncated JSON: logged, error bad_message, request 1 cancelled, link kept.
 begin bad-json
-wait_for '"code":"bad_message"' 2 30
+wait_out '"code":"bad_message"' 2 30
 finish 1
 cancelled_as_malformed
 stays_connected
@@ -139,7 +129,7 @@ answered 2 timer
 
 # A field of the wrong type is malformed like bad JSON.
 begin wrong-types
-wait_for '"code":"bad_message"' 2 30
+wait_out '"code":"bad_message"' 2 30
 finish 1
 cancelled_as_malformed
 grep -q "malformed message: intent" "$TMP/err" ||
@@ -149,7 +139,7 @@ answered 2 timer
 
 # An unknown type is logged and ignored: request 1 completes normally.
 begin unknown-type
-wait_for '"event":"response_end"' 1 30
+wait_out '"event":"response_end"' 1 30
 finish 2
 grep -q "unknown message type 'weather-report'" "$TMP/err" ||
     fail "$MODE: hark did not log the unknown type: $(cat "$TMP/err")"
@@ -161,7 +151,7 @@ answered 2 timer
 # Downlink audio for request 1 before it started: logged and ignored; the
 # answer audio of request 1 then counts from its own first frame.
 begin audio-before-start
-wait_for '"event":"response_end"' 1 30
+wait_out '"event":"response_end"' 1 30
 finish 2
 grep -q "cloud sent audio for request 1, which is not open: ignored" "$TMP/err" ||
     fail "$MODE: hark did not log the stray audio: $(cat "$TMP/err")"
@@ -175,8 +165,8 @@ answered 2 timer
 # Over 16384 bytes: hark closes with 1009, reports the link down (request 1
 # fails with link_lost), reconnects by itself, and request 2 is answered.
 begin oversized
-wait_for '"event":"disconnected"' 1 15
-wait_for '"event":"connected"' 2 15
+wait_out '"event":"disconnected"' 1 15
+wait_out '"event":"connected"' 2 15
 finish 1
 grep '"event":"disconnected"' "$TMP/out" | grep -q "over 16384 bytes (closing with 1009)" ||
     fail "$MODE: the disconnected event does not give the reason: $(cat "$TMP/out")"

@@ -17,29 +17,19 @@ trap 'if [ -n "$HARK_PID" ]; then kill "$HARK_PID" 2>/dev/null || true; fi; clou
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: reading another process's memory needs root"; exit 77; }
 
-# wait_for PATTERN COUNT SECONDS: until $TMP/out has COUNT lines matching.
-wait_for() {
-    i=0
-    while [ "$(grep -c -- "$1" "$TMP/out" || true)" -lt "$2" ]; do
-        i=$((i + 1))
-        [ "$i" -le $(($3 * 10)) ] || fail "no $2 x '$1' within $3 s: $(cat "$TMP/out" "$TMP/err")"
-        sleep 0.1
-    done
-}
-
 start_devcloud 0 --misbehave intent-first,second-intent
 provision_device
 mkfifo "$TMP/in"
 "$HARK" run --config "$TMP/hark.conf" --input - <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
 HARK_PID=$!
 exec 4>"$TMP/in"
-wait_for '"event":"connected"' 1 15
+wait_out '"event":"connected"' 1 15
 for n in 1 2; do
     sox "$SAMPLES/weather.flac" -t raw -r 16000 -c 1 -b 16 -e signed-integer - >&4
     sox -D -n -t raw -r 16000 -c 1 -b 16 -e signed-integer - trim 0 2 >&4
-    wait_for '"event":"response_end"' $n 60
+    wait_out '"event":"response_end"' $n 60
 done
-wait_for '"state":"idle"' 3 30
+wait_out '"state":"idle"' 3 30
 # The link keeps working (pings) while the scan looks.
 sleep 1
 grep '"event":"policy"' "$TMP/out" | grep -c '"action":"drop"' | grep -q 2 ||

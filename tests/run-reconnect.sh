@@ -11,16 +11,6 @@ SAMPLES=$3
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
-# wait_for PATTERN COUNT SECONDS: until $TMP/out has COUNT lines matching.
-wait_for() {
-    i=0
-    while [ "$(grep -c -- "$1" "$TMP/out" || true)" -lt "$2" ]; do
-        i=$((i + 1))
-        [ "$i" -le $(($3 * 10)) ] || fail "no $2 x '$1' within $3 s: $(cat "$TMP/out" "$TMP/err")"
-        sleep 0.1
-    done
-}
-
 raw() {
     sox "$1" -t raw -r 16000 -c 1 -b 16 -e signed-integer - 2>/dev/null
     sox -D -n -t raw -r 16000 -c 1 -b 16 -e signed-integer - trim 0 2 2>/dev/null
@@ -34,14 +24,14 @@ mkfifo "$TMP/in"
     <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
 HARK_PID=$!
 exec 4>"$TMP/in"
-wait_for '"event":"connected"' 1 15
+wait_out '"event":"connected"' 1 15
 raw "$SAMPLES/weather.flac" >&4
-wait_for '"event":"response_end"' 1 30
+wait_out '"event":"response_end"' 1 30
 
 # A frozen server: no pongs. hark must say the link is dead within 10 s.
 kill -STOP "$DEVCLOUD_PID"
 frozen=$(date +%s.%N)
-wait_for '"event":"disconnected"' 1 12
+wait_out '"event":"disconnected"' 1 12
 noticed=$(awk -v a="$frozen" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 echo "dead link noticed after $noticed s"
 ge 10 "$noticed" || fail "the dead link was noticed only after $noticed s"
@@ -52,13 +42,13 @@ DEVCLOUD_PID=""
 # A wake while the link is down: the request is dropped with an event, its
 # audio is not kept for later.
 raw "$SAMPLES/banking.flac" >&4
-wait_for '"code":"link_down"' 1 30
+wait_out '"code":"link_down"' 1 30
 
 # The cloud comes back on the same port with the same key and registry.
 start_devcloud "$port"
-wait_for '"event":"connected"' 2 30
+wait_out '"event":"connected"' 2 30
 raw "$SAMPLES/timer.flac" >&4
-wait_for '"event":"response_end"' 2 30
+wait_out '"event":"response_end"' 2 30
 grep '"event":"intent"' "$TMP/out" | tail -1 | grep -q '"name":"timer"' ||
     fail "the request after the reconnect was not understood: $(cat "$TMP/out")"
 exec 4>&-
