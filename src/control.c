@@ -386,11 +386,17 @@ int control_request(const char *path, const char *command, char *out, size_t siz
         close(fd);
         return r;
     }
-    if (write(fd, command, strlen(command)) != (ssize_t)strlen(command) || write(fd, "\n", 1) != 1) {
+    /* A server that refuses (too many clients) answers and closes at
+     * once, maybe before the command is sent: then its answer is still
+     * read. MSG_NOSIGNAL: a closed socket is an error, not SIGPIPE. */
+    if (send(fd, command, strlen(command), MSG_NOSIGNAL) != (ssize_t)strlen(command) ||
+        send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
         r = -errno;
-        snprintf(err, errsz, "%s: cannot send: %s", path, strerror(-r));
-        close(fd);
-        return r;
+        if (r != -EPIPE && r != -ECONNRESET) {
+            snprintf(err, errsz, "%s: cannot send: %s", path, strerror(-r));
+            close(fd);
+            return r;
+        }
     }
     while (n + 1 < size) {
         ssize_t k = read(fd, out + n, size - 1 - n);
