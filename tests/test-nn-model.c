@@ -189,19 +189,19 @@ static void test_fields(void)
     REFUSED_MODEL(m_.n_layers = 0, "0 layers");
 }
 
-static void sixteen_layers(struct nn_model *m, float many[][2])
+static void sixteen_layers(struct nn_model *m, float many[][32])
 {
     m->n_layers = NN_LAYERS_MAX;
     for (unsigned i = 1; i < NN_LAYERS_MAX; i++) {
         m->layers[i] = (struct nn_layer){NN_LAYER_DEPTHWISE, NN_ACT_RELU, 16, 16, 1, 1, many[i],
-                                         many[i] + 1};
+                                         many[i] + 16};
     }
     m->layers[NN_LAYERS_MAX - 1].act = NN_ACT_SIGMOID;
 }
 
 static void test_shapes(void)
 {
-    static float many[NN_LAYERS_MAX + 1][2];
+    static float many[NN_LAYERS_MAX + 1][32];
 
     REFUSED_MODEL(m_.layers[0].in_ch = 39, "layer 0: takes 39 channels but the front end");
     REFUSED_MODEL(m_.layers[1].in_ch = m_.layers[1].out_ch = 8, "layer 1: takes 8 channels");
