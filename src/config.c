@@ -206,6 +206,12 @@ static const struct key keys[] = {
     {"wakeword", "dict", KEY_STRING, OFF(wakeword.dict), 0, 0, HARK_DICT,
      "set at build time (meson option `dict`)",
      "Pronunciation dictionary that the words of the wake phrases are looked up in.", NULL, false},
+    {"wakeword", "model", KEY_STRING, OFF(wakeword.model), 0, 0, "", NULL,
+     "A neural wake-word model file (`.hwm`, made by `wakeword/train/hark-train`). Its phrase "
+     "must be one of `phrases`; that phrase is then detected by the neural detector at the "
+     "model's own threshold, and the other phrases by PocketSphinx. Empty: PocketSphinx for "
+     "every phrase. Work in progress (doc/wakeword.md).",
+     NULL, true},
     {"endpoint", "silence", KEY_DURATION, OFF(endpoint.silence_ms), 200, 5000, "700ms", NULL,
      "A request ends after this much silence following speech.", NULL, false},
     {"endpoint", "max_length", KEY_DURATION, OFF(endpoint.max_length_ms), 1000, 60000, "10s", NULL,

@@ -46,6 +46,7 @@ struct hark_config {
         double verify_threshold; /* its cut-off, for phrases that name none */
         char model_dir[CONFIG_STRING_MAX];
         char dict[CONFIG_STRING_MAX];
+        char model[CONFIG_STRING_MAX]; /* neural model file (.hwm), "" for none */
     } wakeword;
     struct {
         unsigned silence_ms;    /* utterance ends after this much silence */

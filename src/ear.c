@@ -1,5 +1,6 @@
 /* The ear state machine, see ear.h. */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "audio-vad.h"
 #include "ear.h"
 #include "kws.h"
+#include "nn.h"
 
 /* A request's audio goes on in 20 ms steps, the Opus frame size, so that it
  * stops within a step of the end of speech. */
@@ -29,7 +31,8 @@
 #define GATE_HANG_FRAMES 50
 
 struct ear {
-    struct kws *kws;
+    struct kws *kws;       /* NULL when the neural detector has every phrase */
+    struct nn_detector *nn; /* NULL without [wakeword] model */
     struct audio_vad *vad;
     struct audio_preroll *preroll;
     struct audio_endpoint endpoint;
@@ -68,16 +71,46 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
     struct ear *ear;
     int r;
 
+    struct nn_model *model = NULL;
+    bool model_phrase_listed = false;
+
+    ear = calloc(1, sizeof(*ear));
+    if (!ear) {
+        return -ENOMEM;
+    }
+    if (cfg->wakeword.model[0]) {
+        r = nn_model_load(cfg->wakeword.model, err, errsz, &model);
+        if (r < 0) {
+            goto fail;
+        }
+    }
+    /* The model's phrase is the neural detector's; PocketSphinx has the rest. */
+    kp.n_phrases = 0;
     for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
-        phrases[i] = (struct kws_phrase){
+        if (model && strcmp(cfg->wakeword.phrases[i].text, model->phrase) == 0) {
+            model_phrase_listed = true;
+            continue;
+        }
+        phrases[kp.n_phrases++] = (struct kws_phrase){
             .text = cfg->wakeword.phrases[i].text,
             .threshold = cfg->wakeword.phrases[i].threshold,
             .verify = cfg->wakeword.phrases[i].verify_threshold,
         };
     }
-    ear = calloc(1, sizeof(*ear));
-    if (!ear) {
-        return -ENOMEM;
+    if (model && !model_phrase_listed) {
+        snprintf(err, errsz, "%s: the model's phrase \"%s\" is not one of [wakeword] phrases",
+                 cfg->wakeword.model, model->phrase);
+        nn_model_free(model);
+        r = -EINVAL;
+        goto fail;
+    }
+    if (model) {
+        r = nn_detector_new(model, NAN, &ear->nn);
+        if (r < 0) {
+            snprintf(err, errsz, "%s: cannot set up the neural detector", cfg->wakeword.model);
+            nn_model_free(model);
+            goto fail;
+        }
     }
     ear->cb = *callbacks;
     ear->userdata = userdata;
@@ -107,9 +140,11 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
         snprintf(err, errsz, "invalid voice-activity settings");
         goto fail;
     }
-    r = kws_new(&kp, err, errsz, &ear->kws);
-    if (r < 0) {
-        goto fail;
+    if (kp.n_phrases > 0) {
+        r = kws_new(&kp, err, errsz, &ear->kws);
+        if (r < 0) {
+            goto fail;
+        }
     }
     *ret_ear = ear;
     return 0;
@@ -125,6 +160,7 @@ void ear_free(struct ear *ear)
         return;
     }
     kws_free(ear->kws);
+    nn_detector_free(ear->nn);
     audio_vad_free(ear->vad);
     audio_preroll_free(ear->preroll);
     if (ear->copy) {
@@ -140,10 +176,14 @@ static double seconds(uint64_t samples)
     return (double)samples / AUDIO_RATE;
 }
 
-static void start_request(struct ear *ear, const struct kws_detection *d)
+/* d->end and d->start as the detector estimated them; PocketSphinx's are
+ * not on hark's clock (see doc/architecture.md), so for it only their
+ * difference counts and the end is DETECTION_LAG before the detection. */
+static void start_request(struct ear *ear, const struct kws_detection *d, bool on_our_clock)
 {
     uint64_t phrase_len = d->end - d->start;
-    uint64_t end = d->detected_at > DETECTION_LAG ? d->detected_at - DETECTION_LAG : 0;
+    uint64_t end = on_our_clock ? d->end
+                   : d->detected_at > DETECTION_LAG ? d->detected_at - DETECTION_LAG : 0;
     uint64_t start = end > phrase_len ? end - phrase_len : 0;
     uint64_t preroll = (uint64_t)ear->preroll_ms * AUDIO_RATE / 1000;
     uint64_t from = start > preroll ? start - preroll : 0;
@@ -173,6 +213,42 @@ static void start_request(struct ear *ear, const struct kws_detection *d)
     explicit_bzero(ear->copy, n * sizeof(*ear->copy));
 }
 
+/* Both detectors miss the same samples. */
+static int skip_detectors(struct ear *ear, uint64_t n)
+{
+    if (ear->nn) {
+        nn_detector_skip(ear->nn, n);
+    }
+    return ear->kws ? kws_skip(ear->kws, n) : 0;
+}
+
+/* The neural detector on the samples the spotter hears: a wake is a
+ * detection as PocketSphinx's would be, with the phrase's length taken as
+ * the model's receptive field (at most MAX_PHRASE_S). */
+static int feed_neural(struct ear *ear, const int16_t *samples, size_t n,
+                       struct kws_detection *ret_detection)
+{
+    const struct nn_model *m;
+    struct nn_detection d;
+    uint64_t len;
+
+    if (!ear->nn || nn_detector_feed(ear->nn, samples, n, &d) != NN_WAKE) {
+        return 0;
+    }
+    m = nn_detector_model(ear->nn);
+    len = (uint64_t)m->context * m->features.hop;
+    len = len < MAX_PHRASE_S * AUDIO_RATE ? len : MAX_PHRASE_S * AUDIO_RATE;
+    *ret_detection = (struct kws_detection){
+        .phrase = m->phrase,
+        .confidence = d.score,
+        .start = d.end > len ? d.end - len : 0,
+        .end = d.end,
+        .detected_at = d.detected_at,
+        .verify_score = NAN,
+    };
+    return KWS_WAKE;
+}
+
 static int end_request(struct ear *ear, char *err, size_t errsz)
 {
     struct ear_end end = {
@@ -186,7 +262,7 @@ static int end_request(struct ear *ear, char *err, size_t errsz)
 
     ear->state = EAR_IDLE;
     /* The spotter did not hear the request; it starts afresh after it. */
-    r = kws_skip(ear->kws, ear->position - ear->kws_position);
+    r = skip_detectors(ear, ear->position - ear->kws_position);
     ear->kws_position = ear->position;
     if (r < 0) {
         snprintf(err, errsz, "the wake-word decoder failed to restart");
@@ -218,6 +294,7 @@ static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
 {
     uint64_t from = ear->position - n;
     struct kws_detection d;
+    bool neural;
     size_t k;
     int r;
 
@@ -226,7 +303,7 @@ static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
         from = ear->kws_position;
     }
     if (from > ear->kws_position) {
-        r = kws_skip(ear->kws, from - ear->kws_position);
+        r = skip_detectors(ear, from - ear->kws_position);
         if (r < 0) {
             snprintf(err, errsz, "the wake-word decoder failed to restart");
             return r;
@@ -234,7 +311,13 @@ static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
     }
     k = audio_preroll_copy(ear->preroll, from, ear->copy, ear->copy_cap, &from);
     ear->kws_position = from + k;
-    r = kws_feed(ear->kws, ear->copy, k, &d);
+    /* The neural detector first: a wake from it ends the step, and the
+     * spotter starts afresh after the request like the detector. */
+    r = feed_neural(ear, ear->copy, k, &d);
+    neural = r == KWS_WAKE;
+    if (!neural && ear->kws) {
+        r = kws_feed(ear->kws, ear->copy, k, &d);
+    }
     explicit_bzero(ear->copy, k * sizeof(*ear->copy));
     if (r < 0) {
         snprintf(err, errsz, "the wake-word decoder failed");
@@ -250,7 +333,7 @@ static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
         ear->cb.on_candidate(ear->userdata, &c, r == KWS_WAKE);
     }
     if (r == KWS_WAKE) {
-        start_request(ear, &d);
+        start_request(ear, &d, neural);
     }
     return 0;
 }
@@ -336,7 +419,7 @@ int ear_reset(struct ear *ear, char *err, size_t errsz)
     ear->last_speech = 0;
     audio_preroll_clear(ear->preroll);
     explicit_bzero(ear->quiet, sizeof(ear->quiet));
-    r = kws_skip(ear->kws, ear->position - ear->kws_position);
+    r = skip_detectors(ear, ear->position - ear->kws_position);
     ear->kws_position = ear->position;
     if (r < 0) {
         snprintf(err, errsz, "the wake-word decoder failed to restart");
@@ -346,5 +429,5 @@ int ear_reset(struct ear *ear, char *err, size_t errsz)
 
 uint64_t ear_rejected(const struct ear *ear)
 {
-    return kws_rejected(ear->kws);
+    return ear->kws ? kws_rejected(ear->kws) : 0;
 }

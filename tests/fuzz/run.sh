@@ -16,7 +16,7 @@ if [ "${1:-}" = -j ]; then
 fi
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-harnesses=${*:-config audio protocol redact history pin update}
+harnesses=${*:-config audio protocol redact history pin update nn-model}
 out=${FUZZ_BUILD:-build-fuzz}
 
 sh scripts/deps.sh build

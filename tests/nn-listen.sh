@@ -1,0 +1,82 @@
+#!/bin/sh
+# `hark listen` with a neural model ([wakeword] model): a hand-made model
+# for the phrase "tone" that scores a 1 kHz tone high (written with the
+# trainer's own writer, wakeword/train/hwm.py) wakes hark at the tone, with
+# that phrase, and not on speech; PocketSphinx keeps the other phrases; a
+# damaged model, or one whose phrase is not configured, stops hark at start
+# with a message naming the file.
+# usage: nn-listen.sh HARK HARK-FEATURES SOURCE-DIR
+HARK=$1
+FEATURES=$2
+SRC=$3
+. "$(dirname "$0")/lib.sh"
+
+# Which mel band holds 1 kHz, from hark's own front end.
+sox -D -n -r 16000 -c 1 -b 16 -e signed-integer -t raw "$TMP/tone.raw" synth 0.1 sine 1000 gain -6
+echo "$TMP/tone.raw $TMP/tone.f32" | "$FEATURES"
+/usr/bin/python3 - "$SRC" "$TMP" <<'PY' || fail "cannot write the model"
+import struct, sys
+sys.path.insert(0, sys.argv[1] + "/wakeword/train")
+import hwm
+tmp = sys.argv[2]
+data = open(tmp + "/tone.f32", "rb").read()
+frame = struct.unpack("<40f", data[:160])
+band = max(range(3, 37), key=lambda b: frame[b])
+w = [0.0] * 120
+for t in range(3):
+    w[t * 40 + band] = 0.1
+    w[t * 40 + band - 3] = w[t * 40 + band + 3] = -0.05
+feat = dict(sample_rate=16000, win=400, hop=160, n_fft=512, n_mels=40, fmin=60.0, fmax=7600.0,
+            log_floor=1e-6)
+layer = dict(type=hwm.CONV, act=hwm.SIGMOID, in_ch=40, out_ch=1, kernel=3, dilation=1,
+             weights=w, bias=[-2.4])
+data = hwm.serialise("tone", feat, 0.5, 3, [layer])
+open(tmp + "/tone.hwm", "wb").write(data)
+open(tmp + "/damaged.hwm", "wb").write(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+PY
+
+# Speech, then the tone at 2.0-2.4 s, then speech again.
+say slt "the weather is nice and the sun is out" "$TMP/a.wav"
+say rms "we will go for a walk in the park" "$TMP/b.wav"
+silence 0.3 "$TMP/gap.wav"
+sox -D -n -r 16000 -c 1 -b 16 "$TMP/beep.wav" synth 0.4 sine 1000 gain -6
+sox -D "$TMP/a.wav" "$TMP/gap.wav" "$TMP/a2.wav"
+lead=$(soxi -D "$TMP/a2.wav")
+sox -D "$TMP/a2.wav" "$TMP/beep.wav" "$TMP/gap.wav" "$TMP/b.wav" "$TMP/gap.wav" "$TMP/with-tone.wav"
+sox -D "$TMP/a.wav" "$TMP/gap.wav" "$TMP/b.wav" "$TMP/gap.wav" "$TMP/speech.wav"
+
+printf '[wakeword]\nphrases = tone\nmodel = %s\n' "$TMP/tone.hwm" >"$TMP/tone.conf"
+"$HARK" listen --config "$TMP/tone.conf" --input "$TMP/with-tone.wav" >"$TMP/out" 2>"$TMP/err" \
+    </dev/null || fail "listen: $(cat "$TMP/err")"
+[ "$(grep -c '"event":"wake"' "$TMP/out")" -eq 1 ] || fail "not one wake on the tone: $(cat "$TMP/out")"
+t=$(grep '"event":"wake"' "$TMP/out" | field t)
+phrase=$(grep '"event":"wake"' "$TMP/out" | field phrase)
+[ "$phrase" = tone ] || fail "woke with phrase '$phrase'"
+# Detected within the tone or one step (128 ms) after it.
+ge "$t" "$lead" && ge "$(awk -v l="$lead" 'BEGIN { print l + 0.4 + 0.2 }')" "$t" ||
+    fail "woke at $t, the tone is at $lead to $lead + 0.4"
+echo "the tone model woke hark at $t s (tone from $lead s)"
+
+"$HARK" listen --config "$TMP/tone.conf" --input "$TMP/speech.wav" >"$TMP/out" 2>"$TMP/err" \
+    </dev/null || fail "listen: $(cat "$TMP/err")"
+! grep -q '"event":"wake"' "$TMP/out" || fail "the tone model woke on speech: $(cat "$TMP/out")"
+
+# Both detectors: PocketSphinx still has "hey computer".
+spoken_request "$TMP/request.wav"
+printf '[wakeword]\nphrases = hey computer, tone\nmodel = %s\n' "$TMP/tone.hwm" >"$TMP/both.conf"
+"$HARK" listen --config "$TMP/both.conf" --input "$TMP/request.wav" >"$TMP/out" 2>"$TMP/err" \
+    </dev/null || fail "listen: $(cat "$TMP/err")"
+[ "$(grep '"event":"wake"' "$TMP/out" | field phrase)" = "hey computer" ] ||
+    fail "PocketSphinx's phrase did not wake hark beside the model: $(cat "$TMP/out")"
+
+# Refusals at start, naming the file.
+printf '[wakeword]\nphrases = tone\nmodel = %s\n' "$TMP/damaged.hwm" >"$TMP/bad.conf"
+! "$HARK" listen --config "$TMP/bad.conf" --input "$TMP/speech.wav" >/dev/null 2>"$TMP/err" \
+    </dev/null || fail "a damaged model was taken"
+grep -q "damaged.hwm: checksum mismatch" "$TMP/err" || fail "unclear message: $(cat "$TMP/err")"
+printf '[wakeword]\nmodel = %s\n' "$TMP/tone.hwm" >"$TMP/other.conf"
+! "$HARK" listen --config "$TMP/other.conf" --input "$TMP/speech.wav" >/dev/null 2>"$TMP/err" \
+    </dev/null || fail "a model for a phrase that is not configured was taken"
+grep -q "tone.hwm: the model's phrase \"tone\" is not one of" "$TMP/err" ||
+    fail "unclear message: $(cat "$TMP/err")"
+echo "ok"
