@@ -15,10 +15,12 @@ build="meson ninja-build pkg-config gcc libc6-dev
 # PulseAudio with a null sink, reached through ALSA's pulse plugin; ss
 # (iproute2) shows that hark listens on no TCP or UDP port. The service test
 # runs systemd-analyze on the unit; the tune test finds its passes with ps
-# (procps). scripts/fresh-root.sh bootstraps a
+# (procps). The neural wake word's parity test runs the trainer's network in
+# Debian's PyTorch (python3-torch, python3-numpy). scripts/fresh-root.sh bootstraps a
 # minimal Debian 12 root with mmdebstrap to run the demo in.
 test="$build flite sox strace util-linux pocketsphinx openssl iproute2 procps
-    pulseaudio pulseaudio-utils libasound2-plugins alsa-utils systemd mmdebstrap"
+    pulseaudio pulseaudio-utils libasound2-plugins alsa-utils systemd mmdebstrap
+    python3-torch python3-numpy"
 # The demo builds hark and hark-devcloud only (not the tests, whose corpus
 # needs flite and sox); scripts/fresh-root.sh checks that this is enough.
 demo="$build openssl"
