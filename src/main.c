@@ -244,9 +244,9 @@ static void on_wake(void *userdata, const struct ear_wake *wake)
 
     ls->request_samples = 0;
     ls->wakes++;
-    log_info("wake: '%s' at %.2f s (phrase from %.2f s, %.2f s of pre-roll)", wake->phrase, wake->t,
-             wake->phrase_start, wake->preroll_s);
-    events_wake(wake->t, wake->phrase, wake->score, wake->verify);
+    log_info("wake: '%s' (%s) at %.2f s (phrase from %.2f s, %.2f s of pre-roll)", wake->phrase,
+             wake->detector, wake->t, wake->phrase_start, wake->preroll_s);
+    events_wake(wake->t, wake->phrase, wake->detector, wake->score, wake->verify);
 }
 
 static void on_audio(void *userdata, const int16_t *samples, size_t n)
