@@ -4,7 +4,9 @@
 # trainer's own writer, wakeword/train/hwm.py) wakes hark at the tone, with
 # that phrase, and not on speech; PocketSphinx keeps the other phrases; a
 # damaged model, or one whose phrase is not configured, stops hark at start
-# with a message naming the file.
+# with a message naming the file. The same tone model under the phrase
+# "hey computer" tells the three ways of combining the detectors apart
+# ([wakeword] combine): on audio where only one of them fires, or both.
 # usage: nn-listen.sh HARK HARK-FEATURES SOURCE-DIR
 HARK=$1
 FEATURES=$2
@@ -32,6 +34,7 @@ layer = dict(type=hwm.CONV, act=hwm.SIGMOID, in_ch=40, out_ch=1, kernel=3, dilat
              weights=w, bias=[-2.4])
 data = hwm.serialise("tone", feat, 0.5, 3, [layer])
 open(tmp + "/tone.hwm", "wb").write(data)
+open(tmp + "/hc-tone.hwm", "wb").write(hwm.serialise("hey computer", feat, 0.5, 3, [layer]))
 open(tmp + "/damaged.hwm", "wb").write(data[:100] + bytes([data[100] ^ 1]) + data[101:])
 PY
 
@@ -68,6 +71,46 @@ printf '[wakeword]\nphrases = hey computer, tone\nmodel = %s\n' "$TMP/tone.hwm" 
     </dev/null || fail "listen: $(cat "$TMP/err")"
 [ "$(grep '"event":"wake"' "$TMP/out" | field phrase)" = "hey computer" ] ||
     fail "PocketSphinx's phrase did not wake hark beside the model: $(cat "$TMP/out")"
+
+# Neural alone (the default), PocketSphinx not loaded at all: its model
+# directory does not even exist.
+# wakes CONF WAV: the wake events' "detector" fields, one per line.
+wakes() {
+    "$HARK" listen --config "$1" --input "$2" >"$TMP/out" 2>"$TMP/err" </dev/null ||
+        fail "listen $1 $2: $(cat "$TMP/err")"
+    grep '"event":"wake"' "$TMP/out" | field detector
+}
+sox -D "$TMP/phrase.wav" "$TMP/beep.wav" "$TMP/gap.wav" "$TMP/question.wav" "$TMP/gap.wav" \
+    "$TMP/phrase-beep.wav"
+for mode in neural verify either; do
+    printf '[wakeword]\nmodel = hc-tone.hwm\ncombine = %s\n' $mode >"$TMP/$mode.conf"
+done
+printf '[wakeword]\nmodel = hc-tone.hwm\nmodel_dir = %s/none\n' "$TMP" >"$TMP/default.conf"
+[ "$(wakes "$TMP/default.conf" "$TMP/with-tone.wav")" = neural ] ||
+    fail "neural alone: not one neural wake on the tone: $(cat "$TMP/out" "$TMP/err")"
+[ -z "$(wakes "$TMP/default.conf" "$TMP/request.wav")" ] ||
+    fail "neural alone woke on the spoken phrase: $(cat "$TMP/out")"
+grep '"event":"wake"' "$TMP/out" | grep -q verify && fail "a verify score without a second pass"
+# verify: the tone alone is turned down by PocketSphinx's second pass; the
+# spoken phrase alone is never proposed; the phrase with the tone after it
+# wakes, with both scores.
+[ -z "$(wakes "$TMP/verify.conf" "$TMP/with-tone.wav")" ] ||
+    fail "verify: the second pass took a tone for the phrase: $(cat "$TMP/out")"
+[ -z "$(wakes "$TMP/verify.conf" "$TMP/request.wav")" ] ||
+    fail "verify: woke without a neural proposal: $(cat "$TMP/out")"
+[ "$(wakes "$TMP/verify.conf" "$TMP/phrase-beep.wav")" = neural ] ||
+    fail "verify: the phrase with the tone did not wake: $(cat "$TMP/out" "$TMP/err")"
+v=$(grep '"event":"wake"' "$TMP/out" | field verify)
+[ -n "$v" ] || fail "verify: no second-pass score in $(cat "$TMP/out")"
+echo "verify: the phrase proposed by the neural detector, second pass $v"
+# either: the tone wakes by the neural detector, the spoken phrase by
+# PocketSphinx.
+[ "$(wakes "$TMP/either.conf" "$TMP/with-tone.wav")" = neural ] ||
+    fail "either: not one neural wake on the tone: $(cat "$TMP/out")"
+[ "$(wakes "$TMP/either.conf" "$TMP/request.wav")" = pocketsphinx ] ||
+    fail "either: the spoken phrase did not wake PocketSphinx: $(cat "$TMP/out")"
+[ "$(wakes "$TMP/neural.conf" "$TMP/phrase-beep.wav")" = neural ] || fail "neural: $(cat "$TMP/out")"
+echo "combine: neural, verify and either each heard what only they hear"
 
 # Refusals at start, naming the file.
 printf '[wakeword]\nphrases = tone\nmodel = %s\n' "$TMP/damaged.hwm" >"$TMP/bad.conf"
