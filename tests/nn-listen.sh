@@ -35,6 +35,7 @@ layer = dict(type=hwm.CONV, act=hwm.SIGMOID, in_ch=40, out_ch=1, kernel=3, dilat
 data = hwm.serialise("tone", feat, 0.5, 3, [layer])
 open(tmp + "/tone.hwm", "wb").write(data)
 open(tmp + "/hc-tone.hwm", "wb").write(hwm.serialise("hey computer", feat, 0.5, 3, [layer]))
+open(tmp + "/zz.hwm", "wb").write(hwm.serialise("zzyzxq", feat, 0.5, 3, [layer]))
 open(tmp + "/damaged.hwm", "wb").write(data[:100] + bytes([data[100] ^ 1]) + data[101:])
 PY
 
@@ -111,6 +112,20 @@ echo "verify: the phrase proposed by the neural detector, second pass $v"
     fail "either: the spoken phrase did not wake PocketSphinx: $(cat "$TMP/out")"
 [ "$(wakes "$TMP/neural.conf" "$TMP/phrase-beep.wav")" = neural ] || fail "neural: $(cat "$TMP/out")"
 echo "combine: neural, verify and either each heard what only they hear"
+# check-config --dump says which detector hears each phrase, and still
+# reads back; a neural-only phrase need not be in PocketSphinx's dictionary.
+printf '[wakeword]\nphrases = hey computer, tone\nmodel = hc-tone.hwm\ncombine = either\n' >"$TMP/dump.conf"
+"$HARK" check-config --dump "$TMP/dump.conf" >"$TMP/dump" 2>"$TMP/err" || fail "check-config: $(cat "$TMP/err")"
+grep -q "^; hey computer: neural ($TMP/hc-tone.hwm, threshold 0.5, the model's own) or pocketsphinx (threshold 1e-40, second pass at -0.474)$" "$TMP/dump" &&
+    grep -q "^; tone: pocketsphinx (threshold 1e-40, second pass at -0.474)$" "$TMP/dump" ||
+    fail "the dump does not say the detectors: $(cat "$TMP/dump")"
+chmod 600 "$TMP/dump"
+"$HARK" check-config "$TMP/dump" 2>"$TMP/err" || fail "the dump does not read back: $(cat "$TMP/err")"
+printf '[wakeword]\nphrases = zzyzxq\nmodel = zz.hwm\n' >"$TMP/zz.conf"
+"$HARK" check-config "$TMP/zz.conf" 2>"$TMP/err" || fail "a neural-only word was looked up: $(cat "$TMP/err")"
+printf 'combine = verify\n' >>"$TMP/zz.conf"
+! "$HARK" check-config "$TMP/zz.conf" 2>"$TMP/err" || fail "verify without the word in the dictionary"
+grep -q "wake word 'zzyzxq' is not in the dictionary" "$TMP/err" || fail "unclear: $(cat "$TMP/err")"
 
 # Refusals at start, naming the file.
 printf '[wakeword]\nphrases = tone\nmodel = %s\n' "$TMP/damaged.hwm" >"$TMP/bad.conf"
