@@ -127,6 +127,38 @@ printf 'combine = verify\n' >>"$TMP/zz.conf"
 ! "$HARK" check-config "$TMP/zz.conf" 2>"$TMP/err" || fail "verify without the word in the dictionary"
 grep -q "wake word 'zzyzxq' is not in the dictionary" "$TMP/err" || fail "unclear: $(cat "$TMP/err")"
 
+# hark tune with a model for the phrase: the thresholds are the neural
+# detector's, and --write sets neural_threshold (with combine = verify the
+# phrase's cut-off too), keeping PocketSphinx's keys.
+mkdir "$TMP/pos"
+cp "$TMP/phrase-beep.wav" "$TMP/with-tone.wav" "$TMP/pos/"
+printf '[wakeword]\nmodel = %s\nphone_loop = 1e-2\n' "$TMP/hc-tone.hwm" >"$TMP/tuned.conf"
+"$HARK" tune --config "$TMP/tuned.conf" --thresholds 0.2,0.4,0.6 --jobs 1 --write "$TMP/tuned.conf" \
+    --positives "$TMP/pos" --negatives "$TMP/speech.wav" --negatives "$TMP/request.wav" \
+    >"$TMP/tune" 2>"$TMP/err" || fail "tune: $(cat "$TMP/err")"
+cat "$TMP/tune"
+grep -q "is the neural detector's ($TMP/hc-tone.hwm, combine = neural)" "$TMP/err" || fail "$(cat "$TMP/err")"
+for t in 0.2 0.4 0.6; do
+    grep -q "^$t  *off  *2/2 " "$TMP/tune" || fail "no row for $t finding both"
+done
+! grep -q "best cut-off" "$TMP/tune" || fail "a cut-off swept without a second pass"
+grep -q "^neural_threshold = 0.6$" "$TMP/tuned.conf" && grep -q "^phone_loop = 1e-2$" "$TMP/tuned.conf" &&
+    ! grep -q "^phrases" "$TMP/tuned.conf" || fail "tune wrote: $(cat "$TMP/tuned.conf")"
+"$HARK" check-config "$TMP/tuned.conf" 2>"$TMP/err" || fail "check-config: $(cat "$TMP/err")"
+printf 'combine = verify\n' >>"$TMP/tuned.conf"
+"$HARK" tune --config "$TMP/tuned.conf" --thresholds 0.5 --jobs 1 --write "$TMP/tuned.conf" \
+    --positives "$TMP/pos/phrase-beep.wav" --negatives "$TMP/speech.wav" >"$TMP/tune" 2>"$TMP/err" ||
+    fail "tune: $(cat "$TMP/err")"
+cat "$TMP/tune" "$TMP/tuned.conf"
+grep -q "^0.5  *-\{0,1\}[0-9.]*  *1/1 .*(best cut-off within the target)" "$TMP/tune" || fail "no cut-off swept"
+grep -q "^neural_threshold = 0.5$" "$TMP/tuned.conf" &&
+    grep -Eq "^phrases = hey computer/1e-40/-?[0-9.]+$" "$TMP/tuned.conf" || fail "tune wrote: $(cat "$TMP/tuned.conf")"
+[ "$(grep -c "^neural_threshold" "$TMP/tuned.conf")" -eq 1 ] || fail "neural_threshold twice"
+"$HARK" check-config "$TMP/tuned.conf" 2>"$TMP/err" || fail "check-config: $(cat "$TMP/err")"
+! "$HARK" tune --config "$TMP/tuned.conf" --thresholds 2 --positives "$TMP/pos" \
+    --negatives "$TMP/speech.wav" >/dev/null 2>"$TMP/err" || fail "tune took a threshold of 2 for the model"
+grep -q "thresholds are its scores, below 1" "$TMP/err" || fail "unclear: $(cat "$TMP/err")"
+
 # Refusals at start, naming the file.
 printf '[wakeword]\nphrases = tone\nmodel = %s\n' "$TMP/damaged.hwm" >"$TMP/bad.conf"
 ! "$HARK" listen --config "$TMP/bad.conf" --input "$TMP/speech.wav" >/dev/null 2>"$TMP/err" \
