@@ -24,6 +24,7 @@
 #include "hark-build.h"
 #include "kws.h"
 #include "link.h"
+#include "nn-model.h"
 #include "pin.h"
 
 /* A configuration file is a few hundred bytes; anything near this is a mistake
@@ -61,6 +62,7 @@ enum key_type {
     KEY_UINT,     /* unsigned, a whole number */
     KEY_BOOL,     /* bool, written on or off */
     KEY_PERIOD,   /* uint64_t seconds, written with a unit from s to y */
+    KEY_MODELS,   /* the neural model files (wakeword.models and n_models) */
 };
 
 struct key {
@@ -74,8 +76,8 @@ struct key {
     const char *def;     /* the default, as a user would write it */
     const char *doc_def; /* the default as doc/config.md shows it, when set at build time */
     const char *help;
-    /* Strings: what is wrong with a value (static text, or written into
-     * buf), or NULL. */
+    /* Strings and numbers: what is wrong with a value (static text, or
+     * written into buf), or NULL; for a number, after the range check. */
     const char *(*check)(const char *value, char *buf, size_t size);
     /* Strings: may be empty (the default then is empty: not set). */
     bool optional;
@@ -94,13 +96,20 @@ static const char *check_action(const char *value, char *buf, size_t size);
 static const char *check_command(const char *value, char *buf, size_t size);
 static const char *check_intents(const char *value, char *buf, size_t size);
 static const char *check_words(const char *value, char *buf, size_t size);
+static const char *check_combine(const char *value, char *buf, size_t size);
+static const char *check_neural_threshold(const char *value, char *buf, size_t size);
 
 #define OFF(field) offsetof(struct hark_config, field)
 
 /* Every section, in the order of the file, for doc/config.md and the dump. */
 static const struct section sections[] = {
     {"audio", "Where sound comes from and how much of it is kept in memory."},
-    {"wakeword", "The phrases that wake hark, spotted locally by PocketSphinx."},
+    {"wakeword", "The phrases that wake hark, heard on the device only: by PocketSphinx, and "
+                 "by the neural detector for a phrase that has a model (`model`, `combine`; "
+                 "doc/wakeword.md). A relative path in `model` is taken from the folder of the "
+                 "configuration file it is written in (and shown absolute by `hark check-config "
+                 "--dump`); other paths are taken as they are written, from the folder hark is "
+                 "started in."},
     {"endpoint", "When a request that follows the wake phrase has ended."},
     {"cloud", "The assistant cloud: where requests go and how its server is recognised."},
     {"control", "The control socket of `hark run`: `hark ctl mute`, `unmute`, `status`. A Unix "
@@ -206,12 +215,26 @@ static const struct key keys[] = {
     {"wakeword", "dict", KEY_STRING, OFF(wakeword.dict), 0, 0, HARK_DICT,
      "set at build time (meson option `dict`)",
      "Pronunciation dictionary that the words of the wake phrases are looked up in.", NULL, false},
-    {"wakeword", "model", KEY_STRING, OFF(wakeword.model), 0, 0, "", NULL,
-     "A neural wake-word model file (`.hwm`, made by `wakeword/train/hark-train`). Its phrase "
-     "must be one of `phrases`; that phrase is then detected by the neural detector at the "
-     "model's own threshold, and the other phrases by PocketSphinx. Empty: PocketSphinx for "
-     "every phrase. Work in progress (doc/wakeword.md).",
+    {"wakeword", "model", KEY_MODELS, OFF(wakeword.models), 0, 0, "", NULL,
+     "Comma-separated neural wake-word model files (`.hwm`, made by `wakeword/train/hark-train`; "
+     "the installed ones are in `DATADIR/hark/wakeword/`). Each model's phrase must be one of "
+     "`phrases`, and no two models may have the same phrase; such a phrase is then heard by the "
+     "neural detector as `combine` says, the other phrases by PocketSphinx alone. Empty: "
+     "PocketSphinx for every phrase.",
      NULL, true},
+    {"wakeword", "neural_threshold", KEY_DOUBLE, OFF(wakeword.neural_threshold), 0, 1, "0", NULL,
+     "The neural detector's score (0 to 1) at or above which a phrase with a model is heard, "
+     "for every model; below 1. 0: each model's own threshold, from its file. `hark tune` "
+     "measures it.",
+     check_neural_threshold, false},
+    {"wakeword", "combine", KEY_STRING, OFF(wakeword.combine), 0, 0, "neural", NULL,
+     "How a phrase that has a model is heard. `neural`: the neural detector alone decides, and "
+     "PocketSphinx is not even loaded when no phrase needs it. `verify`: the neural detector "
+     "proposes, and PocketSphinx's second pass (as `verify`, at the phrase's cut-off) must "
+     "accept the phrase in the last seconds of audio. `either`: the neural detector, or "
+     "PocketSphinx's spotter and second pass as for a phrase without a model, wakes hark. The "
+     "phrase's words must be in `dict` for `verify` and `either`.",
+     check_combine, false},
     {"endpoint", "silence", KEY_DURATION, OFF(endpoint.silence_ms), 200, 5000, "700ms", NULL,
      "A request ends after this much silence following speech.", NULL, false},
     {"endpoint", "max_length", KEY_DURATION, OFF(endpoint.max_length_ms), 1000, 60000, "10s", NULL,
@@ -480,6 +503,10 @@ static void format_range(const struct key *k, char *buf, size_t size)
         format_period((uint64_t)k->max, hi, sizeof(hi));
         snprintf(buf, size, "%s to %s", lo, hi);
         break;
+    case KEY_MODELS:
+        snprintf(buf, size, "0 to %d files, each at most %d bytes", CONFIG_MAX_MODELS,
+                 CONFIG_STRING_MAX - 1);
+        break;
     }
 }
 
@@ -502,6 +529,8 @@ static const char *type_name(enum key_type type)
         return "on/off";
     case KEY_PERIOD:
         return "period";
+    case KEY_MODELS:
+        return "file list";
     }
     return "?";
 }
@@ -726,6 +755,42 @@ static const char *check_words(const char *value, char *buf, size_t size)
     return policy_check_words(value);
 }
 
+static const char *check_combine(const char *value, char *buf, size_t size)
+{
+    return strcmp(value, "neural") == 0 || strcmp(value, "verify") == 0 ||
+                   strcmp(value, "either") == 0
+               ? NULL
+               : "is not neural, verify or either";
+}
+
+enum config_combine config_combine(const struct hark_config *cfg)
+{
+    /* Checked when the file was read. */
+    return strcmp(cfg->wakeword.combine, "verify") == 0   ? CONFIG_COMBINE_VERIFY
+           : strcmp(cfg->wakeword.combine, "either") == 0 ? CONFIG_COMBINE_EITHER
+                                                          : CONFIG_COMBINE_NEURAL;
+}
+
+const char *config_combine_to_string(enum config_combine c)
+{
+    switch (c) {
+    case CONFIG_COMBINE_VERIFY:
+        return "verify";
+    case CONFIG_COMBINE_EITHER:
+        return "either";
+    case CONFIG_COMBINE_NEURAL:
+        break;
+    }
+    return "neural";
+}
+
+/* In range already (0 to 1); a score is never above 1, so a threshold of 1
+ * would never wake. */
+static const char *check_neural_threshold(const char *value, char *buf, size_t size)
+{
+    return strtod(value, NULL) >= 1.0 ? "must be below 1 (0: each model's own threshold)" : NULL;
+}
+
 static const char *check_output(const char *value, char *buf, size_t size)
 {
     if (strcmp(value, "speaker") != 0 && (strncmp(value, "speaker:", 8) != 0 || !value[8])) {
@@ -795,10 +860,18 @@ static void number_error(enum number_status st, const char *what, const struct k
 static int parse_double(const struct key *k, const char *value, double *ret, char *msg,
                         size_t msgsz)
 {
-    enum number_status st = parse_number(value, k->min, k->max, ret);
-    char what[CONFIG_LINE_MAX + 64];
+    double x = 0;
+    enum number_status st = parse_number(value, k->min, k->max, &x);
+    char what[CONFIG_LINE_MAX + 64], whybuf[MSG_MAX];
+    const char *why;
 
     if (st == NUMBER_OK) {
+        why = k->check ? k->check(value, whybuf, sizeof(whybuf)) : NULL;
+        if (why) {
+            snprintf(msg, msgsz, "value '%s' for %s %s", value, k->name, why);
+            return -EINVAL;
+        }
+        *ret = x;
         return 0;
     }
     snprintf(what, sizeof(what), "value '%s' for %s", value, k->name);
@@ -1078,6 +1151,55 @@ static int parse_phrases(const struct key *k, const char *value, struct hark_con
     return 0;
 }
 
+/* "FILE, FILE, ...": the files as written; resolve_models() takes a
+ * relative one from the config file's folder once the whole file is read. */
+static int parse_models(const struct key *k, const char *value, struct hark_config *cfg,
+                        char *msg, size_t msgsz)
+{
+    char list[CONFIG_MAX_MODELS][CONFIG_STRING_MAX] = {{0}};
+    size_t n = 0;
+
+    for (const char *p = value;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[CONFIG_LINE_MAX + 1];
+        char *file;
+
+        memcpy(item, p, len);
+        item[len] = '\0';
+        file = strip(item);
+        if (*file == '\0') {
+            snprintf(msg, msgsz, "empty file name in the list for %s (two commas, or one at the "
+                                 "end?)",
+                     k->name);
+            return -EINVAL;
+        }
+        if (n == CONFIG_MAX_MODELS) {
+            snprintf(msg, msgsz, "too many files for %s (at most %d)", k->name, CONFIG_MAX_MODELS);
+            return -EINVAL;
+        }
+        if (strlen(file) >= CONFIG_STRING_MAX) {
+            snprintf(msg, msgsz, "file name for %s is too long (%zu bytes, at most %d)", k->name,
+                     strlen(file), CONFIG_STRING_MAX - 1);
+            return -EINVAL;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (strcmp(list[i], file) == 0) {
+                snprintf(msg, msgsz, "duplicate file '%s' for %s", file, k->name);
+                return -EINVAL;
+            }
+        }
+        memcpy(list[n++], file, strlen(file) + 1);
+        if (!comma) {
+            break;
+        }
+        p = comma + 1;
+    }
+    memcpy(key_field(cfg, k), list, sizeof(list));
+    cfg->wakeword.n_models = n;
+    return 0;
+}
+
 static int parse_string(const struct key *k, const char *value, char *field, char *msg,
                         size_t msgsz)
 {
@@ -1131,6 +1253,11 @@ static int parse_value(const struct key *k, const char *value, struct hark_confi
             *(char *)key_field(cfg, k) = '\0';
             return 0;
         }
+        if (k->type == KEY_MODELS) {
+            memset(key_field(cfg, k), 0, sizeof(cfg->wakeword.models));
+            cfg->wakeword.n_models = 0;
+            return 0;
+        }
         snprintf(msg, msgsz, "empty value for %s", k->name);
         return -EINVAL;
     }
@@ -1168,8 +1295,51 @@ static int parse_value(const struct key *k, const char *value, struct hark_confi
         return parse_bool(k, value, key_field(cfg, k), msg, msgsz);
     case KEY_PERIOD:
         return parse_period(k, value, key_field(cfg, k), msg, msgsz);
+    case KEY_MODELS:
+        return parse_models(k, value, cfg, msg, msgsz);
     }
     return -EINVAL;
+}
+
+/* A relative model path is taken from the folder of the file that names
+ * it, made absolute, so that a sample config can name the model beside it
+ * and the dump reads the same from anywhere. */
+static int resolve_models(struct hark_config *cfg, const char *name, char *msg, size_t msgsz)
+{
+    const char *slash = strrchr(name, '/');
+    char dir[PATH_MAX], *real = NULL;
+    const char *base;
+
+    if (slash == name) {
+        snprintf(dir, sizeof(dir), "/");
+    } else if (slash) {
+        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - name), name);
+    } else {
+        snprintf(dir, sizeof(dir), ".");
+    }
+    for (size_t i = 0; i < cfg->wakeword.n_models; i++) {
+        char *m = cfg->wakeword.models[i];
+        char full[2 * PATH_MAX];
+
+        if (m[0] == '/') {
+            continue;
+        }
+        if (!real) {
+            real = realpath(dir, NULL);
+        }
+        base = real ? real : dir;
+        snprintf(full, sizeof(full), "%s%s%s", base, strcmp(base, "/") == 0 ? "" : "/", m);
+        if (strlen(full) >= CONFIG_STRING_MAX) {
+            snprintf(msg, msgsz, "model '%s' is too long once taken from the folder %.128s%s "
+                                 "(at most %d bytes)",
+                     m, base, strlen(base) > 128 ? "..." : "", CONFIG_STRING_MAX - 1);
+            free(real);
+            return -EINVAL;
+        }
+        memcpy(m, full, strlen(full) + 1);
+    }
+    free(real);
+    return 0;
 }
 
 static void resolve_thresholds(struct hark_config *cfg)
@@ -1371,6 +1541,12 @@ static int parse_text(struct hark_config *cfg, const char *name, const char *tex
             r = parse_line(p, s, line);
         }
     }
+    if (r == 0) {
+        r = resolve_models(&p->cfg, name, p->msg, sizeof(p->msg));
+        if (r < 0) {
+            line = p->cfg.origin.lines[key_find("wakeword", "model") - keys];
+        }
+    }
     if (r < 0) {
         snprintf(err, errsz, "%s:%u: %s", name, line, p->msg);
     } else {
@@ -1542,14 +1718,98 @@ static int check_model_dir(const struct hark_config *cfg, char *err, size_t errs
     return 0;
 }
 
+int config_load_models(const struct hark_config *cfg, struct nn_model **ret_models,
+                       int *ret_phrase_model, char *err, size_t errsz)
+{
+    struct nn_model *models[CONFIG_MAX_MODELS] = {0};
+    int phrase_model[CONFIG_MAX_PHRASES];
+    size_t n = cfg->wakeword.n_models;
+    int r = 0;
+
+    for (size_t i = 0; i < CONFIG_MAX_PHRASES; i++) {
+        phrase_model[i] = -1;
+    }
+    for (size_t m = 0; m < n && r == 0; m++) {
+        const char *file = cfg->wakeword.models[m];
+        size_t i = 0;
+
+        r = nn_model_load(file, err, errsz, &models[m]);
+        if (r < 0) {
+            break;
+        }
+        while (i < cfg->wakeword.n_phrases &&
+               strcmp(cfg->wakeword.phrases[i].text, models[m]->phrase) != 0) {
+            i++;
+        }
+        if (i == cfg->wakeword.n_phrases) {
+            snprintf(err, errsz, "%s: the model's phrase \"%s\" is not one of [wakeword] phrases",
+                     file, models[m]->phrase);
+            r = -EINVAL;
+        } else if (phrase_model[i] >= 0) {
+            snprintf(err, errsz, "%s: the model's phrase \"%s\" has a model already (%s)", file,
+                     models[m]->phrase, cfg->wakeword.models[phrase_model[i]]);
+            r = -EINVAL;
+        } else {
+            phrase_model[i] = (int)m;
+        }
+    }
+    if (r < 0) {
+        for (size_t m = 0; m < n; m++) {
+            nn_model_free(models[m]);
+        }
+        return r;
+    }
+    memcpy(ret_models, models, n * sizeof(models[0]));
+    memcpy(ret_phrase_model, phrase_model, cfg->wakeword.n_phrases * sizeof(phrase_model[0]));
+    return 0;
+}
+
+/* Every model loads and has a phrase of its own. */
+static int check_models(const struct hark_config *cfg, int *ret_phrase_model, char *err,
+                        size_t errsz)
+{
+    struct nn_model *models[CONFIG_MAX_MODELS];
+    char why[MSG_MAX];
+    int r;
+
+    r = config_load_models(cfg, models, ret_phrase_model, why, sizeof(why));
+    if (r < 0) {
+        return check_fail(cfg, "wakeword.model", r, err, errsz, "%s", why);
+    }
+    for (size_t m = 0; m < cfg->wakeword.n_models; m++) {
+        nn_model_free(models[m]);
+    }
+    return 0;
+}
+
 /* The dictionary first, on its own line, so that a word missing from it is
- * then the phrases' fault. */
-static int check_phrases(const struct hark_config *cfg, char *err, size_t errsz)
+ * then the phrases' fault. Only the phrases PocketSphinx hears: a phrase
+ * that the neural detector alone hears need not be in it. */
+static int check_phrases(const struct hark_config *cfg, const int *phrase_model, char *err,
+                         size_t errsz)
 {
     struct kws_phrase phrases[CONFIG_MAX_PHRASES];
+    bool neural_only = config_combine(cfg) == CONFIG_COMBINE_NEURAL;
     const char *dict = cfg->wakeword.dict;
+    size_t n = 0;
     char why[MSG_MAX];
     int fd, r;
+
+    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
+        if (phrase_model[i] < 0 || !neural_only) {
+            phrases[n++] = (struct kws_phrase){.text = cfg->wakeword.phrases[i].text,
+                                               .threshold = cfg->wakeword.phrases[i].threshold};
+        }
+    }
+    /* PocketSphinx is not loaded then: neither its model nor its dictionary
+     * is needed. */
+    if (n == 0) {
+        return 0;
+    }
+    r = check_model_dir(cfg, err, errsz);
+    if (r < 0) {
+        return r;
+    }
 
     fd = open(dict, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
@@ -1557,11 +1817,7 @@ static int check_phrases(const struct hark_config *cfg, char *err, size_t errsz)
         return check_fail(cfg, "wakeword.dict", r, err, errsz, "'%s': %s", dict, strerror(-r));
     }
     close(fd);
-    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
-        phrases[i] = (struct kws_phrase){.text = cfg->wakeword.phrases[i].text,
-                                         .threshold = cfg->wakeword.phrases[i].threshold};
-    }
-    r = kws_check_phrases(dict, phrases, cfg->wakeword.n_phrases, why, sizeof(why));
+    r = kws_check_phrases(dict, phrases, n, why, sizeof(why));
     if (r < 0) {
         return check_fail(cfg, "wakeword.phrases", r, err, errsz, "cannot be spotted: %s", why);
     }
@@ -1657,11 +1913,12 @@ static int check_socket(const struct hark_config *cfg, char *err, size_t errsz)
 
 int config_check(const struct hark_config *cfg, char *err, size_t errsz)
 {
+    int phrase_model[CONFIG_MAX_PHRASES];
     int r;
 
-    r = check_model_dir(cfg, err, errsz);
+    r = check_models(cfg, phrase_model, err, errsz);
     if (r >= 0) {
-        r = check_phrases(cfg, err, errsz);
+        r = check_phrases(cfg, phrase_model, err, errsz);
     }
     if (r >= 0) {
         r = check_ca_file(cfg, err, errsz);
@@ -1730,6 +1987,12 @@ static void format_value(const struct hark_config *cfg, const struct key *k, con
         break;
     case KEY_PERIOD:
         format_period(*(const uint64_t *)field, buf, size);
+        break;
+    case KEY_MODELS:
+        for (size_t i = 0, o = 0; i < cfg->wakeword.n_models && o < size; i++) {
+            o += (size_t)snprintf(buf + o, size - o, "%s%s", i > 0 ? sep : "",
+                                  cfg->wakeword.models[i]);
+        }
         break;
     case KEY_PHRASES:
         for (size_t i = 0, o = 0; i < cfg->wakeword.n_phrases && o < size; i++) {

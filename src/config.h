@@ -16,6 +16,8 @@
 /* Keys in the table (config.c checks that they fit). */
 #define CONFIG_KEYS_MAX 64
 #define CONFIG_FILE_NAME_MAX 4096
+/* Neural wake-word models in [wakeword] model. */
+#define CONFIG_MAX_MODELS 8
 
 #include "pin.h"
 #include "policy.h"
@@ -46,7 +48,12 @@ struct hark_config {
         double verify_threshold; /* its cut-off, for phrases that name none */
         char model_dir[CONFIG_STRING_MAX];
         char dict[CONFIG_STRING_MAX];
-        char model[CONFIG_STRING_MAX]; /* neural model file (.hwm), "" for none */
+        /* Neural model files (.hwm), a relative one resolved against the
+         * config file's folder (see config_load()). */
+        char models[CONFIG_MAX_MODELS][CONFIG_STRING_MAX];
+        size_t n_models;
+        double neural_threshold; /* the neural detector's, 0: each model's own */
+        char combine[CONFIG_STRING_MAX]; /* see config_combine() */
     } wakeword;
     struct {
         unsigned silence_ms;    /* utterance ends after this much silence */
@@ -101,24 +108,34 @@ struct hark_config {
     } origin;
 };
 
+/* How the two detectors share a phrase that has a neural model. */
+enum config_combine {
+    CONFIG_COMBINE_NEURAL, /* the neural detector alone */
+    CONFIG_COMBINE_VERIFY, /* the neural detector proposes, PocketSphinx's second pass decides */
+    CONFIG_COMBINE_EITHER, /* the neural detector, or PocketSphinx's spotter and second pass */
+};
+
 /* Sets every key to its default. */
 void config_init_defaults(struct hark_config *cfg);
 
 /* Parses an INI file over the defaults. On error returns a negative errno and
  * writes "FILE:LINE: message" (or "FILE: message") into err; *cfg is then
- * left with the defaults and nothing of the file. The file must be a regular
+ * left with the defaults and nothing of the file. A relative path in
+ * [wakeword] model is taken from the folder of path and made absolute. The file must be a regular
  * file owned by this user or root that neither group nor others may write
  * (it names the server and the commands hark runs): -EPERM otherwise. A FIFO
  * or a device is refused (-EINVAL) without reading from it. */
 int config_load(struct hark_config *cfg, const char *path, char *err, size_t errsz);
 
-/* The same for text in memory; name stands in for the file name in errors. */
+/* The same for text in memory; name stands in for the file name in errors
+ * and in resolving a relative model path. */
 int config_load_string(struct hark_config *cfg, const char *name, const char *text, char *err,
                        size_t errsz);
 
 /* Checks what reading the file cannot, as `hark run` would need it: that
- * model_dir is a directory, that dict can be read and holds every word of
- * the phrases, that ca_file is a PEM file of certificates, that
+ * every neural model loads and has a phrase of its own among the phrases
+ * (config_load_models()), that model_dir is a directory, that dict can be
+ * read and holds every word of the phrases PocketSphinx hears, that ca_file is a PEM file of certificates, that
  * passphrase_file (when the history is on) is a file of this user's that
  * only this user can read, and that the control socket's path fits a socket
  * address. Creates nothing. On error returns a negative errno and writes
@@ -137,6 +154,20 @@ void config_dump(const struct hark_config *cfg, FILE *out);
 
 /* Writes the Markdown reference of every key (doc/config.md). */
 void config_write_reference(FILE *out);
+
+/* [wakeword] combine. */
+enum config_combine config_combine(const struct hark_config *cfg);
+const char *config_combine_to_string(enum config_combine c);
+
+struct nn_model;
+/* Loads every model of [wakeword] model into ret_models (as many as
+ * cfg->wakeword.n_models; free each with nn_model_free()) and writes for
+ * each phrase the index of its model, or -1, into ret_phrase_model. A model
+ * that does not load, whose phrase is not one of [wakeword] phrases, or
+ * that has the phrase of another: a negative errno and "FILE: message" in
+ * err, nothing loaded. */
+int config_load_models(const struct hark_config *cfg, struct nn_model **ret_models,
+                       int *ret_phrase_model, char *err, size_t errsz);
 
 /* The configured pins, split; returns how many (at most max). */
 size_t config_cloud_pins(const struct hark_config *cfg, char ret_pins[][PIN_STRING_MAX], size_t max);

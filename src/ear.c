@@ -29,10 +29,17 @@
  * and steady noise, which is most of a day. */
 #define GATE_LOOKBACK (AUDIO_RATE * 3 / 10)
 #define GATE_HANG_FRAMES 50
+/* A neural detection knows where the phrase ends, not where it began: the
+ * second pass looks for it in the model's receptive field, and at least
+ * this far back ("hey computer" takes 0.6 to 1 s). */
+#define VERIFY_PHRASE_MIN (AUDIO_RATE * 3 / 2)
 
 struct ear {
-    struct kws *kws;       /* NULL when the neural detector has every phrase */
-    struct nn_detector *nn; /* NULL without [wakeword] model */
+    struct kws *kws;       /* NULL when no phrase needs PocketSphinx */
+    struct nn_detector *nn[CONFIG_MAX_MODELS]; /* one per [wakeword] model */
+    size_t n_nn;
+    enum config_combine combine;
+    bool candidates_only; /* ear_set_candidates_only() */
     struct audio_vad *vad;
     struct audio_preroll *preroll;
     struct audio_endpoint endpoint;
@@ -68,49 +75,50 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
         .phone_loop = cfg->wakeword.phone_loop,
     };
     struct audio_vad_params vp = {.threshold_db = cfg->endpoint.vad_threshold_db};
+    struct nn_model *models[CONFIG_MAX_MODELS] = {0};
+    int phrase_model[CONFIG_MAX_PHRASES];
+    float threshold = cfg->wakeword.neural_threshold > 0 ? (float)cfg->wakeword.neural_threshold
+                                                          : NAN;
     struct ear *ear;
     int r;
-
-    struct nn_model *model = NULL;
-    bool model_phrase_listed = false;
 
     ear = calloc(1, sizeof(*ear));
     if (!ear) {
         return -ENOMEM;
     }
-    if (cfg->wakeword.model[0]) {
-        r = nn_model_load(cfg->wakeword.model, err, errsz, &model);
-        if (r < 0) {
-            goto fail;
-        }
+    ear->combine = config_combine(cfg);
+    r = config_load_models(cfg, models, phrase_model, err, errsz);
+    if (r < 0) {
+        goto fail;
     }
-    /* The model's phrase is the neural detector's; PocketSphinx has the rest. */
+    /* A phrase with a model is the neural detector's, and PocketSphinx's
+     * too unless the neural detector alone decides (verify: its second
+     * pass only); PocketSphinx has the phrases without a model. */
     kp.n_phrases = 0;
     for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
-        if (model && strcmp(cfg->wakeword.phrases[i].text, model->phrase) == 0) {
-            model_phrase_listed = true;
+        bool has_model = phrase_model[i] >= 0;
+
+        if (has_model && ear->combine == CONFIG_COMBINE_NEURAL) {
             continue;
         }
         phrases[kp.n_phrases++] = (struct kws_phrase){
             .text = cfg->wakeword.phrases[i].text,
             .threshold = cfg->wakeword.phrases[i].threshold,
             .verify = cfg->wakeword.phrases[i].verify_threshold,
+            .verify_only = has_model && ear->combine == CONFIG_COMBINE_VERIFY,
         };
     }
-    if (model && !model_phrase_listed) {
-        snprintf(err, errsz, "%s: the model's phrase \"%s\" is not one of [wakeword] phrases",
-                 cfg->wakeword.model, model->phrase);
-        nn_model_free(model);
-        r = -EINVAL;
-        goto fail;
-    }
-    if (model) {
-        r = nn_detector_new(model, NAN, &ear->nn);
+    for (size_t m = 0; m < cfg->wakeword.n_models; m++) {
+        r = nn_detector_new(models[m], threshold, &ear->nn[m]);
         if (r < 0) {
-            snprintf(err, errsz, "%s: cannot set up the neural detector", cfg->wakeword.model);
-            nn_model_free(model);
+            snprintf(err, errsz, "%s: cannot set up the neural detector",
+                     cfg->wakeword.models[m]);
+            for (size_t k = m; k < cfg->wakeword.n_models; k++) {
+                nn_model_free(models[k]);
+            }
             goto fail;
         }
+        ear->n_nn++;
     }
     ear->cb = *callbacks;
     ear->userdata = userdata;
@@ -160,7 +168,9 @@ void ear_free(struct ear *ear)
         return;
     }
     kws_free(ear->kws);
-    nn_detector_free(ear->nn);
+    for (size_t m = 0; m < ear->n_nn; m++) {
+        nn_detector_free(ear->nn[m]);
+    }
     audio_vad_free(ear->vad);
     audio_preroll_free(ear->preroll);
     if (ear->copy) {
@@ -179,8 +189,9 @@ static double seconds(uint64_t samples)
 /* d->end and d->start as the detector estimated them; PocketSphinx's are
  * not on hark's clock (see doc/architecture.md), so for it only their
  * difference counts and the end is DETECTION_LAG before the detection. */
-static void start_request(struct ear *ear, const struct kws_detection *d, bool on_our_clock)
+static void start_request(struct ear *ear, const struct kws_detection *d, bool neural)
 {
+    bool on_our_clock = neural;
     uint64_t phrase_len = d->end - d->start;
     uint64_t end = on_our_clock ? d->end
                    : d->detected_at > DETECTION_LAG ? d->detected_at - DETECTION_LAG : 0;
@@ -195,6 +206,7 @@ static void start_request(struct ear *ear, const struct kws_detection *d, bool o
     wake = (struct ear_wake){
         .t = seconds(d->detected_at),
         .phrase = d->phrase,
+        .detector = neural ? "neural" : "pocketsphinx",
         .score = d->confidence,
         .verify = d->verify_score,
         .phrase_start = seconds(start),
@@ -216,37 +228,70 @@ static void start_request(struct ear *ear, const struct kws_detection *d, bool o
 /* Both detectors miss the same samples. */
 static int skip_detectors(struct ear *ear, uint64_t n)
 {
-    if (ear->nn) {
-        nn_detector_skip(ear->nn, n);
+    for (size_t m = 0; m < ear->n_nn; m++) {
+        nn_detector_skip(ear->nn[m], n);
     }
     return ear->kws ? kws_skip(ear->kws, n) : 0;
 }
 
-/* The neural detector on the samples the spotter hears: a wake is a
- * detection as PocketSphinx's would be, with the phrase's length taken as
- * the model's receptive field (at most MAX_PHRASE_S). */
+/* The neural detectors on the samples the spotter hears, each on all of
+ * them: a wake is a detection as PocketSphinx's would be, with the phrase's
+ * length taken as the model's receptive field (at most MAX_PHRASE_S). The
+ * earliest wins. */
 static int feed_neural(struct ear *ear, const int16_t *samples, size_t n,
                        struct kws_detection *ret_detection)
 {
-    const struct nn_model *m;
-    struct nn_detection d;
-    uint64_t len;
+    bool woke = false;
 
-    if (!ear->nn || nn_detector_feed(ear->nn, samples, n, &d) != NN_WAKE) {
-        return 0;
+    for (size_t i = 0; i < ear->n_nn; i++) {
+        const struct nn_model *m = nn_detector_model(ear->nn[i]);
+        struct nn_detection d;
+        uint64_t len;
+
+        if (nn_detector_feed(ear->nn[i], samples, n, &d) != NN_WAKE ||
+            (woke && d.detected_at >= ret_detection->detected_at)) {
+            continue;
+        }
+        len = (uint64_t)m->context * m->features.hop;
+        len = len < MAX_PHRASE_S * AUDIO_RATE ? len : MAX_PHRASE_S * AUDIO_RATE;
+        *ret_detection = (struct kws_detection){
+            .phrase = m->phrase,
+            .confidence = d.score,
+            .start = d.end > len ? d.end - len : 0,
+            .end = d.end,
+            .detected_at = d.detected_at,
+            .verify_score = NAN,
+        };
+        woke = true;
     }
-    m = nn_detector_model(ear->nn);
-    len = (uint64_t)m->context * m->features.hop;
-    len = len < MAX_PHRASE_S * AUDIO_RATE ? len : MAX_PHRASE_S * AUDIO_RATE;
-    *ret_detection = (struct kws_detection){
-        .phrase = m->phrase,
-        .confidence = d.score,
-        .start = d.end > len ? d.end - len : 0,
-        .end = d.end,
-        .detected_at = d.detected_at,
-        .verify_score = NAN,
+    return woke ? KWS_WAKE : 0;
+}
+
+/* combine = verify: PocketSphinx's second pass decides on the neural
+ * detector's proposal, looking for the phrase at least VERIFY_PHRASE_MIN
+ * before its end. */
+static int verify_neural(struct ear *ear, struct kws_detection *d)
+{
+    uint64_t from = d->end > VERIFY_PHRASE_MIN ? d->end - VERIFY_PHRASE_MIN : 0;
+
+    return kws_verify(ear->kws, d->phrase, from < d->start ? from : d->start, d->end,
+                      &d->verify_score);
+}
+
+static void report_candidate(struct ear *ear, const struct kws_detection *d, bool neural,
+                             bool woke)
+{
+    struct ear_wake c = {
+        .t = seconds(d->detected_at),
+        .phrase = d->phrase,
+        .detector = neural ? "neural" : "pocketsphinx",
+        .score = d->confidence,
+        .verify = d->verify_score,
     };
-    return KWS_WAKE;
+
+    if (ear->cb.on_candidate) {
+        ear->cb.on_candidate(ear->userdata, &c, woke);
+    }
 }
 
 static int end_request(struct ear *ear, char *err, size_t errsz)
@@ -293,10 +338,9 @@ static bool gate_open(struct ear *ear)
 static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
 {
     uint64_t from = ear->position - n;
-    struct kws_detection d;
-    bool neural;
+    struct kws_detection nd, pd;
     size_t k;
-    int r;
+    int r, rn, rp;
 
     from = from > GATE_LOOKBACK ? from - GATE_LOOKBACK : 0;
     if (from < ear->kws_position) {
@@ -311,29 +355,30 @@ static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
     }
     k = audio_preroll_copy(ear->preroll, from, ear->copy, ear->copy_cap, &from);
     ear->kws_position = from + k;
-    /* The neural detector first: a wake from it ends the step, and the
-     * spotter starts afresh after the request like the detector. */
-    r = feed_neural(ear, ear->copy, k, &d);
-    neural = r == KWS_WAKE;
-    if (!neural && ear->kws) {
-        r = kws_feed(ear->kws, ear->copy, k, &d);
-    }
+    /* Both hear the whole step (PocketSphinx keeps it for its second pass);
+     * the neural detector's proposal comes first. */
+    rn = feed_neural(ear, ear->copy, k, &nd);
+    rp = ear->kws ? kws_feed(ear->kws, ear->copy, k, &pd) : 0;
     explicit_bzero(ear->copy, k * sizeof(*ear->copy));
-    if (r < 0) {
+    if (rn > 0 && ear->combine == CONFIG_COMBINE_VERIFY && rp >= 0) {
+        rn = verify_neural(ear, &nd);
+    }
+    if (rn < 0 || rp < 0) {
         snprintf(err, errsz, "the wake-word decoder failed");
-        return r;
+        return rn < 0 ? rn : rp;
     }
-    if (r > 0 && ear->cb.on_candidate) {
-        struct ear_wake c = {
-            .t = seconds(d.detected_at),
-            .phrase = d.phrase,
-            .score = d.confidence,
-            .verify = d.verify_score,
-        };
-        ear->cb.on_candidate(ear->userdata, &c, r == KWS_WAKE);
+    if (rn > 0) {
+        report_candidate(ear, &nd, true, rn == KWS_WAKE);
+        if (rn == KWS_WAKE && !ear->candidates_only) {
+            start_request(ear, &nd, true);
+            return 0;
+        }
     }
-    if (r == KWS_WAKE) {
-        start_request(ear, &d, neural);
+    if (rp > 0) {
+        report_candidate(ear, &pd, false, rp == KWS_WAKE);
+        if (rp == KWS_WAKE && !ear->candidates_only) {
+            start_request(ear, &pd, false);
+        }
     }
     return 0;
 }
@@ -403,6 +448,11 @@ enum ear_state ear_get_state(const struct ear *ear)
 void ear_set_listening(struct ear *ear, bool listening)
 {
     ear->listening = listening;
+}
+
+void ear_set_candidates_only(struct ear *ear, bool on)
+{
+    ear->candidates_only = on;
 }
 
 void ear_set_chime(struct ear *ear, unsigned ms)

@@ -21,8 +21,10 @@ enum ear_state {
 struct ear_wake {
     double t;            /* seconds into the audio at which the wake was detected */
     const char *phrase;
-    double score;        /* the spotter's confidence, 0 to 1 */
-    double verify;       /* the second pass's score (kws.h), NAN when it is off */
+    const char *detector; /* "neural" or "pocketsphinx" (static) */
+    double score;        /* the detector's score, 0 to 1: the neural network's, or the
+                          * PocketSphinx spotter's confidence */
+    double verify;       /* the second pass's score (kws.h), NAN when there was none */
     double phrase_start; /* estimated start of the phrase, seconds */
     double preroll_s;    /* audio before the phrase in the request */
 };
@@ -40,9 +42,9 @@ struct ear_callbacks {
      * audio until the end of speech. Only between on_wake and on_end. */
     void (*on_audio)(void *userdata, const int16_t *samples, size_t n);
     void (*on_end)(void *userdata, const struct ear_end *end);
-    /* Every detection of the spotter, woken on or turned down by the second
-     * pass (for `hark tune`; only t, phrase, score and verify are set).
-     * Optional. */
+    /* Every detection of either detector, woken on or turned down by the
+     * second pass (for `hark tune`; only t, phrase, detector, score and
+     * verify are set). Optional. */
     void (*on_candidate)(void *userdata, const struct ear_wake *candidate, bool woke);
 };
 
@@ -71,6 +73,10 @@ void ear_set_listening(struct ear *ear, bool listening);
  * input: the wake chime plays then, and must be neither sent nor taken for
  * the start of speech. 0 (the default): no chime, nothing replaced. */
 void ear_set_chime(struct ear *ear, unsigned ms);
+
+/* For `hark tune`: every detection goes to on_candidate (woke: whether it
+ * would have woken hark) and none opens a request. Off after ear_new(). */
+void ear_set_candidates_only(struct ear *ear, bool on);
 
 /* Forgets everything heard (mute): a request in progress ends without
  * on_end, the pre-roll is zeroed, the spotter starts afresh. */

@@ -53,12 +53,14 @@ int events_write_error(void)
     return -write_errno;
 }
 
-void events_wake(double t, const char *phrase, double score, double verify)
+void events_wake(double t, const char *phrase, const char *detector, double score, double verify)
 {
     FILE *f = out();
 
     fprintf(f, "{\"event\":\"wake\",\"t\":%.3f,\"phrase\":", t);
     write_string(f, phrase);
+    fputs(",\"detector\":", f);
+    write_string(f, detector);
     fprintf(f, ",\"score\":%.3f", score);
     if (isfinite(verify)) {
         fprintf(f, ",\"verify\":%.3f", verify);

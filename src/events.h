@@ -13,7 +13,9 @@ void events_set_output(FILE *out);
  * (each event is flushed at once, so its error is not left for the end). */
 int events_write_error(void);
 
-void events_wake(double t, const char *phrase, double score, double verify);
+/* detector: "neural" or "pocketsphinx"; score: that detector's (0 to 1);
+ * verify: the second pass's, left out when NAN. */
+void events_wake(double t, const char *phrase, const char *detector, double score, double verify);
 void events_utterance_end(double t, const char *reason, double duration_s);
 
 void events_connected(const char *url);

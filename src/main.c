@@ -22,6 +22,7 @@
 #include "tune.h"
 #include "identity.h"
 #include "log.h"
+#include "nn-model.h"
 #include "protocol.h"
 #include "pin.h"
 #include "run.h"
@@ -244,9 +245,9 @@ static void on_wake(void *userdata, const struct ear_wake *wake)
 
     ls->request_samples = 0;
     ls->wakes++;
-    log_info("wake: '%s' at %.2f s (phrase from %.2f s, %.2f s of pre-roll)", wake->phrase, wake->t,
-             wake->phrase_start, wake->preroll_s);
-    events_wake(wake->t, wake->phrase, wake->score, wake->verify);
+    log_info("wake: '%s' (%s) at %.2f s (phrase from %.2f s, %.2f s of pre-roll)", wake->phrase,
+             wake->detector, wake->t, wake->phrase_start, wake->preroll_s);
+    events_wake(wake->t, wake->phrase, wake->detector, wake->score, wake->verify);
 }
 
 static void on_audio(void *userdata, const int16_t *samples, size_t n)
@@ -688,6 +689,63 @@ static int cmd_pin(int argc, char **argv)
     return 0;
 }
 
+/* PocketSphinx's part in a phrase: its spotter's threshold and the second
+ * pass's cut-off (or none). */
+static void print_pocketsphinx(const struct hark_config *cfg, const struct config_phrase *ph)
+{
+    printf("pocketsphinx (threshold %g, ", ph->threshold);
+    if (cfg->wakeword.verify) {
+        printf("second pass at %g)", ph->verify_threshold);
+    } else {
+        printf("no second pass)");
+    }
+}
+
+/* For the dump: which detector hears each phrase, as comments (the dump
+ * still reads back). The models loaded when the config was checked. */
+static int dump_detectors(const struct hark_config *cfg)
+{
+    struct nn_model *models[CONFIG_MAX_MODELS];
+    int phrase_model[CONFIG_MAX_PHRASES];
+    enum config_combine combine = config_combine(cfg);
+    char err[ERRSZ];
+    int r;
+
+    r = config_load_models(cfg, models, phrase_model, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s", err);
+        return r;
+    }
+    printf("\n; The detectors of each phrase ([wakeword] model, combine = %s):\n",
+           config_combine_to_string(combine));
+    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
+        const struct config_phrase *ph = &cfg->wakeword.phrases[i];
+        const struct nn_model *m = phrase_model[i] >= 0 ? models[phrase_model[i]] : NULL;
+
+        printf("; %s: ", ph->text);
+        if (!m) {
+            print_pocketsphinx(cfg, ph);
+            printf("\n");
+            continue;
+        }
+        printf("neural (%s, threshold %g%s)", cfg->wakeword.models[phrase_model[i]],
+               cfg->wakeword.neural_threshold > 0 ? cfg->wakeword.neural_threshold
+                                                  : (double)m->threshold,
+               cfg->wakeword.neural_threshold > 0 ? "" : ", the model's own");
+        if (combine == CONFIG_COMBINE_VERIFY) {
+            printf(", accepted by pocketsphinx's second pass at %g", ph->verify_threshold);
+        } else if (combine == CONFIG_COMBINE_EITHER) {
+            printf(" or ");
+            print_pocketsphinx(cfg, ph);
+        }
+        printf("\n");
+    }
+    for (size_t m = 0; m < cfg->wakeword.n_models; m++) {
+        nn_model_free(models[m]);
+    }
+    return 0;
+}
+
 static int cmd_check_config(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -731,8 +789,9 @@ static int cmd_check_config(int argc, char **argv)
             return 1;
         }
     }
-    /* Whatever would stop `hark run` (a missing model, a wake word the
-     * dictionary lacks, a ca_file that is no PEM file): say so now. */
+    /* Whatever would stop `hark run` (a neural model that does not load, a
+     * missing PocketSphinx model, a wake word its dictionary lacks, a
+     * ca_file that is no PEM file): say so now. */
     r = config_check(&cfg, err, sizeof(err));
     if (r < 0) {
         log_error("%s", err);
@@ -740,6 +799,9 @@ static int cmd_check_config(int argc, char **argv)
     }
     if (dump) {
         config_dump(&cfg, stdout);
+        if (dump_detectors(&cfg) < 0) {
+            return 1;
+        }
     }
     fprintf(stderr, "%s: OK\n", path ? path : "(built-in defaults)");
     return 0;

@@ -89,6 +89,7 @@ struct item {
     double mono;       /* wake, end: CLOCK_MONOTONIC when the ear decided */
     double t;          /* wake: detection time in the audio; end: end time */
     double score;      /* wake */
+    bool neural;       /* wake: the neural detector woke, not PocketSphinx */
     double verify;     /* wake: the second pass's score, NAN without one */
     double preroll_s;  /* wake */
     double duration_s; /* end */
@@ -238,6 +239,7 @@ static void on_ear_wake(void *userdata, const struct ear_wake *wake)
         .mono = now_s(),
         .t = wake->t,
         .score = wake->score,
+        .neural = strcmp(wake->detector, "neural") == 0,
         .verify = wake->verify,
         .preroll_s = wake->preroll_s,
     };
@@ -623,7 +625,7 @@ static void on_item(struct run *run, const struct item *it)
             run->next_policy = NULL;
             log_info("the rules of the last update apply from this request on");
         }
-        events_wake(it->t, it->text, it->score, it->verify);
+        events_wake(it->t, it->text, it->neural ? "neural" : "pocketsphinx", it->score, it->verify);
         if (run->loop_muted) {
             /* Heard before the ear applied the mute: not taken. */
             run->current = it->id;

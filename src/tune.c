@@ -23,6 +23,7 @@
 #include "config.h"
 #include "ear.h"
 #include "log.h"
+#include "nn-model.h"
 #include "tune.h"
 
 #define MAX_FILES 4096
@@ -52,6 +53,11 @@ struct result {
 };
 
 struct tune {
+    /* The phrase has a neural model (this file): the thresholds are the
+     * neural detector's, and the cut-offs are swept only when PocketSphinx's
+     * second pass checks its proposals (combine = verify). */
+    const char *model;
+    bool cutoffs;
     struct file files[MAX_FILES];
     size_t n_files;
     double thresholds[MAX_THRESHOLDS];
@@ -231,12 +237,23 @@ static int pass_set(const struct hark_config *base, const char *phrase, const st
 
     cfg.wakeword.n_phrases = 1;
     snprintf(cfg.wakeword.phrases[0].text, sizeof(cfg.wakeword.phrases[0].text), "%s", phrase);
-    cfg.wakeword.phrases[0].threshold = t->thresholds[ti];
     /* Every candidate is turned down, so no request opens and each is seen
      * with its score. */
     cfg.wakeword.phrases[0].verify_threshold = REJECT_ALL;
     cfg.wakeword.phrases[0].has_verify_threshold = true;
     cfg.wakeword.verify = true;
+    cfg.wakeword.n_models = 0;
+    if (t->model) {
+        /* The neural detector's proposals, checked by the second pass with
+         * combine = verify; with neural or either, the neural part alone. */
+        cfg.wakeword.n_models = 1;
+        snprintf(cfg.wakeword.models[0], sizeof(cfg.wakeword.models[0]), "%s", t->model);
+        cfg.wakeword.neural_threshold = t->thresholds[ti];
+        snprintf(cfg.wakeword.combine, sizeof(cfg.wakeword.combine), "%s",
+                 t->cutoffs ? "verify" : "neural");
+    } else {
+        cfg.wakeword.phrases[0].threshold = t->thresholds[ti];
+    }
     for (size_t i = 0; r >= 0 && i < t->n_files; i++) {
         char *line = NULL;
         size_t len = 0;
@@ -253,6 +270,8 @@ static int pass_set(const struct hark_config *base, const char *phrase, const st
                 log_error("tune: %s", err);
                 return r;
             }
+            /* A neural wake opens no request either. */
+            ear_set_candidates_only(ear, true);
         }
         col.out = open_memstream(&line, &len);
         if (!col.out) {
@@ -602,11 +621,18 @@ static void print_point(FILE *f, const struct tune *t, const struct point *p, co
 }
 
 /* Rewrites the [wakeword] keys of path (or makes the file): the tuned
- * phrase with its threshold and cut-off, and verify. */
-static int write_config(const char *path, const struct hark_config *cfg, const char *phrase,
-                        const struct point *best, size_t n_pos)
+ * phrase with its threshold and cut-off, and verify; for a phrase with a
+ * neural model, neural_threshold and (combine = verify) the phrase's
+ * cut-off. */
+static int write_config(const char *path, const struct hark_config *cfg, const struct tune *t,
+                        const char *phrase, const struct point *best, size_t n_pos)
 {
     char tmp[4096], phrases[CONFIG_MAX_PHRASES * (CONFIG_PHRASE_MAX + 48)] = "";
+    char lines[sizeof(phrases) + 128];
+    static const char *const ps_keys[] = {"phrases", "verify", "phone_loop", NULL};
+    static const char *const nn_keys[] = {"neural_threshold", NULL};
+    static const char *const nn_verify_keys[] = {"neural_threshold", "phrases", NULL};
+    const char *const *keys = !t->model ? ps_keys : t->cutoffs ? nn_verify_keys : nn_keys;
     bool found = false, in_section = false, written = false;
     FILE *in = fopen(path, "re"), *out;
     char *line = NULL;
@@ -623,7 +649,7 @@ static int write_config(const char *path, const struct hark_config *cfg, const c
         bool tuned = strcmp(p->text, phrase) == 0;
 
         snprintf(phrases + len, sizeof(phrases) - len, "%s%s/%g/%.3f", i ? ", " : "", p->text,
-                 tuned ? best->threshold : p->threshold,
+                 tuned && !t->model ? best->threshold : p->threshold,
                  tuned ? (best->verify ? best->cutoff : -REJECT_ALL) : p->verify_threshold);
         found |= tuned;
     }
@@ -632,6 +658,15 @@ static int write_config(const char *path, const struct hark_config *cfg, const c
 
         snprintf(phrases + len, sizeof(phrases) - len, "%s%s/%g/%.3f", len ? ", " : "", phrase,
                  best->threshold, best->verify ? best->cutoff : -REJECT_ALL);
+    }
+    if (!t->model) {
+        snprintf(lines, sizeof(lines), "phrases = %s\nverify = on\nphone_loop = %g\n", phrases,
+                 cfg->wakeword.phone_loop);
+    } else if (t->cutoffs) {
+        snprintf(lines, sizeof(lines), "neural_threshold = %g\nphrases = %s\n", best->threshold,
+                 phrases);
+    } else {
+        snprintf(lines, sizeof(lines), "neural_threshold = %g\n", best->threshold);
     }
     snprintf(tmp, sizeof(tmp), "%s.tune-XXXXXX", path);
     fd = mkstemp(tmp);
@@ -660,22 +695,26 @@ static int write_config(const char *path, const struct hark_config *cfg, const c
             fputs(line, out);
             if (in_section && !written) {
                 fprintf(out, "# hark tune: %zu of %zu wake words found, %.2f false alarms per "
-                             "hour\nphrases = %s\nverify = on\nphone_loop = %g\n",
-                        best->hits, n_pos, best->fa_h, phrases, cfg->wakeword.phone_loop);
+                             "hour\n%s",
+                        best->hits, n_pos, best->fa_h, lines);
                 written = true;
             }
             continue;
         }
-        if (in_section && ((klen == 7 && strncmp(s, "phrases", 7) == 0) ||
-                           (klen == 6 && strncmp(s, "verify", 6) == 0) ||
-                           (klen == 10 && strncmp(s, "phone_loop", 10) == 0))) {
-            continue; /* replaced */
+        if (in_section) {
+            bool replaced = false;
+
+            for (size_t k = 0; keys[k]; k++) {
+                replaced |= klen == strlen(keys[k]) && strncmp(s, keys[k], klen) == 0;
+            }
+            if (replaced) {
+                continue;
+            }
         }
         fputs(line, out);
     }
     if (!written) {
-        fprintf(out, "%s[wakeword]\nphrases = %s\nverify = on\nphone_loop = %g\n", in ? "\n" : "",
-                phrases, cfg->wakeword.phone_loop);
+        fprintf(out, "%s[wakeword]\n%s", in ? "\n" : "", lines);
     }
     free(line);
     if (in) {
@@ -695,6 +734,34 @@ static int write_config(const char *path, const struct hark_config *cfg, const c
     return r;
 }
 
+/* The neural detector's thresholds tried by default. */
+#define NEURAL_THRESHOLDS "0.5,0.7,0.8,0.9,0.95,0.98,0.99"
+
+/* Whether the phrase has a neural model, which then is what is tuned. */
+static int find_model(struct tune *t, const struct hark_config *cfg, const char *phrase)
+{
+    struct nn_model *models[CONFIG_MAX_MODELS];
+    int phrase_model[CONFIG_MAX_PHRASES];
+    char err[ERRSZ];
+    int r;
+
+    r = config_load_models(cfg, models, phrase_model, err, sizeof(err));
+    if (r < 0) {
+        log_error("tune: %s", err);
+        return r;
+    }
+    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
+        if (phrase_model[i] >= 0 && strcmp(cfg->wakeword.phrases[i].text, phrase) == 0) {
+            t->model = cfg->wakeword.models[phrase_model[i]];
+        }
+    }
+    for (size_t m = 0; m < cfg->wakeword.n_models; m++) {
+        nn_model_free(models[m]);
+    }
+    t->cutoffs = !t->model || config_combine(cfg) == CONFIG_COMBINE_VERIFY;
+    return 0;
+}
+
 static void tune_usage(FILE *out)
 {
     fputs("usage: hark tune [--config F] [--phrase TEXT] [--target FA_PER_HOUR]\n"
@@ -710,7 +777,10 @@ static void tune_usage(FILE *out)
           "--near-misses: recordings of things that sound like the phrase; how many wake\n"
           "is shown, but they do not count toward the target; --near-limit N keeps to\n"
           "settings that wake on at most N of them. PATH is a recording or a directory\n"
-          "of them (.wav .flac .ogg); repeat the options for more. See doc/wakeword.md.\n",
+          "of them (.wav .flac .ogg); repeat the options for more. A phrase with a neural\n"
+          "model ([wakeword] model): the thresholds are the neural detector's (default\n"
+          NEURAL_THRESHOLDS "), the cut-off is swept only with combine = verify, and\n"
+          "--write sets neural_threshold (and the phrase's cut-off). See doc/wakeword.md.\n",
           out);
 }
 
@@ -769,7 +839,7 @@ int tune_main(int argc, char **argv)
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
     struct hark_config cfg;
     struct point best = {0};
-    bool have_best = false, have_neg = false;
+    bool have_best = false, have_neg = false, thresholds_given = false;
     FILE *detf = NULL;
     int c, r = 0, stop_signal = 0;
 
@@ -798,6 +868,7 @@ int tune_main(int argc, char **argv)
             break;
         case 't':
             r = parse_thresholds(t, optarg);
+            thresholds_given = true;
             break;
         case 'L': {
             unsigned long long v;
@@ -870,6 +941,25 @@ int tune_main(int argc, char **argv)
     if (!phrase) {
         phrase = cfg.wakeword.phrases[0].text;
     }
+    r = find_model(t, &cfg, phrase);
+    if (r < 0) {
+        goto finish;
+    }
+    if (t->model && !thresholds_given) {
+        parse_thresholds(t, NEURAL_THRESHOLDS);
+    }
+    for (size_t i = 0; t->model && i < t->n_thresholds; i++) {
+        if (t->thresholds[i] >= 1) {
+            log_error("tune: '%s' has a neural model: --thresholds are its scores, below 1",
+                      phrase);
+            r = -EINVAL;
+            goto finish;
+        }
+    }
+    if (t->model) {
+        fprintf(stderr, "tune: '%s' is the neural detector's (%s, combine = %s)\n", phrase,
+                t->model, t->cutoffs ? "verify" : "neural");
+    }
     fprintf(stderr, "tune: '%s', %zu recordings with it, %zu without, %zu thresholds, %ld jobs\n",
             phrase, t->n_pos, t->n_files - t->n_pos, t->n_thresholds, jobs);
     r = run_passes(t, &cfg, phrase, (unsigned)jobs, &stop_signal);
@@ -912,6 +1002,10 @@ int tune_main(int argc, char **argv)
         if (off.fa_h <= target && off.near <= near_limit) {
             tbest = off;
             have_tbest = true;
+        }
+        /* The neural detector alone: no second pass, no cut-off. */
+        if (!t->cutoffs) {
+            n = 0;
         }
         if (detf) {
             fprintf(detf, "%g\toff\t\t%zu\t%zu\t%zu\t%.4f\t%zu\t%.3f\t%zu\n", off.threshold,
@@ -970,7 +1064,7 @@ int tune_main(int argc, char **argv)
         goto finish;
     }
     if (write) {
-        r = write_config(write, &cfg, phrase, &best, t->n_pos);
+        r = write_config(write, &cfg, t, phrase, &best, t->n_pos);
         if (r >= 0) {
             printf("written to %s\n", write);
         }

@@ -4,7 +4,9 @@
 # trainer's own writer, wakeword/train/hwm.py) wakes hark at the tone, with
 # that phrase, and not on speech; PocketSphinx keeps the other phrases; a
 # damaged model, or one whose phrase is not configured, stops hark at start
-# with a message naming the file.
+# with a message naming the file. The same tone model under the phrase
+# "hey computer" tells the three ways of combining the detectors apart
+# ([wakeword] combine): on audio where only one of them fires, or both.
 # usage: nn-listen.sh HARK HARK-FEATURES SOURCE-DIR
 HARK=$1
 FEATURES=$2
@@ -32,6 +34,8 @@ layer = dict(type=hwm.CONV, act=hwm.SIGMOID, in_ch=40, out_ch=1, kernel=3, dilat
              weights=w, bias=[-2.4])
 data = hwm.serialise("tone", feat, 0.5, 3, [layer])
 open(tmp + "/tone.hwm", "wb").write(data)
+open(tmp + "/hc-tone.hwm", "wb").write(hwm.serialise("hey computer", feat, 0.5, 3, [layer]))
+open(tmp + "/zz.hwm", "wb").write(hwm.serialise("zzyzxq", feat, 0.5, 3, [layer]))
 open(tmp + "/damaged.hwm", "wb").write(data[:100] + bytes([data[100] ^ 1]) + data[101:])
 PY
 
@@ -68,6 +72,92 @@ printf '[wakeword]\nphrases = hey computer, tone\nmodel = %s\n' "$TMP/tone.hwm" 
     </dev/null || fail "listen: $(cat "$TMP/err")"
 [ "$(grep '"event":"wake"' "$TMP/out" | field phrase)" = "hey computer" ] ||
     fail "PocketSphinx's phrase did not wake hark beside the model: $(cat "$TMP/out")"
+
+# Neural alone (the default), PocketSphinx not loaded at all: its model
+# directory does not even exist.
+# wakes CONF WAV: the wake events' "detector" fields, one per line.
+wakes() {
+    "$HARK" listen --config "$1" --input "$2" >"$TMP/out" 2>"$TMP/err" </dev/null ||
+        fail "listen $1 $2: $(cat "$TMP/err")"
+    grep '"event":"wake"' "$TMP/out" | field detector
+}
+sox -D "$TMP/phrase.wav" "$TMP/beep.wav" "$TMP/gap.wav" "$TMP/question.wav" "$TMP/gap.wav" \
+    "$TMP/phrase-beep.wav"
+for mode in neural verify either; do
+    printf '[wakeword]\nmodel = hc-tone.hwm\ncombine = %s\n' $mode >"$TMP/$mode.conf"
+done
+printf '[wakeword]\nmodel = hc-tone.hwm\nmodel_dir = %s/none\n' "$TMP" >"$TMP/default.conf"
+[ "$(wakes "$TMP/default.conf" "$TMP/with-tone.wav")" = neural ] ||
+    fail "neural alone: not one neural wake on the tone: $(cat "$TMP/out" "$TMP/err")"
+[ -z "$(wakes "$TMP/default.conf" "$TMP/request.wav")" ] ||
+    fail "neural alone woke on the spoken phrase: $(cat "$TMP/out")"
+grep '"event":"wake"' "$TMP/out" | grep -q verify && fail "a verify score without a second pass"
+# verify: the tone alone is turned down by PocketSphinx's second pass; the
+# spoken phrase alone is never proposed; the phrase with the tone after it
+# wakes, with both scores.
+[ -z "$(wakes "$TMP/verify.conf" "$TMP/with-tone.wav")" ] ||
+    fail "verify: the second pass took a tone for the phrase: $(cat "$TMP/out")"
+[ -z "$(wakes "$TMP/verify.conf" "$TMP/request.wav")" ] ||
+    fail "verify: woke without a neural proposal: $(cat "$TMP/out")"
+[ "$(wakes "$TMP/verify.conf" "$TMP/phrase-beep.wav")" = neural ] ||
+    fail "verify: the phrase with the tone did not wake: $(cat "$TMP/out" "$TMP/err")"
+v=$(grep '"event":"wake"' "$TMP/out" | field verify)
+[ -n "$v" ] || fail "verify: no second-pass score in $(cat "$TMP/out")"
+echo "verify: the phrase proposed by the neural detector, second pass $v"
+# either: the tone wakes by the neural detector, the spoken phrase by
+# PocketSphinx.
+[ "$(wakes "$TMP/either.conf" "$TMP/with-tone.wav")" = neural ] ||
+    fail "either: not one neural wake on the tone: $(cat "$TMP/out")"
+[ "$(wakes "$TMP/either.conf" "$TMP/request.wav")" = pocketsphinx ] ||
+    fail "either: the spoken phrase did not wake PocketSphinx: $(cat "$TMP/out")"
+[ "$(wakes "$TMP/neural.conf" "$TMP/phrase-beep.wav")" = neural ] || fail "neural: $(cat "$TMP/out")"
+echo "combine: neural, verify and either each heard what only they hear"
+# check-config --dump says which detector hears each phrase, and still
+# reads back; a neural-only phrase need not be in PocketSphinx's dictionary.
+printf '[wakeword]\nphrases = hey computer, tone\nmodel = hc-tone.hwm\ncombine = either\n' >"$TMP/dump.conf"
+"$HARK" check-config --dump "$TMP/dump.conf" >"$TMP/dump" 2>"$TMP/err" || fail "check-config: $(cat "$TMP/err")"
+grep -q "^; hey computer: neural ($TMP/hc-tone.hwm, threshold 0.5, the model's own) or pocketsphinx (threshold 1e-40, second pass at -0.474)$" "$TMP/dump" &&
+    grep -q "^; tone: pocketsphinx (threshold 1e-40, second pass at -0.474)$" "$TMP/dump" ||
+    fail "the dump does not say the detectors: $(cat "$TMP/dump")"
+chmod 600 "$TMP/dump"
+"$HARK" check-config "$TMP/dump" 2>"$TMP/err" || fail "the dump does not read back: $(cat "$TMP/err")"
+printf '[wakeword]\nphrases = zzyzxq\nmodel = zz.hwm\n' >"$TMP/zz.conf"
+"$HARK" check-config "$TMP/zz.conf" 2>"$TMP/err" || fail "a neural-only word was looked up: $(cat "$TMP/err")"
+printf 'combine = verify\n' >>"$TMP/zz.conf"
+! "$HARK" check-config "$TMP/zz.conf" 2>"$TMP/err" || fail "verify without the word in the dictionary"
+grep -q "wake word 'zzyzxq' is not in the dictionary" "$TMP/err" || fail "unclear: $(cat "$TMP/err")"
+
+# hark tune with a model for the phrase: the thresholds are the neural
+# detector's, and --write sets neural_threshold (with combine = verify the
+# phrase's cut-off too), keeping PocketSphinx's keys.
+mkdir "$TMP/pos"
+cp "$TMP/phrase-beep.wav" "$TMP/with-tone.wav" "$TMP/pos/"
+printf '[wakeword]\nmodel = %s\nphone_loop = 1e-2\n' "$TMP/hc-tone.hwm" >"$TMP/tuned.conf"
+"$HARK" tune --config "$TMP/tuned.conf" --thresholds 0.2,0.4,0.6 --jobs 1 --write "$TMP/tuned.conf" \
+    --positives "$TMP/pos" --negatives "$TMP/speech.wav" --negatives "$TMP/request.wav" \
+    >"$TMP/tune" 2>"$TMP/err" || fail "tune: $(cat "$TMP/err")"
+cat "$TMP/tune"
+grep -q "is the neural detector's ($TMP/hc-tone.hwm, combine = neural)" "$TMP/err" || fail "$(cat "$TMP/err")"
+for t in 0.2 0.4 0.6; do
+    grep -q "^$t  *off  *2/2 " "$TMP/tune" || fail "no row for $t finding both"
+done
+! grep -q "best cut-off" "$TMP/tune" || fail "a cut-off swept without a second pass"
+grep -q "^neural_threshold = 0.6$" "$TMP/tuned.conf" && grep -q "^phone_loop = 1e-2$" "$TMP/tuned.conf" &&
+    ! grep -q "^phrases" "$TMP/tuned.conf" || fail "tune wrote: $(cat "$TMP/tuned.conf")"
+"$HARK" check-config "$TMP/tuned.conf" 2>"$TMP/err" || fail "check-config: $(cat "$TMP/err")"
+printf 'combine = verify\n' >>"$TMP/tuned.conf"
+"$HARK" tune --config "$TMP/tuned.conf" --thresholds 0.5 --jobs 1 --write "$TMP/tuned.conf" \
+    --positives "$TMP/pos/phrase-beep.wav" --negatives "$TMP/speech.wav" >"$TMP/tune" 2>"$TMP/err" ||
+    fail "tune: $(cat "$TMP/err")"
+cat "$TMP/tune" "$TMP/tuned.conf"
+grep -q "^0.5  *-\{0,1\}[0-9.]*  *1/1 .*(best cut-off within the target)" "$TMP/tune" || fail "no cut-off swept"
+grep -q "^neural_threshold = 0.5$" "$TMP/tuned.conf" &&
+    grep -Eq "^phrases = hey computer/1e-40/-?[0-9.]+$" "$TMP/tuned.conf" || fail "tune wrote: $(cat "$TMP/tuned.conf")"
+[ "$(grep -c "^neural_threshold" "$TMP/tuned.conf")" -eq 1 ] || fail "neural_threshold twice"
+"$HARK" check-config "$TMP/tuned.conf" 2>"$TMP/err" || fail "check-config: $(cat "$TMP/err")"
+! "$HARK" tune --config "$TMP/tuned.conf" --thresholds 2 --positives "$TMP/pos" \
+    --negatives "$TMP/speech.wav" >/dev/null 2>"$TMP/err" || fail "tune took a threshold of 2 for the model"
+grep -q "thresholds are its scores, below 1" "$TMP/err" || fail "unclear: $(cat "$TMP/err")"
 
 # Refusals at start, naming the file.
 printf '[wakeword]\nphrases = tone\nmodel = %s\n' "$TMP/damaged.hwm" >"$TMP/bad.conf"

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "hark-build.h"
+#include "nn-model.h"
 
 #include "check.h"
 
@@ -29,8 +30,16 @@ static bool config_equal(const struct hark_config *a, const struct hark_config *
         a->wakeword.phone_loop != b->wakeword.phone_loop ||
         a->wakeword.verify_threshold != b->wakeword.verify_threshold ||
         strcmp(a->wakeword.model_dir, b->wakeword.model_dir) != 0 ||
-        strcmp(a->wakeword.dict, b->wakeword.dict) != 0) {
+        strcmp(a->wakeword.dict, b->wakeword.dict) != 0 ||
+        a->wakeword.n_models != b->wakeword.n_models ||
+        a->wakeword.neural_threshold != b->wakeword.neural_threshold ||
+        strcmp(a->wakeword.combine, b->wakeword.combine) != 0) {
         return false;
+    }
+    for (size_t i = 0; i < a->wakeword.n_models; i++) {
+        if (strcmp(a->wakeword.models[i], b->wakeword.models[i]) != 0) {
+            return false;
+        }
     }
     for (size_t i = 0; i < a->wakeword.n_phrases; i++) {
         if (strcmp(a->wakeword.phrases[i].text, b->wakeword.phrases[i].text) != 0 ||
@@ -64,6 +73,9 @@ static void test_defaults(void)
     CHECK(cfg.wakeword.phone_loop == 1e-3);
     CHECK(strcmp(cfg.wakeword.model_dir, HARK_MODEL_DIR) == 0);
     CHECK(strcmp(cfg.wakeword.dict, HARK_DICT) == 0);
+    CHECK(cfg.wakeword.n_models == 0);
+    CHECK(cfg.wakeword.neural_threshold == 0);
+    CHECK(config_combine(&cfg) == CONFIG_COMBINE_NEURAL);
     CHECK(cfg.endpoint.silence_ms == 700);
     CHECK(cfg.endpoint.max_length_ms == 10000);
     CHECK(cfg.endpoint.no_speech_ms == 5000);
@@ -82,6 +94,8 @@ static char long_line[8300];
 static char long_string[300];
 static char long_list[4200];
 static char nine_phrases[200];
+static char nine_models[200];
+static char long_model[400];
 static char long_phrase[200];
 
 static const struct bad_case bad_cases[] = {
@@ -213,6 +227,26 @@ static const struct bad_case bad_cases[] = {
     {"[privacy]\nredact_words = a b c d e f g h i\n", "hark.conf:2: ", "more than 8 words"},
     {"[privacy]\ndefault_action = forget\n", "hark.conf:2: ", "is not drop, redact or allow"},
     {"[privacy]\ndefault_action =\n", "hark.conf:2: ", "empty value for default_action"},
+    /* Neural models. */
+    {"[wakeword]\nmodel = a.hwm,,b.hwm\n", "hark.conf:2: ", "empty file name in the list for model"},
+    {"[wakeword]\nmodel = a.hwm,\n", "hark.conf:2: ", "empty file name"},
+    {"[wakeword]\nmodel = a.hwm, b.hwm , a.hwm\n", "hark.conf:2: ",
+     "duplicate file 'a.hwm' for model"},
+    {nine_models, "hark.conf:2: ", "too many files for model (at most 8)"},
+    {long_model, "hark.conf:2: ", "file name for model is too long (256 bytes, at most 255)"},
+    {"[wakeword]\nmodel = a.hwm # the alexa one\n", "hark.conf:2: ", "'#' starts a comment"},
+    {"[wakeword]\nneural_threshold = 1\n", "hark.conf:2: ",
+     "value '1' for neural_threshold must be below 1 (0: each model's own threshold)"},
+    {"[wakeword]\nneural_threshold = 1.5\n", "hark.conf:2: ",
+     "value '1.5' for neural_threshold out of range (0 to 1)"},
+    {"[wakeword]\nneural_threshold = -0.1\n", "hark.conf:2: ", "out of range (0 to 1)"},
+    {"[wakeword]\nneural_threshold = high\n", "hark.conf:2: ", "is not a number"},
+    {"[wakeword]\nneural_threshold = nan\n", "hark.conf:2: ", "is not a finite number"},
+    {"[wakeword]\nneural_threshold =\n", "hark.conf:2: ", "empty value for neural_threshold"},
+    {"[wakeword]\ncombine = both\n", "hark.conf:2: ",
+     "value 'both' for combine is not neural, verify or either"},
+    {"[wakeword]\ncombine = Neural\n", "hark.conf:2: ", "is not neural, verify or either"},
+    {"[wakeword]\ncombine =\n", "hark.conf:2: ", "empty value for combine"},
 };
 
 static void make_bad_inputs(void)
@@ -236,6 +270,16 @@ static void make_bad_inputs(void)
         o += (size_t)snprintf(nine_phrases + o, sizeof(nine_phrases) - o, "%sword %c",
                               i ? ", " : "", 'a' + i);
     }
+
+    o = (size_t)snprintf(nine_models, sizeof(nine_models), "[wakeword]\nmodel = ");
+    for (int i = 0; i < 9; i++) {
+        o += (size_t)snprintf(nine_models + o, sizeof(nine_models) - o, "%s%c.hwm", i ? ", " : "",
+                              'a' + i);
+    }
+
+    o = (size_t)snprintf(long_model, sizeof(long_model), "[wakeword]\nmodel = ");
+    memset(long_model + o, 'm', 256);
+    long_model[o + 256] = '\0';
 
     o = (size_t)snprintf(long_phrase, sizeof(long_phrase), "[wakeword]\nphrases = ");
     memset(long_phrase + o, 'o', 64);
@@ -716,6 +760,212 @@ static void test_check(void)
     rmdir(dir);
 }
 
+/* A model file for phrase: one conv layer, scores of nothing in particular. */
+static void write_model(const char *path, const char *phrase)
+{
+    static float w[40 * 3], b[1] = {-1.0f};
+    struct nn_model desc = {
+        .features = {.sample_rate = 16000, .win = 400, .hop = 160, .n_fft = 512, .n_mels = 40,
+                     .fmin = 60.0f, .fmax = 7600.0f, .log_floor = 1e-6f},
+        .threshold = 0.5f,
+        .trigger_frames = 1,
+        .n_layers = 1,
+    };
+    uint8_t *buf = NULL;
+    size_t size = 0;
+    FILE *f;
+
+    snprintf(desc.phrase, sizeof(desc.phrase), "%s", phrase);
+    desc.layers[0] = (struct nn_layer){NN_LAYER_CONV, NN_ACT_SIGMOID, 40, 1, 3, 1, w, b};
+    CHECK(nn_model_serialise(&desc, &buf, &size) == 0);
+    f = fopen(path, "w");
+    CHECK(f);
+    if (f && buf) {
+        CHECK(fwrite(buf, 1, size, f) == size);
+    }
+    if (f) {
+        fclose(f);
+    }
+    free(buf);
+}
+
+/* [wakeword] model: relative paths from the file's folder, made absolute;
+ * the dump reads back; check-config loads every model, refuses a bad one
+ * or a phrase with two, and looks up in the dictionary only the phrases
+ * PocketSphinx hears. */
+static void test_models(void)
+{
+    char dir[] = "/tmp/test-config-models-XXXXXX";
+    char path[512], name[512], text[2048], want[1024], full[2048], err[1024] = "", cwd[512];
+    char *real;
+    struct hark_config cfg;
+    int phrase_model[CONFIG_MAX_PHRASES];
+    struct nn_model *models[CONFIG_MAX_MODELS];
+    int r;
+
+    if (!mkdtemp(dir) || !getcwd(cwd, sizeof(cwd))) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    real = realpath(dir, NULL);
+    CHECK(real);
+    if (!real) {
+        return;
+    }
+#define PATH(n) (snprintf(path, sizeof(path), "%s/%s", dir, n), path)
+    CHECK(mkdir(PATH("sub"), 0700) == 0);
+    CHECK(mkdir(PATH("model"), 0700) == 0);
+
+    /* Relative: from the folder of the file that names it. */
+    snprintf(name, sizeof(name), "%s/sub/c.conf", dir);
+    CHECK(config_load_string(&cfg, name,
+                             "[wakeword]\nphrases = hey computer, hey jarvis\n"
+                             "model = ../m1.hwm , /abs/x.hwm\nneural_threshold = 0.85\n"
+                             "combine = verify\n",
+                             err, sizeof(err)) == 0);
+    CHECK(cfg.wakeword.n_models == 2);
+    snprintf(want, sizeof(want), "%s/sub/../m1.hwm", real);
+    CHECK(strcmp(cfg.wakeword.models[0], want) == 0);
+    CHECK(strcmp(cfg.wakeword.models[1], "/abs/x.hwm") == 0);
+    CHECK(cfg.wakeword.neural_threshold == 0.85);
+    CHECK(config_combine(&cfg) == CONFIG_COMBINE_VERIFY);
+    roundtrip(&cfg, "models");
+    /* A file named without a folder is in the current one. */
+    CHECK(config_load_string(&cfg, "c.conf", "[wakeword]\nmodel = m.hwm\ncombine = either\n", err,
+                             sizeof(err)) == 0);
+    snprintf(want, sizeof(want), "%s/m.hwm", cwd);
+    CHECK(strcmp(cfg.wakeword.models[0], want) == 0);
+    CHECK(config_combine(&cfg) == CONFIG_COMBINE_EITHER);
+    /* Through config_load, the same. */
+    {
+        FILE *f = fopen(PATH("sub/f.conf"), "w");
+
+        CHECK(f);
+        if (f) {
+            fputs("[wakeword]\n; the model beside this file\nmodel = here.hwm\n", f);
+            fclose(f);
+        }
+        CHECK(config_load(&cfg, PATH("sub/f.conf"), err, sizeof(err)) == 0);
+        snprintf(want, sizeof(want), "%s/sub/here.hwm", real);
+        CHECK(strcmp(cfg.wakeword.models[0], want) == 0);
+        unlink(PATH("sub/f.conf"));
+    }
+    /* Too long once resolved: an error on the line of model. */
+    {
+        char m[250];
+
+        memset(m, 'm', sizeof(m) - 1);
+        m[sizeof(m) - 1] = '\0';
+        snprintf(text, sizeof(text), "[wakeword]\n\nmodel = %s\n", m);
+        r = config_load_string(&cfg, name, text, err, sizeof(err));
+        snprintf(want, sizeof(want), "%s:3: model 'mmm", name);
+        expect_error(r, err, want, "is too long once taken from the folder", "long model path");
+        expect_defaults(&cfg);
+    }
+
+    /* check-config. */
+    {
+        FILE *f = fopen(PATH("tiny.dict"), "w");
+
+        CHECK(f);
+        if (f) {
+            fputs("hey HH EY\ncomputer K AH M P Y UW T ER\n", f);
+            fclose(f);
+        }
+        f = fopen(PATH("bad.hwm"), "w");
+        CHECK(f);
+        if (f) {
+            fputs("HARKWAKE but not a model\n", f);
+            fclose(f);
+        }
+    }
+    write_model(PATH("hc.hwm"), "hey computer");
+    write_model(PATH("hc2.hwm"), "hey computer");
+    write_model(PATH("zz.hwm"), "zzyzxq");
+    struct {
+        const char *text; /* %1$s: the directory */
+        const char *want; /* NULL: passes; else the message, %1$s: the directory */
+    } cases[] = {
+        /* A neural-only phrase need not be in the dictionary ... */
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n"
+         "phrases = hey computer, zzyzxq\nmodel = zz.hwm\n",
+         NULL},
+        /* ... and with no phrase for PocketSphinx, neither its model nor its
+         * dictionary is looked at. */
+        {"[wakeword]\nmodel_dir = %1$s/none\ndict = %1$s/none.dict\nphrases = zzyzxq\n"
+         "model = zz.hwm\n",
+         NULL},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\n"
+         "phrases = hey computer, zzyzxq\nmodel = zz.hwm, hc.hwm\ncombine = either\n",
+         "c.conf:4: [wakeword] phrases cannot be spotted: wake word 'zzyzxq' is not in the "
+         "dictionary %1$s/tiny.dict"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\nphrases = zzyzxq\n"
+         "combine = verify\nmodel = zz.hwm\n",
+         "c.conf:4: [wakeword] phrases cannot be spotted: wake word 'zzyzxq'"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\nmodel = bad.hwm\n",
+         "c.conf:4: [wakeword] model %1$s/bad.hwm: "},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\nmodel = none.hwm\n",
+         "c.conf:4: [wakeword] model %1$s/none.hwm: "},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\nmodel = zz.hwm\n",
+         "c.conf:4: [wakeword] model %1$s/zz.hwm: the model's phrase \"zzyzxq\" is not one of "
+         "[wakeword] phrases"},
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\nmodel = hc.hwm, hc2.hwm\n",
+         "c.conf:4: [wakeword] model %1$s/hc2.hwm: the model's phrase \"hey computer\" has a "
+         "model already (%1$s/hc.hwm)"},
+    };
+    snprintf(name, sizeof(name), "%s/c.conf", dir);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), cases[i].text, real);
+        r = config_load_string(&cfg, name, text, err, sizeof(err));
+        CHECK(r == 0);
+        if (r < 0) {
+            fprintf(stderr, "model case %zu: %s\n", i, err);
+            continue;
+        }
+        r = config_check(&cfg, err, sizeof(err));
+        if (!cases[i].want) {
+            if (r < 0) {
+                fprintf(stderr, "model case %zu refused: %s\n", i, err);
+                check_failures++;
+            }
+            continue;
+        }
+        snprintf(want, sizeof(want), cases[i].want, real);
+        snprintf(full, sizeof(full), "%s/%s", dir, want);
+        if (r >= 0 || strncmp(err, full, strlen(full)) != 0) {
+            fprintf(stderr, "model case %zu: r=%d, got \"%s\", want \"%s...\"\n", i, r, err,
+                    full);
+            check_failures++;
+        }
+    }
+#pragma GCC diagnostic pop
+    /* Which phrase has which model. */
+    snprintf(text, sizeof(text), "[wakeword]\nphrases = hey computer, zzyzxq, hey\n"
+                                 "model = zz.hwm, hc.hwm\n");
+    CHECK(config_load_string(&cfg, name, text, err, sizeof(err)) == 0);
+    r = config_load_models(&cfg, models, phrase_model, err, sizeof(err));
+    CHECK(r == 0);
+    if (r == 0) {
+        CHECK(phrase_model[0] == 1 && phrase_model[1] == 0 && phrase_model[2] == -1);
+        CHECK(strcmp(models[0]->phrase, "zzyzxq") == 0);
+        nn_model_free(models[0]);
+        nn_model_free(models[1]);
+    }
+
+    unlink(PATH("tiny.dict"));
+    unlink(PATH("bad.hwm"));
+    unlink(PATH("hc.hwm"));
+    unlink(PATH("hc2.hwm"));
+    unlink(PATH("zz.hwm"));
+    rmdir(PATH("sub"));
+    rmdir(PATH("model"));
+#undef PATH
+    rmdir(dir);
+    free(real);
+}
+
 static char *write_temp(const char *content, size_t len)
 {
     static char path[64];
@@ -1028,6 +1278,7 @@ int main(int argc, char **argv)
     test_permissions();
     test_fifo();
     test_check();
+    test_models();
     test_sample(argv[2]);
     test_default_path();
     test_locale();

@@ -39,7 +39,8 @@
 struct kws {
     cmd_ln_t *config;
     ps_decoder_t *ps;
-    bool verify;
+    bool verify;   /* the spotter's detections are checked */
+    bool spotting; /* some phrase is spotted (else only kws_verify) */
     double cutoff[MAX_PHRASES];
     char texts[MAX_PHRASES][128];
     size_t n_phrases;
@@ -234,7 +235,9 @@ static int set_keyphrases(struct kws *kws, const struct kws_params *params, char
         return r;
     }
     for (size_t i = 0; i < params->n_phrases; i++) {
-        fprintf(f, "%s /%g/\n", params->phrases[i].text, params->phrases[i].threshold);
+        if (!params->phrases[i].verify_only) {
+            fprintf(f, "%s /%g/\n", params->phrases[i].text, params->phrases[i].threshold);
+        }
     }
     if (fflush(f) != 0) {
         r = -errno;
@@ -305,6 +308,7 @@ static int set_verify(struct kws *kws, const struct kws_params *params, char *er
 int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws **ret_kws)
 {
     struct wordset ws = {0};
+    bool second_pass = false;
     struct kws *kws;
     int r;
 
@@ -317,7 +321,7 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
         return -E2BIG;
     }
     for (size_t i = 0; i < params->n_phrases; i++) {
-        if (!(params->phrases[i].threshold > 0.0)) {
+        if (!params->phrases[i].verify_only && !(params->phrases[i].threshold > 0.0)) {
             snprintf(err, errsz, "wake phrase '%s': threshold must be positive",
                      params->phrases[i].text);
             return -EINVAL;
@@ -361,17 +365,22 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
     if (r < 0) {
         goto fail;
     }
-    r = set_keyphrases(kws, params, err, errsz);
-    if (r < 0) {
-        goto fail;
-    }
     kws->n_phrases = params->n_phrases;
     for (size_t i = 0; i < params->n_phrases; i++) {
         snprintf(kws->texts[i], sizeof(kws->texts[i]), "%s", params->phrases[i].text);
         kws->cutoff[i] = params->phrases[i].verify;
+        kws->spotting = kws->spotting || !params->phrases[i].verify_only;
+        second_pass = second_pass || params->phrases[i].verify_only;
     }
-    kws->verify = params->verify;
-    if (kws->verify) {
+    if (kws->spotting) {
+        r = set_keyphrases(kws, params, err, errsz);
+        if (r < 0) {
+            goto fail;
+        }
+    }
+    kws->verify = params->verify && kws->spotting;
+    /* The second pass, for the spotter's detections or another's. */
+    if (kws->verify || second_pass) {
         kws->ring_cap = (size_t)RING_SECONDS * 16000;
         kws->ring = calloc(kws->ring_cap, sizeof(*kws->ring));
         kws->window = calloc(kws->ring_cap, sizeof(*kws->window));
@@ -383,7 +392,7 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
         if (r < 0) {
             goto fail;
         }
-        if (ps_set_search(kws->ps, SEARCH_NAME) < 0 ||
+        if ((kws->spotting && ps_set_search(kws->ps, SEARCH_NAME) < 0) ||
             ps_get_feat(kws->ps)->cmn_struct->veclen > CMN_MAX) {
             snprintf(err, errsz, "the decoder refused the second pass");
             r = -EINVAL;
@@ -412,7 +421,7 @@ void kws_free(struct kws *kws)
         /* The phone loop frees the segments of its last utterance only when
          * the next one starts, not when it is freed: an empty one leaves it
          * none. */
-        if (kws->verify && ps_set_search(kws->ps, LOOP_NAME) == 0 && ps_start_utt(kws->ps) == 0) {
+        if (kws->ring && ps_set_search(kws->ps, LOOP_NAME) == 0 && ps_start_utt(kws->ps) == 0) {
             ps_end_utt(kws->ps);
         }
         ps_free(kws->ps);
@@ -449,6 +458,9 @@ static void end_utt(struct kws *kws)
  * window a frame earlier. */
 static int restart(struct kws *kws)
 {
+    if (!kws->spotting) {
+        return 0;
+    }
     if (kws->in_utt && !kws->heard) {
         kws->utt_start = kws->fed;
         return 0;
@@ -695,12 +707,61 @@ static size_t phrase_index(const struct kws *kws, const char *phrase)
     return 0;
 }
 
+/* A wake: the request takes its audio from the ear's pre-roll, and the
+ * spotter hears nothing more until it ends. */
+static void forget_ring(struct kws *kws)
+{
+    if (kws->ring) {
+        explicit_bzero(kws->ring, kws->ring_cap * sizeof(*kws->ring));
+        kws->ring_from = kws->fed;
+    }
+}
+
+int kws_verify(struct kws *kws, const char *phrase, uint64_t start, uint64_t end,
+               double *ret_score)
+{
+    size_t p = phrase_index(kws, phrase);
+    double score;
+    int r;
+
+    if (!kws->ring) {
+        return -EINVAL;
+    }
+    if (strcmp(kws->texts[p], phrase) != 0) {
+        return -ENOENT;
+    }
+    /* The second pass's searches need the decoder: the spotter's
+     * utterance ends here, and it starts afresh after them. */
+    end_utt(kws);
+    score = verify(kws, p, start, end);
+    if (kws->spotting && ps_set_search(kws->ps, SEARCH_NAME) < 0) {
+        return -EIO;
+    }
+    r = restart(kws);
+    if (r < 0) {
+        return r;
+    }
+    *ret_score = score;
+    if (!(score >= kws->cutoff[p])) {
+        kws->rejected++;
+        return KWS_REJECTED;
+    }
+    forget_ring(kws);
+    return KWS_WAKE;
+}
+
 int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detection *ret_detection)
 {
     struct kws_detection d;
     size_t p = 0;
     int r;
 
+    /* Nothing spotted: the audio is only kept for kws_verify(). */
+    if (!kws->spotting) {
+        ring_push(kws, samples, n);
+        kws->fed += n;
+        return 0;
+    }
     if (!kws->in_utt) {
         r = restart(kws);
         if (r < 0) {
@@ -751,11 +812,6 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detec
         kws->rejected++;
         return KWS_REJECTED;
     }
-    /* A wake: the request takes its audio from the ear's pre-roll, and the
-     * spotter hears nothing more until it ends. */
-    if (kws->ring) {
-        explicit_bzero(kws->ring, kws->ring_cap * sizeof(*kws->ring));
-        kws->ring_from = kws->fed;
-    }
+    forget_ring(kws);
     return KWS_WAKE;
 }

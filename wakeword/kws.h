@@ -10,8 +10,11 @@ struct kws;
 
 struct kws_phrase {
     const char *text;  /* lower-case words separated by single spaces */
-    double threshold;  /* PocketSphinx keyphrase threshold, > 0 */
-    double verify;     /* second-pass cut-off (with params.verify), see kws_feed() */
+    double threshold;  /* PocketSphinx keyphrase threshold, > 0 (unused when verify_only) */
+    double verify;     /* second-pass cut-off (with params.verify, and for kws_verify()) */
+    /* Not spotted: only checked by the second pass when another detector
+     * proposes it (kws_verify()). */
+    bool verify_only;
 };
 
 struct kws_params {
@@ -39,7 +42,8 @@ struct kws_detection {
 
 /* Loads the model and builds the dictionary. A word missing from the
  * dictionary, an unreadable model or dictionary: a negative errno and a
- * message naming it in err. */
+ * message naming it in err. With only verify_only phrases nothing is
+ * spotted: kws_feed keeps the audio for kws_verify() and decodes nothing. */
 int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws **ret_kws);
 void kws_free(struct kws *kws);
 
@@ -60,6 +64,16 @@ void kws_free(struct kws *kws);
 #define KWS_REJECTED 2
 int kws_feed(struct kws *kws, const int16_t *samples, size_t n,
              struct kws_detection *ret_detection);
+
+/* Another detector's proposal of phrase (one of params.phrases) between
+ * samples start and end on the spotter's clock (the samples fed and
+ * skipped), within the last 4 s: the second pass checks it as it checks
+ * its own detections, and kws_verify returns KWS_WAKE or KWS_REJECTED
+ * (counted by kws_rejected()) and its score in *ret_score, or a negative
+ * errno (-ENOENT: not a phrase of this spotter). The spotter starts afresh
+ * after it. */
+int kws_verify(struct kws *kws, const char *phrase, uint64_t start, uint64_t end,
+               double *ret_score);
 
 /* Detections the second pass turned down so far. */
 uint64_t kws_rejected(const struct kws *kws);
