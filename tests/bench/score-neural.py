@@ -68,7 +68,7 @@ def woken(dets, rows):
 
 
 def groups(positives):
-    g = {"all": lambda p: True, "clean": lambda p: p["noise"] == "no noise",
+    g = {"all": lambda p: True, "no noise": lambda p: p["noise"] == "no noise",
          "noisy": lambda p: p["noise"] != "no noise", "held-out voices": lambda p: p["held"],
          "other voices": lambda p: not p["held"]}
     return {k: [i for i, p in enumerate(positives) if f(p)] for k, f in g.items()}
@@ -104,8 +104,9 @@ def main():
     a = ap.parse_args()
 
     systems = [s for s in ORDER if s in a.systems.split()]
-    sweep = {"neural": a.neural.split(), "harkv": a.cutoffs.split(), "sphinx": a.sphinx.split(),
-             "oww": a.oww.split()}
+    # Each sweep in numeric order (the script appends the defaults).
+    sweep = {k: sorted(set(v.split()), key=float) for k, v in (
+        ("neural", a.neural), ("harkv", a.cutoffs), ("sphinx", a.sphinx), ("oww", a.oww))}
     dflt = {"neural": a.neural_default, "harkv": a.cutoff_default, "sphinx": "1e-20", "oww": "0.5"}
     dur = {r[0]: float(r[1]) for r in sc.read_tsv(os.path.join(a.work, "audio.tsv"))}
     positives = []
@@ -153,10 +154,10 @@ def main():
     w("")
     w("- Command (from the top of the tree): `%s`%s." % (a.cmdline, " (quick mode: development "
       "figures, not the ones to ship)" if a.quick == "1" else ""))
-    w("- Corpus `%s` for \"%s\": %d positive clips (%d clean, %d in noise at 5–20 dB SNR) in %d "
+    w("- Corpus `%s` for \"%s\": %d positive clips (%d without noise, %d in noise at 5–20 dB SNR) in %d "
       "voices, %d of them in the %d voices held out of training (%s); %.1f min of speech without "
       "the phrase, %.1f min of silence and noise, %d near-miss sentences (%.1f min)."
-      % (stamp, a.phrase, npos, len(grp["clean"]), len(grp["noisy"]),
+      % (stamp, a.phrase, npos, len(grp["no noise"]), len(grp["noisy"]),
          len(set(p["voice"] for p in positives)), nheld,
          len(set(p["voice"] for p in positives if p["held"])),
          ", ".join(sorted(set(p["voice"] for p in positives if p["held"]))),
@@ -188,7 +189,7 @@ def main():
       % (a.rev or "?", time.strftime("%Y-%m-%d", time.gmtime()), a.elapsed or "?", a.load))
     w("")
 
-    head = ["threshold", "misses, all", "clean", "noisy", "held-out voices", "other voices",
+    head = ["threshold", "misses, all", "no noise", "noisy", "held-out voices", "other voices",
             "FA/h", "near misses woken (of %d)" % len(nearmiss), "FA in positives.wav"]
     for s in systems:
         w("### %s: %s sweep" % (NAMES[s], "cut-off" if s == "harkv" else "threshold"))
@@ -197,7 +198,7 @@ def main():
         for t in sweep[s]:
             d = res[s][t]
             rows.append(["%s%s" % (t, " (default)" if t == dflt[s] else "")]
-                        + [miss_cell(d, grp[k]) for k in ("all", "clean", "noisy",
+                        + [miss_cell(d, grp[k]) for k in ("all", "no noise", "noisy",
                                                           "held-out voices", "other voices")]
                         + ["%.2f" % d["fah"], d["near"], d["fa_pos"]
                            if not d["errors"] else "%d ⚠ %s" % (d["fa_pos"], ", ".join(d["errors"]))])
@@ -221,9 +222,9 @@ def main():
             best[(s, b)] = t
             d = res[s][t]
             rows.append(["≤ %g" % b, NAMES[s], t] + [miss_cell(d, grp[k]) for k in (
-                "all", "clean", "noisy", "held-out voices", "other voices")]
+                "all", "no noise", "noisy", "held-out voices", "other voices")]
                 + ["%.2f" % d["fah"], "%d of %d" % (d["near"], len(nearmiss))])
-    w(sc.md_table(["FA/h budget", "system", "setting", "misses, all", "clean", "noisy",
+    w(sc.md_table(["FA/h budget", "system", "setting", "misses, all", "no noise", "noisy",
                    "held-out voices", "other voices", "FA/h", "near misses woken"], rows, left=3))
     w("")
 
