@@ -4,8 +4,8 @@
 # Issue 14's wake-word benchmark for one phrase ("hey computer", "alexa" or
 # "hey jarvis"): makes the phrase's test corpus (tests/corpus/make-corpus.sh,
 # full or quick mode) and runs on the same audio
-#   neural   hark-neural: `hark listen` with `[wakeword] model = MODEL`, over a
-#            sweep of the neural detector's threshold;
+#   neural   hark-neural: `hark listen` with `[wakeword] model = MODEL` and
+#            `combine = neural`, over a sweep of `neural_threshold`;
 #   harkv    hark-PocketSphinx as shipped (spotter and second pass), over a
 #            sweep of the second pass's cut-off;
 #   sphinx   pocketsphinx_continuous in keyphrase mode, over a threshold sweep;
@@ -45,22 +45,13 @@ die() { echo "bench-neural: $*" >&2; exit 1; }
 log() { echo "bench-neural: $*" >&2; }
 
 # hark_config SYSTEM T CFG : hark's config for one run. neural: T is the
-# neural threshold, given as [wakeword] neural_threshold where hark has that
-# key, else written into a copy of the model (the model file's own threshold);
-# harkv: T is the second pass's cut-off.
+# neural threshold; harkv: the second pass's cut-off.
 hark_config() {
     local sys=$1 t=$2 cfg=$3
     case $sys in
         neural)
-            if [[ $HAVE_NT == 1 ]]; then
-                printf '[wakeword]\nphrases = %s\nmodel = %s\nneural_threshold = %s\n' "$PHRASE" "$MODEL" "$t"
-            else
-                /usr/bin/python3 "$HERE/hwm-threshold.py" "$MODEL" "$t" "${cfg%.ini}.hwm"
-                printf '[wakeword]\nphrases = %s\nmodel = %s\n' "$PHRASE" "${cfg%.ini}.hwm"
-            fi
-            # hark-neural alone, where hark can combine the two detectors.
-            if [[ $HAVE_COMBINE == 1 ]]; then printf 'combine = neural\n'; fi
-            ;;
+            printf '[wakeword]\nphrases = %s\nmodel = %s\nneural_threshold = %s\ncombine = neural\n' \
+                "$PHRASE" "$MODEL" "$t" ;;
         harkv) printf '[wakeword]\nphrases = %s/%s/%s\nverify = on\n' "$PHRASE" "$VERIFY_T" "$t" ;;
     esac > "$cfg"
 }
@@ -97,9 +88,9 @@ run_one() {
 }
 
 if [[ ${1:-} == __run ]]; then
-    # __run HARK MODEL PHRASE VERIFY_T HAVE_NT HAVE_COMBINE OWW_MODELS OWW_MODEL KIND SYSTEM T AUDIO PREFIX
-    HARK=$2 MODEL=$3 PHRASE=$4 VERIFY_T=$5 HAVE_NT=$6 HAVE_COMBINE=$7 OWW_MODELS=$8 OWW_MODEL=$9
-    shift 9
+    # __run HARK MODEL PHRASE VERIFY_T OWW_MODELS OWW_MODEL KIND SYSTEM T AUDIO PREFIX
+    HARK=$2 MODEL=$3 PHRASE=$4 VERIFY_T=$5 OWW_MODELS=$6 OWW_MODEL=$7
+    shift 7
     run_one "$@"
     exit 0
 fi
@@ -197,14 +188,11 @@ log "corpus ($MODE, \"$PHRASE\") in $CORPUS"
 "$SRC/tests/corpus/make-corpus.sh" "$CORPUS" "$MODE" "$PHRASE"
 CORPUS=$(cd "$CORPUS" && pwd)
 
-# What the model and hark take: neural_threshold and combine exist once the
-# integration of issue 14 is in; before, the model's own threshold is swept.
-HAVE_NT=0 HAVE_COMBINE=0 VERIFY_T= DEFAULT_C=
+# hark's shipped spotter threshold and cut-off.
+VERIFY_T= DEFAULT_C=
 if [[ -x $HARK ]]; then
     : > "$WORKDIR/defaults.ini"   # (check-config refuses /dev/null: not a regular file)
     dump=$("$HARK" check-config --dump "$WORKDIR/defaults.ini" 2>/dev/null || true)
-    grep -q '^neural_threshold = ' <<< "$dump" && HAVE_NT=1
-    grep -q '^combine = ' <<< "$dump" && HAVE_COMBINE=1
     VERIFY_T=$(sed -n 's/^threshold = //p' <<< "$dump" | head -n 1)
     DEFAULT_C=$(sed -n 's/^verify_threshold = //p' <<< "$dump" | head -n 1)
 fi
@@ -255,7 +243,7 @@ sweep_of() {
     esac
 }
 task() {  # KIND SYSTEM T AUDIO PREFIX
-    printf '%s\n' __run "$HARK" "${MODEL:--}" "$PHRASE" "${VERIFY_T:--}" "$HAVE_NT" "$HAVE_COMBINE" \
+    printf '%s\n' __run "$HARK" "${MODEL:--}" "$PHRASE" "${VERIFY_T:--}" \
         "${OWW_MODELS:--}" "${OWW_MODEL:--}" "$@"
 }
 # The longest files first, so that the parallel runs end together.
@@ -282,10 +270,10 @@ task() {  # KIND SYSTEM T AUDIO PREFIX
         done
     fi
 } > "$WORKDIR/tasks"
-n=$(($(wc -l < "$WORKDIR/tasks") / 14))
+n=$(($(wc -l < "$WORKDIR/tasks") / 12))
 log "$n runs ($SYSTEMS) on $JOBS cores"
 # A run that did not finish leaves no .rc; the report marks it (⚠).
-xargs -d '\n' -n 14 -P "$JOBS" "$SELF" < "$WORKDIR/tasks" || log "some runs failed: the report marks them"
+xargs -d '\n' -n 12 -P "$JOBS" "$SELF" < "$WORKDIR/tasks" || log "some runs failed: the report marks them"
 log "runs done in $((SECONDS - START)) s"
 
 REV=$(git -C "$SRC" describe --always --dirty 2>/dev/null || true)
@@ -293,6 +281,6 @@ REV=$(git -C "$SRC" describe --always --dirty 2>/dev/null || true)
     --systems "$SYSTEMS" --neural "$NEURAL_T" --neural-default "$MODEL_T" --cutoffs "$CUTOFFS" \
     --cutoff-default "${DEFAULT_C:-}" --verify-threshold "${VERIFY_T:-}" --sphinx "$SPHINX_T" \
     --oww "$OWW_T" --model "${MODEL:-}" --oww-model "${OWW_MODEL:-}" --det-png "$DET_PNG" \
-    --neural-key "$HAVE_NT" --callgrind "$CALLGRIND" --quick "$QUICK" \
+    --callgrind "$CALLGRIND" --quick "$QUICK" \
     --cmdline "tests/bench/bench-neural.sh ${ARGS[*]}" --rev "$REV" \
     --elapsed "$((SECONDS - START))" --load "$LOAD_START / $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)"

@@ -98,7 +98,7 @@ def main():
     for k in ("corpus", "work", "phrase", "systems"):
         ap.add_argument("--" + k, required=True)
     for k in ("neural", "neural-default", "cutoffs", "cutoff-default", "verify-threshold", "sphinx",
-              "oww", "model", "oww-model", "det-png", "neural-key", "callgrind", "quick", "cmdline",
+              "oww", "model", "oww-model", "det-png", "callgrind", "quick", "cmdline",
               "rev", "elapsed", "load"):
         ap.add_argument("--" + k, default="")
     a = ap.parse_args()
@@ -164,10 +164,8 @@ def main():
          dur["negatives"] / 60, dur["noise"] / 60, len(nearmiss), dur["nearmiss"] / 60))
     if "neural" in systems:
         w("- hark-neural: `hark listen --config C --input FILE`, `[wakeword] phrases = %s`, "
-          "`model = %s` (sha256 %s…), threshold T %s; its `wake` events."
-          % (a.phrase, os.path.basename(a.model), sha256(a.model),
-             "as `neural_threshold = T`" if a.neural_key == "1"
-             else "written into a copy of the model (this hark has no `neural_threshold`)"))
+          "`model = %s` (sha256 %s…), `neural_threshold = T`, `combine = neural`; its `wake` "
+          "events." % (a.phrase, os.path.basename(a.model), sha256(a.model)))
     if "harkv" in systems:
         w("- hark-PocketSphinx as shipped: `phrases = %s/%s/C`, `verify = on`: spotter threshold "
           "%s, second-pass cut-off C (shipped: %s)." % (a.phrase, a.verify_threshold,
