@@ -26,7 +26,8 @@
 #                         output are kept (default BUILDDIR/bench-neural-PHRASE).
 #                         A run whose output is there is not repeated: an
 #                         interrupted benchmark goes on where it stopped (remove
-#                         runs/SYSTEM after changing a system).
+#                         runs/SYSTEM after changing hark or a tool; a new
+#                         corpus or model makes every run again).
 #   --corpus DIR          the corpus (default WORKDIR/corpus; made when missing)
 #   --systems "S..."      among neural harkv sphinx oww (default: all; oww only
 #                         for alexa and hey jarvis)
@@ -187,6 +188,18 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || true)
 log "corpus ($MODE, \"$PHRASE\") in $CORPUS"
 "$SRC/tests/corpus/make-corpus.sh" "$CORPUS" "$MODE" "$PHRASE"
 CORPUS=$(cd "$CORPUS" && pwd)
+
+# Runs are kept by system and threshold only: when the corpus or the model
+# is another than the one they were made with (quick then full mode in the
+# same work directory, a new model), they are made again, not scored stale.
+stamp="$(cat "$CORPUS/STAMP") $(cd "$CORPUS" && pwd)"
+if [[ -f $MODEL ]]; then stamp="$stamp model $(sha256sum < "$MODEL")"; fi
+if [[ -f $WORKDIR/runs.stamp && "$(cat "$WORKDIR/runs.stamp")" != "$stamp" ]]; then
+    log "the corpus or the model changed since the kept runs: making them again"
+    rm -rf "$WORKDIR/runs" "$WORKDIR/cg" "$WORKDIR/audio"
+    mkdir -p "$WORKDIR"/{audio,runs,cg}
+fi
+echo "$stamp" > "$WORKDIR/runs.stamp"
 
 # hark's shipped spotter threshold and cut-off.
 VERIFY_T= DEFAULT_C=
