@@ -2,15 +2,16 @@
 # make-corpus.sh OUTDIR [small|quick|full] [PHRASE]
 #
 # Generates a wake-word test corpus for PHRASE ("hey computer", the default,
-# "alexa" or "hey jarvis") with flite, festival and espeak-ng voices and sox: positives (the phrase inside carrier sentences,
-# with tempo, pitch, gain, reverb and noise variations), near misses, negative
+# "alexa" or "hey jarvis") with flite, festival and espeak-ng voices and sox:
+# positives (the phrase inside carrier sentences, with tempo, pitch, gain,
+# reverb and noise variations), near misses, negative
 # speech without the phrase (sentences of the licence texts under
 # /usr/share/common-licenses) and a silence/noise set. Noise types: white,
 # pink and brown noise, babble (several voices of the corpus's own speech at
 # once), a synthetic music bed and a fan with mains hum. Everything is 16 kHz
 # mono 16-bit WAV and deterministic (fixed seeds, sox -R). The result is
-# cached: when OUTDIR already holds a complete corpus of the same version and
-# mode (its STAMP file), nothing is done. The small mode (for the test suite)
+# cached: when OUTDIR already holds a complete corpus of the same version, mode
+# and phrase (its STAMP file), nothing is done. The small mode (for the test suite)
 # uses the flite voices only; the full mode (the benchmark's) needs festival
 # and espeak-ng too; the quick mode has the full mode's voices with fewer
 # carriers and less speech (for developing the benchmark).
@@ -69,7 +70,8 @@ samples() { soxi -s "$1"; }
 is_fest() { [[ " ${FEST_VOICES[*]} " == *" $1 "* ]]; }
 is_espeak() { [[ $1 == *+* ]]; }
 
-# synth_part VOICE TEXT OUT FX... : flite or festival, trim leading/trailing
+# synth_part VOICE TEXT OUT FX... : flite, festival or espeak-ng (a voice
+# with a '+'), trim leading/trailing
 # silence, effects.
 synth_part() {
     local voice=$1 text=$2 out=$3; shift 3
