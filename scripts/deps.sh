@@ -24,9 +24,13 @@ test="$build flite sox strace util-linux pocketsphinx openssl iproute2 procps
 # The demo builds hark and hark-devcloud only (not the tests, whose corpus
 # needs flite and sox); scripts/fresh-root.sh checks that this is enough.
 demo="$build openssl"
-# The full corpus adds three festival voices; the DET curves are drawn by gnuplot.
+# The full corpus adds three festival voices and espeak-ng's; the DET curves
+# are drawn by gnuplot. The neural benchmark (tests/bench/bench-neural.sh)
+# runs openWakeWord under node, its npm packages installed by npm into the
+# benchmark's work directory (never a run-time dependency).
 bench="$test pocketsphinx valgrind time python3 gnuplot-nox
-    festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"
+    festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts espeak-ng
+    nodejs npm"
 # The aarch64 (Raspberry Pi) build: a cross compiler and user-mode qemu for
 # its unit tests. Meson also wants a native compiler. The arm64 libraries are
 # not installed but unpacked into a sysroot by scripts/cross-aarch64.sh.
@@ -49,6 +53,11 @@ fi
 
 missing=""
 for p in $want; do
+    # A nodejs from elsewhere (NodeSource's) brings its own npm, and Debian's
+    # npm would not install beside it.
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+        continue
+    fi
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
         missing="$missing $p"
     fi

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# make-corpus.sh OUTDIR [small|full]
+# make-corpus.sh OUTDIR [small|quick|full] [PHRASE]
 #
-# Generates the wake-word test corpus for "hey computer" with flite and
-# festival voices and sox: positives (the phrase inside carrier sentences,
-# with tempo, pitch, gain, reverb and noise variations), near misses, negative
+# Generates a wake-word test corpus for PHRASE ("hey computer", the default,
+# "alexa" or "hey jarvis") with flite, festival and espeak-ng voices and sox:
+# positives (the phrase inside carrier sentences, with tempo, pitch, gain,
+# reverb and noise variations), near misses, negative
 # speech without the phrase (sentences of the licence texts under
 # /usr/share/common-licenses) and a silence/noise set. Noise types: white,
 # pink and brown noise, babble (several voices of the corpus's own speech at
 # once), a synthetic music bed and a fan with mains hum. Everything is 16 kHz
 # mono 16-bit WAV and deterministic (fixed seeds, sox -R). The result is
-# cached: when OUTDIR already holds a complete corpus of the same version and
-# mode (its STAMP file), nothing is done. The small mode (for the test suite)
-# uses the flite voices only; the full mode needs festival too.
+# cached: when OUTDIR already holds a complete corpus of the same version, mode
+# and phrase (its STAMP file), nothing is done. The small mode (for the test suite)
+# uses the flite voices only; the full mode (the benchmark's) needs festival
+# and espeak-ng too; the quick mode has the full mode's voices with fewer
+# carriers and less speech (for developing the benchmark).
+#
+# Voices held out of the neural detector's training (wakeword/train/hark-train
+# never uses them; the benchmark reports on them apart): festival's
+# kal_diphone and cmu_us_slt_arctic_hts and the espeak-ng voices below
+# (accents en-029 and en-us-nyc). The others (flite's, festival's ked_diphone)
+# are voices the trainer also speaks with, though never these sentences.
 #
 # Layout of OUTDIR (times in seconds; TSV files start with one '#' header line):
 #   positives.wav  positives.tsv  every positive clip, then 1-2 s of silence
@@ -23,7 +32,8 @@
 #                                 clip duration_s phrase_start_s phrase_end_s
 #                                 voice variant text
 #   negatives.wav  negatives.tsv  speech without the phrase
-#   nearmiss.wav   nearmiss.tsv   near misses ("hey commuter", "a computer", ...)
+#   nearmiss.wav   nearmiss.tsv   near misses ("hey commuter", "a computer", ...;
+#                                 each phrase has its own)
 #   noise.wav      noise.tsv      pure silence, low-level noise, noise only
 #   durations.tsv                 seconds of each long file
 #   STAMP                         version line, written last
@@ -32,11 +42,13 @@
 set -euo pipefail
 export LC_ALL=C   # the same text splitting and number formats everywhere
 
-VERSION="hark-corpus 4"
+VERSION="hark-corpus 5"
 RATE=16000
 FLITE_VOICES=(slt rms awb kal16)
 # Debian festvox-kallpc16k, festvox-kdlpc16k, festvox-us-slt-hts (full mode).
 FEST_VOICES=(kal_diphone ked_diphone cmu_us_slt_arctic_hts)
+# espeak-ng accent+variant pairs the trainer never uses (quick and full mode).
+ESPEAK_VOICES=(en-029+f4 en-029+klatt2 en-us-nyc+m5 en-us-nyc+f5)
 # Noise types: the pools below, one file each; the first three are sox's.
 NOISES=(white pink brown babble music fan)
 SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
@@ -56,8 +68,10 @@ rms() {
 samples() { soxi -s "$1"; }
 
 is_fest() { [[ " ${FEST_VOICES[*]} " == *" $1 "* ]]; }
+is_espeak() { [[ $1 == *+* ]]; }
 
-# synth_part VOICE TEXT OUT FX... : flite or festival, trim leading/trailing
+# synth_part VOICE TEXT OUT FX... : flite, festival or espeak-ng (a voice
+# with a '+'), trim leading/trailing
 # silence, effects.
 synth_part() {
     local voice=$1 text=$2 out=$3; shift 3
@@ -71,6 +85,9 @@ synth_part() {
         text2wave -eval "(voice_$voice)" -o "$raw" "${out%.wav}.txt" >/dev/null 2>&1 \
             && [[ -s $raw ]] || die "festival (text2wave) failed for voice $voice: $text"
         rm -f "${out%.wav}.txt"
+    elif is_espeak "$voice"; then
+        espeak-ng -v "$voice" -w "$raw" "$text" >/dev/null 2>&1 && [[ -s $raw ]] \
+            || die "espeak-ng failed for voice $voice: $text"
     else
         flite -voice "$voice" -t "$text" -o "$raw" >/dev/null 2>&1 \
             || die "flite failed for voice $voice: $text"
@@ -143,7 +160,7 @@ job_pos() {
         parts+=("$w/before.wav" "$w/p1.wav")
         ns=$((ns + $(samples "$w/before.wav") + $(samples "$w/p1.wav")))
     fi
-    synth_part "$voice" "hey computer" "$w/phrase.wav" "${fx[@]}"
+    synth_part "$voice" "$PHRASE" "$w/phrase.wav" "${fx[@]}"
     parts+=("$w/phrase.wav")
     ps=$ns; pe=$((ns + $(samples "$w/phrase.wav")))
     if [[ $after != - ]]; then
@@ -203,7 +220,7 @@ job_bab() {
 }
 
 if [[ ${1:-} == __job ]]; then
-    TMPD=$2; kind=$3; shift 3
+    TMPD=$2; PHRASE=$3; kind=$4; shift 4
     for line in "$@"; do
         case $kind in
             pos) job_pos "$line" ;;
@@ -217,12 +234,20 @@ fi
 # ---------------------------------------------------------------------------
 # Main.
 
-usage() { echo "usage: $0 OUTDIR [small|full]" >&2; exit 2; }
-[[ $# -ge 1 && $# -le 2 ]] || usage
+usage() { echo "usage: $0 OUTDIR [small|quick|full] [\"hey computer\"|alexa|\"hey jarvis\"]" >&2; exit 2; }
+[[ $# -ge 1 && $# -le 3 ]] || usage
 OUTDIR=${1%/}
 MODE=${2:-small}
-[[ $MODE == small || $MODE == full ]] || usage
+PHRASE=${3:-hey computer}
+[[ $MODE == small || $MODE == quick || $MODE == full ]] || usage
+case $PHRASE in
+    "hey computer"|alexa|"hey jarvis") ;;
+    *) die "no near misses known for the phrase '$PHRASE' (\"hey computer\", alexa, \"hey jarvis\")" ;;
+esac
+# The default phrase has no phrase in its stamp (its corpus is the one the
+# tests use).
 STAMP_LINE="$VERSION mode=$MODE"
+[[ $PHRASE == "hey computer" ]] || STAMP_LINE="$STAMP_LINE phrase=$PHRASE"
 
 if [[ -f $OUTDIR/STAMP && "$(cat "$OUTDIR/STAMP")" == "$STAMP_LINE" ]]; then
     echo "make-corpus: $OUTDIR is up to date ($STAMP_LINE)" >&2
@@ -247,13 +272,22 @@ mkdir -p "$TMPD"/{plan,pool,jobs,pos,neg,nm,bab,asm}
 trap 'rm -rf "$TMPD"' EXIT
 START_TIME=$SECONDS
 
+NCARRIERS=0  # carriers used (0: all)
 if [[ $MODE == full ]]; then
-    VOICES=("${FLITE_VOICES[@]}" "${FEST_VOICES[@]}")
-    POS_VARIANTS=2      # per carrier and voice: 22 carriers x 7 voices x 2
+    VOICES=("${FLITE_VOICES[@]}" "${FEST_VOICES[@]}" "${ESPEAK_VOICES[@]}")
+    POS_VARIANTS=2      # per carrier and voice: 22 carriers x 11 voices x 2
     NEG_SECONDS=5400    # the licence texts give about 60 min; then again in other voices
     NM_VOICES=7         # each near-miss sentence in this many voices
     POOL_SECONDS=300
     BABBLE_SECONDS=300  # of each talker's speech (looped up to the pool)
+elif [[ $MODE == quick ]]; then
+    VOICES=("${FLITE_VOICES[@]}" "${FEST_VOICES[@]}" "${ESPEAK_VOICES[@]}")
+    POS_VARIANTS=2
+    NCARRIERS=5         # 5 carriers x 11 voices x 2
+    NEG_SECONDS=600
+    NM_VOICES=3
+    POOL_SECONDS=120
+    BABBLE_SECONDS=60
 else
     VOICES=("${FLITE_VOICES[@]}")
     POS_VARIANTS=0      # small: 15 hand-picked clips
@@ -264,7 +298,13 @@ else
 fi
 BABBLE_TALKERS=4
 
-if [[ $MODE == full ]]; then
+if [[ $MODE != small ]]; then
+    command -v espeak-ng >/dev/null 2>&1 || die "'espeak-ng' not found (Debian: apt-get install -y espeak-ng)"
+    for v in "${ESPEAK_VOICES[@]}"; do
+        espeak-ng -v "$v" -w "$TMPD/probe.wav" "test" >/dev/null 2>&1 && [[ -s $TMPD/probe.wav ]] \
+            || die "espeak-ng voice '$v' missing"
+    done
+    rm -f "$TMPD/probe.wav"
     command -v text2wave >/dev/null 2>&1 \
         || die "'text2wave' not found (Debian: apt-get install -y festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)"
     for v in "${FEST_VOICES[@]}"; do
@@ -367,6 +407,7 @@ for f in "$LICDIR"/*; do
 done
 
 awk -v mode="$MODE" -v posvar="$POS_VARIANTS" -v negsec="$NEG_SECONDS" \
+    -v phrase="$PHRASE" -v ncar="$NCARRIERS" \
     -v nmvoices="$NM_VOICES" -v pool="$POOL_SECONDS" -v plandir="$TMPD/plan" \
     -v voices="${VOICES[*]}" -v noises="${NOISES[*]}" \
     -v babsec="$BABBLE_SECONDS" -v babtalk="$BABBLE_TALKERS" '
@@ -374,7 +415,14 @@ function rnd() { seed = (seed * 16807) % 2147483647; return seed / 2147483647 }
 function uni(a, b) { return a + (b - a) * rnd() }
 function irand(n) { return int(n * rnd()) % n }
 function orz(s) { return s == "" ? "-" : s }
-BEGIN { seed = 20240601 }
+BEGIN {
+    seed = 20240601
+    # The phrase, also with a comma between its words; its last word (no
+    # babble sentence holds it).
+    np_ = split(phrase, PW, " "); phrase_re = PW[1]
+    for (i = 2; i <= np_; i++) phrase_re = phrase_re ",? " PW[i]
+    keyword = PW[np_]
+}
 # Licence text: collect cleaned sentences.
 {
     line = $0
@@ -398,7 +446,7 @@ BEGIN { seed = 20240601 }
 function flush(   s) {
     s = cur; cur = ""; n = curw; curw = 0
     if (n < 4) return
-    if (tolower(s) ~ /hey,? computer/) return
+    if (tolower(s) ~ phrase_re) return
     gsub(/[.;:,]+$/, "", s)
     if (seenS[s]++) return
     ns++; sent[ns] = s; sentw[ns] = n
@@ -432,6 +480,8 @@ END {
         "please listen carefully|open the garage door;" \
         "-|how do you spell necessary;" \
         "it is getting late|lock the front door", CAR, ";")
+    # The quick mode takes every few carriers.
+    cstep = (ncar > 0 && ncar < nc) ? int(nc / ncar) : 1
     f = plandir "/pos.tsv"
     print "#id\tvoice\tkind\tbefore\tafter\ttempo\tpitch\tgain\treverb\tcolor\tsnr\tnoise_off\tlead\tp1\tp2\ttail\ttext" > f
     np = 0
@@ -447,14 +497,39 @@ END {
         # The second variant of each carrier and voice is noisy: the noise
         # types in turn, and the SNR steps after each round of them.
         nn = 0
-        for (c = 1; c <= nc; c++) for (v = 1; v <= nv; v++) for (r = 1; r <= posvar; r++) {
+        for (c = 1; c <= nc; c += cstep) for (v = 1; v <= nv; v++) for (r = 1; r <= posvar; r++) {
             if (r == 1) pos_row(c, V[v], (c + v) % 2 ? "clean" : "mod", "", "")
             else { nn++; pos_row(c, V[v], "mod", C[(nn - 1) % nnt + 1], SNR[int((nn - 1) / nnt) % 4 + 1]) }
         }
     }
 
-    # ---- near misses
-    nm = split("I need a computer for my homework;" \
+    # ---- near misses: words of the phrase alone, words a phone away, the
+    # sounds of the phrase across word boundaries.
+    if (phrase == "alexa") nm = split("alexis, come here please;" \
+        "I drive a lexus to work;" \
+        "we will elect a new mayor;" \
+        "alex is at the door;" \
+        "a lexicon of old words;" \
+        "alexander crossed the river;" \
+        "relax a little, it is late;" \
+        "alexis, your train is here;" \
+        "she bought a lexus yesterday;" \
+        "they elect a leader every year;" \
+        "I lent alex a pen;" \
+        "the lexer reads the text", NM, ";")
+    else if (phrase == "hey jarvis") nm = split("hey jarvie, over here;" \
+        "hey service, can you help;" \
+        "a jar of this jam is enough;" \
+        "hey jar, hey jar;" \
+        "hey, jar the pickles now;" \
+        "the jarvis report came out today;" \
+        "hey marvin, how are you;" \
+        "hey harvest moon is playing;" \
+        "they carve his name in stone;" \
+        "hey nervous, calm down;" \
+        "hey jarvie, your train is here;" \
+        "say jar of this twice", NM, ";")
+    else nm = split("I need a computer for my homework;" \
         "hey commuter, mind the gap;" \
         "they computed the answer in seconds;" \
         "hey come pewter mugs are on the shelf;" \
@@ -484,7 +559,7 @@ END {
     for (i = ns; i > 1; i--) { j = irand(i) + 1; t = sent[i]; sent[i] = sent[j]; sent[j] = t; t = sentw[i]; sentw[i] = sentw[j]; sentw[j] = t }
 
     # ---- babble: BABBLE_TALKERS talkers, each speaking sentences taken from
-    # the end of the shuffled list (none with "computer" in it) for about
+    # the end of the shuffled list (none with the last word of the phrase in it) for about
     # BABBLE_SECONDS; the voices turn so that the talkers differ at any time.
     f = plandir "/bab.tsv"
     print "#id\ttalker\tvoice\ttempo\tpitch\tpause\ttext" > f
@@ -492,9 +567,9 @@ END {
     for (t = 1; t <= babtalk; t++) {
         est = 0
         for (m = 0; est < babsec * 1.25; m++) {
-            while (j >= 1 && tolower(sent[j]) ~ /computer/) j--
+            while (j >= 1 && tolower(sent[j]) ~ keyword) j--
             if (j < 1) j = ns
-            if (tolower(sent[j]) ~ /computer/) { print "make-corpus: no babble text" > "/dev/stderr"; exit 1 }
+            if (tolower(sent[j]) ~ keyword) { print "make-corpus: no babble text" > "/dev/stderr"; exit 1 }
             k++; pause = uni(0.1, 0.6)
             printf "%04d\t%d\t%s\t%.2f\t%d\t%.2f\t%s\n", k, t, V[(t - 1 + 2 * m) % nv + 1], uni(0.9, 1.1), int(uni(-200, 200)), pause, sent[j] > f
             isbab[sent[j]] = 1
@@ -538,7 +613,7 @@ function pos_row(c, voice, style, color, snr,   ba, before, after, kind, tempo, 
     if (color != "") variant = variant ",noise=" color ",snr=" snr
     np++
     printf "%03d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.2f\t0.50\t%.2f\t%.2f\t1.00\t%s\n", np, voice, kind, before, after, tempo, pitch, gain, rev, orz(color), orz(snr), uni(0, pool - 20), uni(0.1, 0.3), uni(0.1, 0.3), \
-        (before == "-" ? "" : before ", ") "hey computer" (after == "-" ? "" : ", " after) "\t" variant > f
+        (before == "-" ? "" : before ", ") phrase (after == "-" ? "" : ", " after) "\t" variant > f
 }' "${LICFILES[@]}"
 
 # pos.tsv ends with text<TAB>variant: job_pos reads both into its last
@@ -547,7 +622,7 @@ function pos_row(c, voice, style, color, snr,   ba, before, after, kind, tempo, 
 run_jobs() {  # KIND PLAN
     local n; n=$(($(wc -l < "$TMPD/plan/$2.tsv") - 1))
     [[ $n -gt 0 ]] || return 0
-    seq 1 "$n" | xargs -P "$JOBS" -n 8 "$SELF" __job "$TMPD" "$1"
+    seq 1 "$n" | xargs -P "$JOBS" -n 8 "$SELF" __job "$TMPD" "$PHRASE" "$1"
 }
 echo "make-corpus: synthesizing ($MODE, $JOBS jobs)" >&2
 run_jobs bab bab
@@ -739,10 +814,10 @@ fi
 rm -rf "$TMPD/plan" "$TMPD/pool" "$TMPD/jobs" "$TMPD/asm"
 
 FEST_NOTE=""
-[[ $MODE == full ]] && FEST_NOTE=", ${FEST_VOICES[*]} (festival)"
+[[ $MODE != small ]] && FEST_NOTE=", ${FEST_VOICES[*]} (festival), ${ESPEAK_VOICES[*]} (espeak-ng)"
 cat > "$TMPD/README" <<EOF
 Generated by tests/corpus/make-corpus.sh ($STAMP_LINE); do not edit.
-Voices: ${FLITE_VOICES[*]} (flite)$FEST_NOTE. Noise: ${NOISES[*]}.
+Phrase: "$PHRASE". Voices: ${FLITE_VOICES[*]} (flite)$FEST_NOTE. Noise: ${NOISES[*]}.
 16 kHz mono 16-bit WAV. See the script header for the layout and the columns
 of the .tsv manifests.
 EOF
