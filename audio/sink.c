@@ -58,18 +58,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static const char *pa_error_text(PaError e)
-{
-    if (e == paUnanticipatedHostError) {
-        const PaHostErrorInfo *info = Pa_GetLastHostErrorInfo();
-
-        if (info && info->errorText && info->errorText[0]) {
-            return info->errorText;
-        }
-    }
-    return Pa_GetErrorText(e);
-}
-
 static int open_file(struct audio_sink *sink, const char *path, char *err, size_t errsz)
 {
     SF_INFO info = {
@@ -127,21 +115,6 @@ static int playback_callback(const void *input, void *output, unsigned long fram
     return paContinue;
 }
 
-PaStreamParameters audio_output_params(int index)
-{
-    const PaDeviceInfo *info = Pa_GetDeviceInfo(index);
-
-    /* The high latency setting asks for large periods: an answer does not
-     * mind 100 ms more delay, a stutter would be heard. */
-    return (PaStreamParameters){
-        .device = index,
-        .channelCount = 1,
-        .sampleFormat = paInt16,
-        .suggestedLatency = info ? info->defaultHighOutputLatency : 0.1,
-        .hostApiSpecificStreamInfo = NULL,
-    };
-}
-
 /* "speaker" or "speaker:NAME": *ret_want is NULL (the default device) or
  * points into spec. */
 static int parse_spec(const char *spec, char *err, size_t errsz, const char **ret_want)
@@ -185,7 +158,7 @@ static int open_device(struct audio_sink *sink, const char *spec, char *err, siz
     pe = audio_pa_initialize_quietly();
     if (pe != paNoError) {
         audio_set_error(err, errsz, "%s: cannot initialise PortAudio: %s", spec,
-                        pa_error_text(pe));
+                        audio_pa_error_text(pe));
         return -EIO;
     }
     sink->pa_initialized = true;
@@ -225,7 +198,7 @@ static int open_device(struct audio_sink *sink, const char *spec, char *err, siz
     if (pe != paNoError) {
         sink->stream = NULL;
         audio_set_error(err, errsz, "%s: cannot open \"%s\": %s", spec, info->name,
-                        pa_error_text(pe));
+                        audio_pa_error_text(pe));
         return -EIO;
     }
     stream_info = Pa_GetStreamInfo(sink->stream);
@@ -233,7 +206,7 @@ static int open_device(struct audio_sink *sink, const char *spec, char *err, siz
     pe = Pa_StartStream(sink->stream);
     if (pe != paNoError) {
         audio_set_error(err, errsz, "%s: cannot start playback on \"%s\": %s", spec, info->name,
-                        pa_error_text(pe));
+                        audio_pa_error_text(pe));
         return -EIO;
     }
     return 0;

@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,40 +86,6 @@ struct audio_source {
     /* Paused by the caller: kept across reopens, even failed ones. */
     bool paused;
 };
-
-void audio_set_error(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
-
-char *audio_strdup_printf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-    int len;
-
-    va_start(ap, fmt);
-    len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (len < 0) {
-        return NULL;
-    }
-    s = malloc((size_t)len + 1);
-    if (!s) {
-        return NULL;
-    }
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 static int errno_from_sf(int sf_err)
 {
