@@ -134,7 +134,7 @@ int audio_find_device(const char *spec, const char *want, bool output, char *err
     int devices = 0;
 
     if (count < 0) {
-        audio_set_error(err, errsz, "%s: cannot list audio devices: %s", spec,
+        err_set(err, errsz, "%s: cannot list audio devices: %s", spec,
                         audio_pa_error_text(count));
         return -EIO;
     }
@@ -145,7 +145,7 @@ int audio_find_device(const char *spec, const char *want, bool output, char *err
     if (!want) {
         found = output ? Pa_GetDefaultOutputDevice() : Pa_GetDefaultInputDevice();
         if (found == paNoDevice || !usable(found)) {
-            audio_set_error(err, errsz, "%s: no default %s device (%d %s devices found)", spec,
+            err_set(err, errsz, "%s: no default %s device (%d %s devices found)", spec,
                             kind, devices, kind);
             return -ENODEV;
         }
@@ -153,14 +153,14 @@ int audio_find_device(const char *spec, const char *want, bool output, char *err
         return 0;
     }
     if (!*want) {
-        audio_set_error(err, errsz, "%s: empty device name", spec);
+        err_set(err, errsz, "%s: empty device name", spec);
         return -EINVAL;
     }
     if (all_digits(want)) {
         long idx = strtol(want, NULL, 10);
 
         if (strlen(want) > 9 || idx >= count || !usable((PaDeviceIndex)idx)) {
-            audio_set_error(err, errsz, "%s: no %s device with index %s (%d %s devices found)",
+            err_set(err, errsz, "%s: no %s device with index %s (%d %s devices found)",
                             spec, kind, want, devices, kind);
             return -ENODEV;
         }
@@ -180,7 +180,7 @@ int audio_find_device(const char *spec, const char *want, bool output, char *err
         }
     }
     if (found == paNoDevice) {
-        audio_set_error(err, errsz, "%s: no %s device matches \"%s\" (%d %s devices found)", spec,
+        err_set(err, errsz, "%s: no %s device matches \"%s\" (%d %s devices found)", spec,
                         kind, want, devices, kind);
         return -ENODEV;
     }
@@ -226,18 +226,18 @@ int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, voi
     int r;
 
     if (!fn) {
-        audio_set_error(err, errsz, "audio_devices_enumerate: no callback");
+        err_set(err, errsz, "audio_devices_enumerate: no callback");
         return -EINVAL;
     }
     pe = audio_pa_initialize_quietly();
     if (pe != paNoError) {
-        audio_set_error(err, errsz, "cannot initialise PortAudio: %s", audio_pa_error_text(pe));
+        err_set(err, errsz, "cannot initialise PortAudio: %s", audio_pa_error_text(pe));
         return -EIO;
     }
 
     count = Pa_GetDeviceCount();
     if (count < 0) {
-        audio_set_error(err, errsz, "cannot list audio devices: %s", audio_pa_error_text(count));
+        err_set(err, errsz, "cannot list audio devices: %s", audio_pa_error_text(count));
         r = -EIO;
         goto cleanup;
     }

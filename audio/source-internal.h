@@ -9,11 +9,7 @@
 
 #include <portaudio.h>
 
-/* error.c. Writes a message into err (which may be NULL or zero-sized). */
-void audio_set_error(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* A malloc'd formatted string, or NULL when out of memory. */
-char *audio_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include "base-err.h"
 
 /* Mono int16 rate conversion to AUDIO_RATE that keeps timing: its filter
  * delay is removed at the start and its tail is flushed at the end. */

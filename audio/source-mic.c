@@ -15,6 +15,7 @@
 #include <portaudio.h>
 
 #include "audio-ring.h"
+#include "base-clock.h"
 #include "audio-source.h"
 #include "source-internal.h"
 
@@ -172,14 +173,14 @@ static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want
     if (at && at[1] && strspn(at + 1, "0123456789") == strlen(at + 1)) {
         rate = strlen(at + 1) > 6 ? ULONG_MAX : strtoul(at + 1, NULL, 10);
         if (rate < MIN_RATE) {
-            audio_set_error(err, errsz,
+            err_set(err, errsz,
                             "%s: capture rate %s Hz is too low for speech: hark needs at least "
                             "%d Hz",
                             spec, at + 1, MIN_RATE);
             return -EINVAL;
         }
         if (rate > MAX_RATE) {
-            audio_set_error(err, errsz, "%s: capture rate %s Hz is above %d Hz", spec, at + 1,
+            err_set(err, errsz, "%s: capture rate %s Hz is above %d Hz", spec, at + 1,
                             MAX_RATE);
             return -EINVAL;
         }
@@ -187,14 +188,14 @@ static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want
         at = NULL;
     }
     if (!name && strcmp(spec, "mic") != 0 && at != spec + 3) {
-        audio_set_error(err, errsz, "%s: not a microphone spec (mic, mic:NAME, mic@RATE)", spec);
+        err_set(err, errsz, "%s: not a microphone spec (mic, mic:NAME, mic@RATE)", spec);
         return -EINVAL;
     }
     if (name) {
         name_len = at ? (size_t)(at - name) : strlen(name);
         want = strndup(name, name_len);
         if (!want) {
-            audio_set_error(err, errsz, "%s: out of memory", spec);
+            err_set(err, errsz, "%s: out of memory", spec);
             return -ENOMEM;
         }
     }
@@ -229,13 +230,13 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
 
     mic = calloc(1, sizeof(*mic));
     if (!mic) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         r = -ENOMEM;
         goto cleanup;
     }
     mic->spec = strdup(spec);
     if (!mic->spec) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         r = -ENOMEM;
         goto cleanup;
     }
@@ -246,7 +247,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
 
     pe = audio_pa_initialize_quietly();
     if (pe != paNoError) {
-        audio_set_error(err, errsz, "%s: cannot initialise PortAudio: %s", spec, audio_pa_error_text(pe));
+        err_set(err, errsz, "%s: cannot initialise PortAudio: %s", spec, audio_pa_error_text(pe));
         r = -EIO;
         goto cleanup;
     }
@@ -261,7 +262,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     params = audio_input_params(idx, info);
     mic->device = strdup(info->name);
     if (!mic->device) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         r = -ENOMEM;
         goto cleanup;
     }
@@ -273,7 +274,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     mic->rate = AUDIO_RATE;
     if (want_rate != 0) {
         if (Pa_IsFormatSupported(&params, NULL, want_rate) != paFormatIsSupported) {
-            audio_set_error(err, errsz, "%s: device \"%s\" cannot capture 16-bit mono at %u Hz",
+            err_set(err, errsz, "%s: device \"%s\" cannot capture 16-bit mono at %u Hz",
                             spec, info->name, want_rate);
             r = -ENOTSUP;
             goto cleanup;
@@ -284,7 +285,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
 
         if (rate < MIN_RATE || rate > MAX_RATE ||
             Pa_IsFormatSupported(&params, NULL, rate) != paFormatIsSupported) {
-            audio_set_error(err, errsz,
+            err_set(err, errsz,
                             "%s: device \"%s\" can capture 16-bit mono at neither %d Hz nor "
                             "its default %.0f Hz",
                             spec, info->name, AUDIO_RATE, rate);
@@ -303,30 +304,30 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     ring_samples = (uint64_t)ring_ms * mic->rate / 1000;
     r = audio_ring_new((size_t)ring_samples, &mic->ring);
     if (r < 0) {
-        audio_set_error(err, errsz, "%s: cannot allocate the capture ring: %s", spec, strerror(-r));
+        err_set(err, errsz, "%s: cannot allocate the capture ring: %s", spec, strerror(-r));
         goto cleanup;
     }
 
     if (mic->rate != AUDIO_RATE) {
         mic->in = calloc(MIC_CHUNK, sizeof(*mic->in));
         if (!mic->in) {
-            audio_set_error(err, errsz, "%s: out of memory", spec);
+            err_set(err, errsz, "%s: out of memory", spec);
             r = -ENOMEM;
             goto cleanup;
         }
         r = audio_resampler_new(mic->rate, &mic->rs);
         if (r < 0) {
-            audio_set_error(err, errsz, "%s: cannot resample from %u Hz: %s", spec, mic->rate,
+            err_set(err, errsz, "%s: cannot resample from %u Hz: %s", spec, mic->rate,
                             strerror(-r));
             goto cleanup;
         }
     }
 
-    mic->description = audio_strdup_printf("%s: \"%s\" via %s, %u Hz%s", spec, info->name,
+    mic->description = fmt_alloc("%s: \"%s\" via %s, %u Hz%s", spec, info->name,
                                            api && api->name ? api->name : "?", mic->rate,
                                            mic->rate == AUDIO_RATE ? "" : " resampled to 16000 Hz");
     if (!mic->description) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         r = -ENOMEM;
         goto cleanup;
     }
@@ -335,14 +336,14 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
                        paNoFlag, capture_callback, mic->ring);
     if (pe != paNoError) {
         mic->stream = NULL;
-        audio_set_error(err, errsz, "%s: cannot open \"%s\": %s", spec, info->name,
+        err_set(err, errsz, "%s: cannot open \"%s\": %s", spec, info->name,
                         audio_pa_error_text(pe));
         r = -EIO;
         goto cleanup;
     }
     pe = Pa_StartStream(mic->stream);
     if (pe != paNoError) {
-        audio_set_error(err, errsz, "%s: cannot start capture on \"%s\": %s", spec, info->name,
+        err_set(err, errsz, "%s: cannot start capture on \"%s\": %s", spec, info->name,
                         audio_pa_error_text(pe));
         r = -EIO;
         goto cleanup;
@@ -378,7 +379,7 @@ static ssize_t take(struct audio_mic *mic, int16_t *out, size_t n, char *err, si
         in_len = mic->in_len - mic->in_pos;
         r = audio_resampler_process(mic->rs, mic->in + mic->in_pos, &in_len, out, &out_len);
         if (r < 0) {
-            audio_set_error(err, errsz, "%s: resampling failed", mic->spec);
+            err_set(err, errsz, "%s: resampling failed", mic->spec);
             return r;
         }
         mic->in_pos += in_len;
@@ -388,26 +389,18 @@ static ssize_t take(struct audio_mic *mic, int16_t *out, size_t n, char *err, si
     }
 }
 
-static double monotonic_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 ssize_t audio_mic_read(struct audio_mic *mic, int16_t *samples, size_t n, char *err, size_t errsz)
 {
     const struct timespec nap = {.tv_sec = 0, .tv_nsec = POLL_NSEC};
     double deadline = 0;
 
     if (mic->wedged) {
-        audio_set_error(err, errsz, "%s: PortAudio's capture thread for \"%s\" is stuck", mic->spec,
+        err_set(err, errsz, "%s: PortAudio's capture thread for \"%s\" is stuck", mic->spec,
                         mic->device);
         return -ENOTRECOVERABLE;
     }
     if (mic->paused) {
-        audio_set_error(err, errsz, "%s: paused", mic->spec);
+        err_set(err, errsz, "%s: paused", mic->spec);
         return -EAGAIN;
     }
     for (;;) {
@@ -421,19 +414,19 @@ ssize_t audio_mic_read(struct audio_mic *mic, int16_t *samples, size_t n, char *
          * API, a stream PortAudio stopped, or one that just went quiet. */
         active = Pa_IsStreamActive(mic->stream);
         if (active < 0) {
-            audio_set_error(err, errsz, "%s: capture from \"%s\" failed: %s", mic->spec,
+            err_set(err, errsz, "%s: capture from \"%s\" failed: %s", mic->spec,
                             mic->device, audio_pa_error_text(active));
             return -ENODEV;
         }
         if (active == 0) {
-            audio_set_error(err, errsz, "%s: capture from \"%s\" stopped", mic->spec,
+            err_set(err, errsz, "%s: capture from \"%s\" stopped", mic->spec,
                             mic->device);
             return -ENODEV;
         }
         if (deadline == 0) {
-            deadline = monotonic_s() + STALL_S;
-        } else if (monotonic_s() >= deadline) {
-            audio_set_error(err, errsz, "%s: no audio from \"%s\" for %d s", mic->spec,
+            deadline = now_mono_s() + STALL_S;
+        } else if (now_mono_s() >= deadline) {
+            err_set(err, errsz, "%s: no audio from \"%s\" for %d s", mic->spec,
                             mic->device, STALL_S);
             return -ENODEV;
         }
@@ -498,13 +491,13 @@ int audio_mic_resume(struct audio_mic *mic, char *err, size_t errsz)
      * and what reopens it should open it running. */
     mic->paused = false;
     if (!mic->stream) {
-        audio_set_error(err, errsz, "%s: capture from \"%s\" cannot restart", mic->spec,
+        err_set(err, errsz, "%s: capture from \"%s\" cannot restart", mic->spec,
                         mic->device);
         return -ENODEV;
     }
     pe = Pa_StartStream(mic->stream);
     if (pe != paNoError) {
-        audio_set_error(err, errsz, "%s: cannot restart capture from \"%s\": %s", mic->spec,
+        err_set(err, errsz, "%s: cannot restart capture from \"%s\": %s", mic->spec,
                         mic->device, audio_pa_error_text(pe));
         return -ENODEV;
     }
@@ -525,7 +518,7 @@ int audio_mic_close(struct audio_mic *mic, char *err, size_t errsz)
         }
     }
     if (mic->wedged) {
-        audio_set_error(err, errsz,
+        err_set(err, errsz,
                         "%s: PortAudio's capture thread for \"%s\" does not stop (a PortAudio "
                         "bug); hark must be restarted",
                         mic->spec, mic->device);
