@@ -196,44 +196,6 @@ static unsigned long long ull(uint64_t v)
     return (unsigned long long)v;
 }
 
-static int pread_full(int fd, void *buf, size_t n, uint64_t off, size_t *ret_got)
-{
-    size_t done = 0;
-
-    while (done < n) {
-        ssize_t k = pread(fd, (uint8_t *)buf + done, n - done, (off_t)(off + done));
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            return -errno;
-        }
-        if (k == 0) {
-            break;
-        }
-        done += (size_t)k;
-    }
-    *ret_got = done;
-    return 0;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-    size_t done = 0;
-
-    while (done < n) {
-        ssize_t k = pwrite(fd, (const uint8_t *)buf + done, n - done, (off_t)(off + done));
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            return -errno;
-        }
-        done += (size_t)k;
-    }
-    return 0;
-}
-
 /* DIR/.NAME.tmp: where a file is written before it is renamed over NAME. */
 static int tmp_path_of(char *out, const char *dir, const char *name)
 {
@@ -410,7 +372,7 @@ static int read_passphrase(const char *path, char *pass, size_t *ret_len, char *
     if (r < 0) {
         goto cleanup;
     }
-    r = pread_full(fd, pass, PASSPHRASE_MAX + 1, 0, &got);
+    r = file_pread_all(fd, pass, PASSPHRASE_MAX + 1, 0, &got);
     if (r < 0) {
         err_fail(err, errsz, r, "%s: cannot read: %s", path, strerror(-r));
         goto cleanup;
@@ -580,7 +542,7 @@ static int load_master(struct history *h, const struct history_params *params, c
     } else {
         r = check_file(fd, h->key_path, err, errsz);
         if (r == 0) {
-            r = pread_full(fd, kf, KEYFILE_SIZE + 1, 0, &got);
+            r = file_pread_all(fd, kf, KEYFILE_SIZE + 1, 0, &got);
             if (r < 0) {
                 err_fail(err, errsz, r, "%s: cannot read: %s", h->key_path, strerror(-r));
             } else if (got != KEYFILE_SIZE) {
@@ -703,7 +665,7 @@ static int load_keys(struct history *h, char *err, size_t errsz)
         err_fail(err, errsz, r, "%s: cannot stat: %s", h->keys_path, strerror(-r));
         goto cleanup;
     }
-    r = pread_full(fd, head, sizeof(head), 0, &got);
+    r = file_pread_all(fd, head, sizeof(head), 0, &got);
     if (r < 0) {
         err_fail(err, errsz, r, "%s: cannot read: %s", h->keys_path, strerror(-r));
         goto cleanup;
@@ -723,7 +685,7 @@ static int load_keys(struct history *h, char *err, size_t errsz)
         r = err_fail(err, errsz, -ENOMEM, "out of memory");
         goto cleanup;
     }
-    r = pread_full(fd, buf, count * KEYS_ENTRY, KEYS_HEADER, &got);
+    r = file_pread_all(fd, buf, count * KEYS_ENTRY, KEYS_HEADER, &got);
     if (r < 0 || got != count * KEYS_ENTRY) {
         r = err_fail(err, errsz, r < 0 ? r : -EIO, "%s: cannot read", h->keys_path);
         goto cleanup;
@@ -869,7 +831,7 @@ static int read_header(struct history *h, uint64_t size, char *err, size_t errsz
     unsigned version = 0;
     int r;
 
-    r = pread_full(h->fd, buf, sizeof(buf), 0, &got);
+    r = file_pread_all(h->fd, buf, sizeof(buf), 0, &got);
     if (r < 0) {
         return err_fail(err, errsz, r, "%s: cannot read: %s", h->hist_path, strerror(-r));
     }
@@ -957,7 +919,7 @@ static int write_slot(struct history *h, uint64_t first_id, uint64_t data_off, c
     int r;
 
     build_slot(h, s, gen, first_id, data_off);
-    r = pwrite_full(h->fd, s, sizeof(s), (gen % 2) * SLOT_STRIDE);
+    r = file_pwrite_all(h->fd, s, sizeof(s), (gen % 2) * SLOT_STRIDE);
     if (r == 0 && fdatasync(h->fd) < 0) {
         r = -errno;
     }
@@ -983,7 +945,7 @@ static int reader_get(struct reader *rd, uint64_t off, size_t n, const uint8_t *
     if (want > rd->size - off) {
         want = (size_t)(rd->size - off);
     }
-    r = pread_full(rd->fd, rd->buf, want, off, &got);
+    r = file_pread_all(rd->fd, rd->buf, want, off, &got);
     if (r < 0) {
         return r;
     }
@@ -1555,7 +1517,7 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
         size_t got = 0;
 
         if (fill + n > bufsz) {
-            r = pwrite_full(fd, buf, fill, woff);
+            r = file_pwrite_all(fd, buf, fill, woff);
             if (r < 0) {
                 goto cleanup;
             }
@@ -1568,7 +1530,7 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
             /* Bad regions can be larger than a record: copy them in pieces. */
             for (uint64_t done = 0; done < c->size; done += got) {
                 size_t piece = c->size - done > bufsz - fill ? bufsz - fill : c->size - done;
-                r = pread_full(h->fd, buf + fill, piece, c->off + done, &got);
+                r = file_pread_all(h->fd, buf + fill, piece, c->off + done, &got);
                 if (r == 0 && got != piece) {
                     r = -EIO;
                 }
@@ -1577,7 +1539,7 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
                 }
                 fill += piece;
                 if (fill == bufsz) {
-                    r = pwrite_full(fd, buf, fill, woff);
+                    r = file_pwrite_all(fd, buf, fill, woff);
                     if (r < 0) {
                         goto cleanup;
                     }
@@ -1589,7 +1551,7 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
         }
         fill += n;
     }
-    r = pwrite_full(fd, buf, fill, woff);
+    r = file_pwrite_all(fd, buf, fill, woff);
     if (r < 0) {
         goto cleanup;
     }
@@ -2145,7 +2107,7 @@ int history_append(struct history *h, enum history_type type, int64_t now_ms, co
                                                REC_HDR, NULL, buf + REC_HDR, key);
     /* One write, then fsync: a crash leaves this record whole or torn at
      * the end, where the next open finds and removes it. */
-    r = pwrite_full(h->fd, buf, c.size, c.off);
+    r = file_pwrite_all(h->fd, buf, c.size, c.off);
     if (r == 0 && fdatasync(h->fd) < 0) {
         r = -errno;
     }
@@ -2245,7 +2207,7 @@ int history_foreach(struct history *h, history_fn fn, void *userdata, char *err,
             h->io = n;
             h->io_cap = (size_t)c->size;
         }
-        r = pread_full(h->fd, h->io, (size_t)c->size, c->off, &got);
+        r = file_pread_all(h->fd, h->io, (size_t)c->size, c->off, &got);
         if (r < 0) {
             err_fail(err, errsz, r, "%s: cannot read at offset %llu: %s", h->hist_path, ull(c->off),
                  strerror(-r));
@@ -2419,7 +2381,7 @@ static void overwrite(int dirfd, const char *name)
         for (off_t o = 0; o < st.st_size; o += (off_t)sizeof(zeros)) {
             size_t n =
                 st.st_size - o < (off_t)sizeof(zeros) ? (size_t)(st.st_size - o) : sizeof(zeros);
-            if (pwrite_full(fd, zeros, n, (uint64_t)o) < 0) {
+            if (file_pwrite_all(fd, zeros, n, (uint64_t)o) < 0) {
                 break;
             }
         }

@@ -147,6 +147,20 @@ static void test_write(void)
     CHECK(file_write_all(p[1], "x", 1) == -EPIPE);
     close(p[1]);
 
+    /* Positional: the file position stays, a short file reads short. */
+    fd = open(testdir_path("pos"), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    CHECK(fd >= 0);
+    CHECK(file_pwrite_all(fd, "abcdef", 6, 0) == 0);
+    CHECK(file_pwrite_all(fd, "XY", 2, 2) == 0);
+    CHECK(lseek(fd, 0, SEEK_CUR) == 0);
+    CHECK(file_pread_all(fd, buf, 4, 3, &len) == 0 && len == 3 && memcmp(buf, "Yef", 3) == 0);
+    CHECK(file_pread_all(fd, buf, 4, 100, &len) == 0 && len == 0);
+    close(fd);
+    fd = open(testdir_path("pos"), O_RDONLY | O_CLOEXEC);
+    CHECK(file_pwrite_all(fd, "x", 1, 0) == -EBADF);
+    close(fd);
+    CHECK(file_pread_all(-1, buf, 1, 0, &len) == -EBADF);
+
     /* Atomic replacement: the old content, then the new, and a temp file a
      * crash left is taken over. */
     write_text(testdir_path("state"), "old");

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* DIR/NAME into out. -ENAMETOOLONG if it does not fit in outsz. */
@@ -18,6 +19,13 @@ int file_sync_dir(const char *dir);
 
 /* All of data to fd, retrying short writes and EINTR. */
 int file_write_all(int fd, const void *data, size_t len);
+
+/* All of data to fd at offset off (the file position does not move). */
+int file_pwrite_all(int fd, const void *data, size_t len, uint64_t off);
+
+/* Up to len bytes of fd from offset off into buf, fewer only at the end of
+ * the file; *ret_got says how many. */
+int file_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *ret_got);
 
 /* Creates path (never over an existing name, nor through a link), with
  * exactly mode whatever the umask, writes data and fsyncs it. A file it

@@ -52,6 +52,48 @@ int file_write_all(int fd, const void *data, size_t len)
     return 0;
 }
 
+int file_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
+{
+    const uint8_t *p = data;
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t k = pwrite(fd, p + done, len - done, (off_t)(off + done));
+
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k < 0) {
+            return -errno;
+        }
+        done += (size_t)k;
+    }
+    return 0;
+}
+
+int file_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *ret_got)
+{
+    uint8_t *p = buf;
+    size_t done = 0;
+
+    while (done < len) {
+        ssize_t k = pread(fd, p + done, len - done, (off_t)(off + done));
+
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k < 0) {
+            return -errno;
+        }
+        if (k == 0) {
+            break;
+        }
+        done += (size_t)k;
+    }
+    *ret_got = done;
+    return 0;
+}
+
 int file_write_new(const char *path, const void *data, size_t len, mode_t mode)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
