@@ -16,6 +16,7 @@
 #include <sndfile.h>
 
 #include "audio-ring.h"
+#include "base-clock.h"
 #include "audio-source.h"
 #include "source-internal.h"
 
@@ -50,26 +51,6 @@ static void nap_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static const char *pa_error_text(PaError e)
-{
-    if (e == paUnanticipatedHostError) {
-        const PaHostErrorInfo *info = Pa_GetLastHostErrorInfo();
-
-        if (info && info->errorText && info->errorText[0]) {
-            return info->errorText;
-        }
-    }
-    return Pa_GetErrorText(e);
-}
-
 static int open_file(struct audio_sink *sink, const char *path, char *err, size_t errsz)
 {
     SF_INFO info = {
@@ -78,7 +59,7 @@ static int open_file(struct audio_sink *sink, const char *path, char *err, size_
 
     sink->path = strdup(path);
     if (!sink->path) {
-        audio_set_error(err, errsz, "%s: out of memory", path);
+        err_set(err, errsz, "%s: out of memory", path);
         return -ENOMEM;
     }
     /* Our own open() rather than sf_open(): the file holds what the
@@ -88,7 +69,7 @@ static int open_file(struct audio_sink *sink, const char *path, char *err, size_
     if (sink->fd < 0) {
         int e = errno;
 
-        audio_set_error(err, errsz, "%s: %s", path, strerror(e));
+        err_set(err, errsz, "%s: %s", path, strerror(e));
         return -e;
     }
     /* A file that already existed keeps its mode through O_CREAT; one that
@@ -98,14 +79,14 @@ static int open_file(struct audio_sink *sink, const char *path, char *err, size_
         fchmod(sink->fd, 0600) < 0) {
         int e = errno;
 
-        audio_set_error(err, errsz, "%s: cannot make it private (0600): %s", path, strerror(e));
+        err_set(err, errsz, "%s: cannot make it private (0600): %s", path, strerror(e));
         return -e;
     }
     /* libsndfile does not close the descriptor: on failure it might or might
      * not have, so this file keeps the one owner. */
     sink->sf = sf_open_fd(sink->fd, SFM_WRITE, &info, SF_FALSE);
     if (!sink->sf) {
-        audio_set_error(err, errsz, "%s: cannot write a WAV file: %s", path, sf_strerror(NULL));
+        err_set(err, errsz, "%s: cannot write a WAV file: %s", path, sf_strerror(NULL));
         return -EIO;
     }
     return 0;
@@ -127,21 +108,6 @@ static int playback_callback(const void *input, void *output, unsigned long fram
     return paContinue;
 }
 
-PaStreamParameters audio_output_params(int index)
-{
-    const PaDeviceInfo *info = Pa_GetDeviceInfo(index);
-
-    /* The high latency setting asks for large periods: an answer does not
-     * mind 100 ms more delay, a stutter would be heard. */
-    return (PaStreamParameters){
-        .device = index,
-        .channelCount = 1,
-        .sampleFormat = paInt16,
-        .suggestedLatency = info ? info->defaultHighOutputLatency : 0.1,
-        .hostApiSpecificStreamInfo = NULL,
-    };
-}
-
 /* "speaker" or "speaker:NAME": *ret_want is NULL (the default device) or
  * points into spec. */
 static int parse_spec(const char *spec, char *err, size_t errsz, const char **ret_want)
@@ -152,13 +118,13 @@ static int parse_spec(const char *spec, char *err, size_t errsz, const char **re
     }
     if (strncmp(spec, "speaker:", 8) == 0) {
         if (spec[8] == '\0') {
-            audio_set_error(err, errsz, "%s: names no device (speaker, or speaker:NAME)", spec);
+            err_set(err, errsz, "%s: names no device (speaker, or speaker:NAME)", spec);
             return -EINVAL;
         }
         *ret_want = spec + 8;
         return 0;
     }
-    audio_set_error(err, errsz, "%s: not an output device (speaker, or speaker:NAME)", spec);
+    err_set(err, errsz, "%s: not an output device (speaker, or speaker:NAME)", spec);
     return -EINVAL;
 }
 
@@ -175,7 +141,7 @@ static int open_device(struct audio_sink *sink, const char *spec, char *err, siz
 
     sink->spec = strdup(spec);
     if (!sink->spec) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         return -ENOMEM;
     }
     r = parse_spec(spec, err, errsz, &want);
@@ -184,8 +150,8 @@ static int open_device(struct audio_sink *sink, const char *spec, char *err, siz
     }
     pe = audio_pa_initialize_quietly();
     if (pe != paNoError) {
-        audio_set_error(err, errsz, "%s: cannot initialise PortAudio: %s", spec,
-                        pa_error_text(pe));
+        err_set(err, errsz, "%s: cannot initialise PortAudio: %s", spec,
+                        audio_pa_error_text(pe));
         return -EIO;
     }
     sink->pa_initialized = true;
@@ -201,22 +167,22 @@ static int open_device(struct audio_sink *sink, const char *spec, char *err, siz
      * plug layer (behind "default") converts; a device that refuses even
      * that is reported rather than resampled here. */
     if (Pa_IsFormatSupported(NULL, &params, AUDIO_RATE) != paFormatIsSupported) {
-        audio_set_error(err, errsz,
+        err_set(err, errsz,
                         "%s: output device \"%s\" cannot play 16-bit mono at %d Hz (its own rate "
                         "is %.0f Hz); use a plug/dmix device or write to a file",
                         spec, info->name, AUDIO_RATE, info->defaultSampleRate);
         return -ENOTSUP;
     }
-    sink->description = audio_strdup_printf("%s: \"%s\" via %s", spec, info->name,
+    sink->description = fmt_alloc("%s: \"%s\" via %s", spec, info->name,
                                             api && api->name ? api->name : "?");
     if (!sink->description) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         return -ENOMEM;
     }
 
     r = audio_ring_new((size_t)RING_SECONDS * AUDIO_RATE, &sink->ring);
     if (r < 0) {
-        audio_set_error(err, errsz, "%s: cannot allocate the playback ring: %s", spec,
+        err_set(err, errsz, "%s: cannot allocate the playback ring: %s", spec,
                         strerror(-r));
         return r;
     }
@@ -224,16 +190,16 @@ static int open_device(struct audio_sink *sink, const char *spec, char *err, siz
                        paNoFlag, playback_callback, sink->ring);
     if (pe != paNoError) {
         sink->stream = NULL;
-        audio_set_error(err, errsz, "%s: cannot open \"%s\": %s", spec, info->name,
-                        pa_error_text(pe));
+        err_set(err, errsz, "%s: cannot open \"%s\": %s", spec, info->name,
+                        audio_pa_error_text(pe));
         return -EIO;
     }
     stream_info = Pa_GetStreamInfo(sink->stream);
     sink->latency_s = stream_info ? stream_info->outputLatency : params.suggestedLatency;
     pe = Pa_StartStream(sink->stream);
     if (pe != paNoError) {
-        audio_set_error(err, errsz, "%s: cannot start playback on \"%s\": %s", spec, info->name,
-                        pa_error_text(pe));
+        err_set(err, errsz, "%s: cannot start playback on \"%s\": %s", spec, info->name,
+                        audio_pa_error_text(pe));
         return -EIO;
     }
     return 0;
@@ -246,12 +212,12 @@ static int sink_open(const char *path, const char *spec, char *err, size_t errsz
     int r;
 
     if (!ret_sink || (!path && !spec)) {
-        audio_set_error(err, errsz, "audio_sink_open: no file or device, or nowhere to return it");
+        err_set(err, errsz, "audio_sink_open: no file or device, or nowhere to return it");
         return -EINVAL;
     }
     sink = calloc(1, sizeof(*sink));
     if (!sink) {
-        audio_set_error(err, errsz, "%s: out of memory", path ? path : spec);
+        err_set(err, errsz, "%s: out of memory", path ? path : spec);
         r = -ENOMEM;
         goto cleanup;
     }
@@ -291,7 +257,7 @@ const char *audio_sink_describe(const struct audio_sink *sink)
 static int write_device(struct audio_sink *sink, const int16_t *samples, size_t n, char *err,
                         size_t errsz)
 {
-    double deadline = now_ms() + WRITE_WAIT_MS;
+    double deadline = 1000.0 * now_mono_s() + WRITE_WAIT_MS;
 
     for (;;) {
         size_t done = audio_ring_write(sink->ring, samples, n);
@@ -303,8 +269,8 @@ static int write_device(struct audio_sink *sink, const int16_t *samples, size_t 
         }
         /* Only when RING_SECONDS of speech are queued and the device does not
          * take them: a stalled device, or more than the protocol allows. */
-        if (now_ms() >= deadline || Pa_IsStreamActive(sink->stream) != 1) {
-            audio_set_error(err, errsz, "%s: playback is %d s behind; %zu samples dropped",
+        if (1000.0 * now_mono_s() >= deadline || Pa_IsStreamActive(sink->stream) != 1) {
+            err_set(err, errsz, "%s: playback is %d s behind; %zu samples dropped",
                             sink->spec, RING_SECONDS, n);
             return -ENOBUFS;
         }
@@ -316,7 +282,7 @@ int audio_sink_write(struct audio_sink *sink, const int16_t *samples, size_t n, 
                      size_t errsz)
 {
     if (!sink || (!samples && n > 0)) {
-        audio_set_error(err, errsz, "audio_sink_write: no sink or no samples");
+        err_set(err, errsz, "audio_sink_write: no sink or no samples");
         return -EINVAL;
     }
     if (n == 0) {
@@ -326,7 +292,7 @@ int audio_sink_write(struct audio_sink *sink, const int16_t *samples, size_t n, 
         return write_device(sink, samples, n, err, errsz);
     }
     if (sf_write_short(sink->sf, samples, (sf_count_t)n) != (sf_count_t)n) {
-        audio_set_error(err, errsz, "%s: cannot write: %s", sink->path, sf_strerror(sink->sf));
+        err_set(err, errsz, "%s: cannot write: %s", sink->path, sf_strerror(sink->sf));
         return -EIO;
     }
     return 0;
@@ -347,18 +313,18 @@ int audio_sink_drain(struct audio_sink *sink, unsigned timeout_ms)
         sf_write_sync(sink->sf);
         return sf_error(sink->sf) == SF_ERR_NO_ERROR ? 0 : -EIO;
     }
-    start = now_ms();
+    start = 1000.0 * now_mono_s();
     while (audio_ring_available(sink->ring) > 0) {
         if (Pa_IsStreamActive(sink->stream) != 1) {
             return -EIO;
         }
-        if (now_ms() - start >= timeout_ms) {
+        if (1000.0 * now_mono_s() - start >= timeout_ms) {
             return -ETIMEDOUT;
         }
         nap_ms(NAP_MS);
     }
     /* The last samples left the ring; they still pass the device's buffer. */
-    left = timeout_ms - (now_ms() - start);
+    left = timeout_ms - (1000.0 * now_mono_s() - start);
     if (sink->latency_s * 1000.0 > left) {
         if (left > 0) {
             nap_ms((unsigned)left);

@@ -9,11 +9,7 @@
 
 #include <portaudio.h>
 
-/* Writes a message into err (which may be NULL or zero-sized). */
-void audio_set_error(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/* A malloc'd formatted string, or NULL when out of memory. */
-char *audio_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include "base-err.h"
 
 /* Mono int16 rate conversion to AUDIO_RATE that keeps timing: its filter
  * delay is removed at the start and its tail is flushed at the end. */
@@ -36,7 +32,9 @@ void audio_resampler_reset(struct audio_resampler *rs);
  * input, in time, was. */
 size_t audio_resampler_drain(struct audio_resampler *rs, int16_t *out, size_t n);
 
-/* Pa_Initialize() with fd 2 pointed at /dev/null while ALSA and JACK probe
+/* device.c: PortAudio's devices.
+ *
+ * Pa_Initialize() with fd 2 pointed at /dev/null while ALSA and JACK probe
  * (unless audio_set_backend_messages(true)); returns its PaError. Meant for
  * start-up and for reopening a lost microphone: a message another thread
  * writes meanwhile would be lost. */
@@ -52,8 +50,12 @@ int audio_find_device(const char *spec, const char *want, bool output, char *err
 /* How the sink opens an output device (16-bit mono, high latency): also
  * what `hark devices` asks whether it can play 16 kHz. */
 PaStreamParameters audio_output_params(int index);
+/* How the microphone opens an input device (16-bit mono, high latency). */
+PaStreamParameters audio_input_params(int index, const PaDeviceInfo *info);
+/* Pa_GetErrorText, or the host API's own text when it has one. */
+const char *audio_pa_error_text(PaError e);
 
-/* PortAudio capture behind the "mic" and "mic:NAME" specs. */
+/* source-mic.c: PortAudio capture behind the "mic" and "mic:NAME" specs. */
 struct audio_mic;
 
 int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,

@@ -1,9 +1,7 @@
-/* Microphone capture through PortAudio, and the list of input devices. A
- * device that fails or stops delivering is reported as -ENODEV; reopening it
- * is the caller's (audio_source_reopen). */
-#include <ctype.h>
+/* Microphone capture through PortAudio. A device that fails or stops
+ * delivering is reported as -ENODEV; reopening it is the caller's
+ * (audio_source_reopen). Finding the device is device.c's. */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -11,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <portaudio.h>
 
 #include "audio-ring.h"
+#include "base-clock.h"
 #include "audio-source.h"
 #include "source-internal.h"
 
@@ -59,58 +57,6 @@ struct audio_mic {
 /* Runs on PortAudio's real-time thread: it only copies into the ring, which
  * neither allocates, locks nor makes system calls; a full ring drops and
  * counts the samples instead of waiting for the reader. */
-static bool backend_messages;
-
-void audio_set_backend_messages(bool show)
-{
-    backend_messages = show;
-}
-
-/* PortAudio's ALSA and JACK back-ends write straight to fd 2 while probing.
- * Point fd 2 at /dev/null for the call; this happens while hark starts or
- * lists devices, before any other thread writes to stderr. Returns the saved
- * fd, or -1 when nothing was redirected. */
-static int quiet_begin(void)
-{
-    int saved, null;
-
-    if (backend_messages) {
-        return -1;
-    }
-    null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (null < 0) {
-        return -1;
-    }
-    fflush(stderr);
-    saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
-    if (saved >= 0 && dup2(null, STDERR_FILENO) < 0) {
-        close(saved);
-        saved = -1;
-    }
-    close(null);
-    return saved;
-}
-
-static void quiet_end(int saved)
-{
-    if (saved < 0) {
-        return;
-    }
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-}
-
-/* Pa_Initialize() without the back-ends' probing chatter; the playback sink
- * (sink.c) starts PortAudio this way too. */
-int audio_pa_initialize_quietly(void)
-{
-    int saved = quiet_begin();
-    PaError pe = Pa_Initialize();
-
-    quiet_end(saved);
-    return pe;
-}
-
 static int capture_callback(const void *input, void *output, unsigned long frames,
                             const PaStreamCallbackTimeInfo *time_info, PaStreamCallbackFlags status,
                             void *userdata)
@@ -212,63 +158,6 @@ static int stop_stream(PaStream *stream, bool close, PaError *ret_result)
     return 0;
 }
 
-static const char *pa_error_text(PaError e)
-{
-    if (e == paUnanticipatedHostError) {
-        const PaHostErrorInfo *info = Pa_GetLastHostErrorInfo();
-
-        if (info && info->errorText && info->errorText[0]) {
-            return info->errorText;
-        }
-    }
-    return Pa_GetErrorText(e);
-}
-
-static bool contains_casefold(const char *haystack, const char *needle)
-{
-    size_t n = strlen(needle);
-
-    for (; *haystack; haystack++) {
-        size_t i = 0;
-
-        while (i < n && haystack[i] &&
-               tolower((unsigned char)haystack[i]) == tolower((unsigned char)needle[i])) {
-            i++;
-        }
-        if (i == n) {
-            return true;
-        }
-    }
-    return n == 0;
-}
-
-static bool all_digits(const char *s)
-{
-    if (!*s) {
-        return false;
-    }
-    for (; *s; s++) {
-        if (!isdigit((unsigned char)*s)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool is_input(PaDeviceIndex idx)
-{
-    const PaDeviceInfo *info = Pa_GetDeviceInfo(idx);
-
-    return info && info->maxInputChannels > 0 && info->name;
-}
-
-static bool is_output(PaDeviceIndex idx)
-{
-    const PaDeviceInfo *info = Pa_GetDeviceInfo(idx);
-
-    return info && info->maxOutputChannels > 0 && info->name;
-}
-
 /* Splits "mic[:NAME][@RATE]" into the wanted device (NULL for the default;
  * malloc'd) and the rate (0: choose). Returns 0, -EINVAL or -ENOMEM. */
 static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want,
@@ -281,17 +170,17 @@ static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want
     char *want = NULL;
 
     /* A name may hold an '@' itself; only a number at the very end is a rate. */
-    if (at && all_digits(at + 1)) {
+    if (at && at[1] && strspn(at + 1, "0123456789") == strlen(at + 1)) {
         rate = strlen(at + 1) > 6 ? ULONG_MAX : strtoul(at + 1, NULL, 10);
         if (rate < MIN_RATE) {
-            audio_set_error(err, errsz,
+            err_set(err, errsz,
                             "%s: capture rate %s Hz is too low for speech: hark needs at least "
                             "%d Hz",
                             spec, at + 1, MIN_RATE);
             return -EINVAL;
         }
         if (rate > MAX_RATE) {
-            audio_set_error(err, errsz, "%s: capture rate %s Hz is above %d Hz", spec, at + 1,
+            err_set(err, errsz, "%s: capture rate %s Hz is above %d Hz", spec, at + 1,
                             MAX_RATE);
             return -EINVAL;
         }
@@ -299,14 +188,14 @@ static int parse_spec(const char *spec, char *err, size_t errsz, char **ret_want
         at = NULL;
     }
     if (!name && strcmp(spec, "mic") != 0 && at != spec + 3) {
-        audio_set_error(err, errsz, "%s: not a microphone spec (mic, mic:NAME, mic@RATE)", spec);
+        err_set(err, errsz, "%s: not a microphone spec (mic, mic:NAME, mic@RATE)", spec);
         return -EINVAL;
     }
     if (name) {
         name_len = at ? (size_t)(at - name) : strlen(name);
         want = strndup(name, name_len);
         if (!want) {
-            audio_set_error(err, errsz, "%s: out of memory", spec);
+            err_set(err, errsz, "%s: out of memory", spec);
             return -ENOMEM;
         }
     }
@@ -325,83 +214,6 @@ int audio_mic_check_spec(const char *spec, char *err, size_t errsz)
     return r;
 }
 
-int audio_find_device(const char *spec, const char *want, bool output, char *err, size_t errsz,
-                      int *ret_index)
-{
-    bool (*usable)(PaDeviceIndex) = output ? is_output : is_input;
-    const char *kind = output ? "output" : "input";
-    PaDeviceIndex count = Pa_GetDeviceCount();
-    PaDeviceIndex found = paNoDevice;
-    int devices = 0;
-
-    if (count < 0) {
-        audio_set_error(err, errsz, "%s: cannot list audio devices: %s", spec,
-                        pa_error_text(count));
-        return -EIO;
-    }
-    for (PaDeviceIndex i = 0; i < count; i++) {
-        devices += usable(i);
-    }
-
-    if (!want) {
-        found = output ? Pa_GetDefaultOutputDevice() : Pa_GetDefaultInputDevice();
-        if (found == paNoDevice || !usable(found)) {
-            audio_set_error(err, errsz, "%s: no default %s device (%d %s devices found)", spec,
-                            kind, devices, kind);
-            return -ENODEV;
-        }
-        *ret_index = found;
-        return 0;
-    }
-    if (!*want) {
-        audio_set_error(err, errsz, "%s: empty device name", spec);
-        return -EINVAL;
-    }
-    if (all_digits(want)) {
-        long idx = strtol(want, NULL, 10);
-
-        if (strlen(want) > 9 || idx >= count || !usable((PaDeviceIndex)idx)) {
-            audio_set_error(err, errsz, "%s: no %s device with index %s (%d %s devices found)",
-                            spec, kind, want, devices, kind);
-            return -ENODEV;
-        }
-        *ret_index = (PaDeviceIndex)idx;
-        return 0;
-    }
-    /* An exact name wins over the first partial match, so a device whose
-     * name is contained in another's can still be picked. */
-    for (PaDeviceIndex i = 0; i < count && found == paNoDevice; i++) {
-        if (usable(i) && strcasecmp(Pa_GetDeviceInfo(i)->name, want) == 0) {
-            found = i;
-        }
-    }
-    for (PaDeviceIndex i = 0; i < count && found == paNoDevice; i++) {
-        if (usable(i) && contains_casefold(Pa_GetDeviceInfo(i)->name, want)) {
-            found = i;
-        }
-    }
-    if (found == paNoDevice) {
-        audio_set_error(err, errsz, "%s: no %s device matches \"%s\" (%d %s devices found)", spec,
-                        kind, want, devices, kind);
-        return -ENODEV;
-    }
-    *ret_index = found;
-    return 0;
-}
-
-static PaStreamParameters input_params(PaDeviceIndex idx, const PaDeviceInfo *info)
-{
-    /* The high latency setting asks for larger periods: fewer wake-ups and
-     * fewer overruns on a busy machine, at a delay a wake word does not mind. */
-    return (PaStreamParameters){
-        .device = idx,
-        .channelCount = 1,
-        .sampleFormat = paInt16,
-        .suggestedLatency = info->defaultHighInputLatency,
-        .hostApiSpecificStreamInfo = NULL,
-    };
-}
-
 int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
                    struct audio_mic **ret_mic)
 {
@@ -418,13 +230,13 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
 
     mic = calloc(1, sizeof(*mic));
     if (!mic) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         r = -ENOMEM;
         goto cleanup;
     }
     mic->spec = strdup(spec);
     if (!mic->spec) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         r = -ENOMEM;
         goto cleanup;
     }
@@ -435,7 +247,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
 
     pe = audio_pa_initialize_quietly();
     if (pe != paNoError) {
-        audio_set_error(err, errsz, "%s: cannot initialise PortAudio: %s", spec, pa_error_text(pe));
+        err_set(err, errsz, "%s: cannot initialise PortAudio: %s", spec, audio_pa_error_text(pe));
         r = -EIO;
         goto cleanup;
     }
@@ -447,10 +259,10 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     }
     info = Pa_GetDeviceInfo(idx);
     api = Pa_GetHostApiInfo(info->hostApi);
-    params = input_params(idx, info);
+    params = audio_input_params(idx, info);
     mic->device = strdup(info->name);
     if (!mic->device) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         r = -ENOMEM;
         goto cleanup;
     }
@@ -462,7 +274,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     mic->rate = AUDIO_RATE;
     if (want_rate != 0) {
         if (Pa_IsFormatSupported(&params, NULL, want_rate) != paFormatIsSupported) {
-            audio_set_error(err, errsz, "%s: device \"%s\" cannot capture 16-bit mono at %u Hz",
+            err_set(err, errsz, "%s: device \"%s\" cannot capture 16-bit mono at %u Hz",
                             spec, info->name, want_rate);
             r = -ENOTSUP;
             goto cleanup;
@@ -473,7 +285,7 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
 
         if (rate < MIN_RATE || rate > MAX_RATE ||
             Pa_IsFormatSupported(&params, NULL, rate) != paFormatIsSupported) {
-            audio_set_error(err, errsz,
+            err_set(err, errsz,
                             "%s: device \"%s\" can capture 16-bit mono at neither %d Hz nor "
                             "its default %.0f Hz",
                             spec, info->name, AUDIO_RATE, rate);
@@ -492,30 +304,30 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     ring_samples = (uint64_t)ring_ms * mic->rate / 1000;
     r = audio_ring_new((size_t)ring_samples, &mic->ring);
     if (r < 0) {
-        audio_set_error(err, errsz, "%s: cannot allocate the capture ring: %s", spec, strerror(-r));
+        err_set(err, errsz, "%s: cannot allocate the capture ring: %s", spec, strerror(-r));
         goto cleanup;
     }
 
     if (mic->rate != AUDIO_RATE) {
         mic->in = calloc(MIC_CHUNK, sizeof(*mic->in));
         if (!mic->in) {
-            audio_set_error(err, errsz, "%s: out of memory", spec);
+            err_set(err, errsz, "%s: out of memory", spec);
             r = -ENOMEM;
             goto cleanup;
         }
         r = audio_resampler_new(mic->rate, &mic->rs);
         if (r < 0) {
-            audio_set_error(err, errsz, "%s: cannot resample from %u Hz: %s", spec, mic->rate,
+            err_set(err, errsz, "%s: cannot resample from %u Hz: %s", spec, mic->rate,
                             strerror(-r));
             goto cleanup;
         }
     }
 
-    mic->description = audio_strdup_printf("%s: \"%s\" via %s, %u Hz%s", spec, info->name,
+    mic->description = fmt_alloc("%s: \"%s\" via %s, %u Hz%s", spec, info->name,
                                            api && api->name ? api->name : "?", mic->rate,
                                            mic->rate == AUDIO_RATE ? "" : " resampled to 16000 Hz");
     if (!mic->description) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         r = -ENOMEM;
         goto cleanup;
     }
@@ -524,15 +336,15 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
                        paNoFlag, capture_callback, mic->ring);
     if (pe != paNoError) {
         mic->stream = NULL;
-        audio_set_error(err, errsz, "%s: cannot open \"%s\": %s", spec, info->name,
-                        pa_error_text(pe));
+        err_set(err, errsz, "%s: cannot open \"%s\": %s", spec, info->name,
+                        audio_pa_error_text(pe));
         r = -EIO;
         goto cleanup;
     }
     pe = Pa_StartStream(mic->stream);
     if (pe != paNoError) {
-        audio_set_error(err, errsz, "%s: cannot start capture on \"%s\": %s", spec, info->name,
-                        pa_error_text(pe));
+        err_set(err, errsz, "%s: cannot start capture on \"%s\": %s", spec, info->name,
+                        audio_pa_error_text(pe));
         r = -EIO;
         goto cleanup;
     }
@@ -567,7 +379,7 @@ static ssize_t take(struct audio_mic *mic, int16_t *out, size_t n, char *err, si
         in_len = mic->in_len - mic->in_pos;
         r = audio_resampler_process(mic->rs, mic->in + mic->in_pos, &in_len, out, &out_len);
         if (r < 0) {
-            audio_set_error(err, errsz, "%s: resampling failed", mic->spec);
+            err_set(err, errsz, "%s: resampling failed", mic->spec);
             return r;
         }
         mic->in_pos += in_len;
@@ -577,26 +389,18 @@ static ssize_t take(struct audio_mic *mic, int16_t *out, size_t n, char *err, si
     }
 }
 
-static double monotonic_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 ssize_t audio_mic_read(struct audio_mic *mic, int16_t *samples, size_t n, char *err, size_t errsz)
 {
     const struct timespec nap = {.tv_sec = 0, .tv_nsec = POLL_NSEC};
     double deadline = 0;
 
     if (mic->wedged) {
-        audio_set_error(err, errsz, "%s: PortAudio's capture thread for \"%s\" is stuck", mic->spec,
+        err_set(err, errsz, "%s: PortAudio's capture thread for \"%s\" is stuck", mic->spec,
                         mic->device);
         return -ENOTRECOVERABLE;
     }
     if (mic->paused) {
-        audio_set_error(err, errsz, "%s: paused", mic->spec);
+        err_set(err, errsz, "%s: paused", mic->spec);
         return -EAGAIN;
     }
     for (;;) {
@@ -610,19 +414,19 @@ ssize_t audio_mic_read(struct audio_mic *mic, int16_t *samples, size_t n, char *
          * API, a stream PortAudio stopped, or one that just went quiet. */
         active = Pa_IsStreamActive(mic->stream);
         if (active < 0) {
-            audio_set_error(err, errsz, "%s: capture from \"%s\" failed: %s", mic->spec,
-                            mic->device, pa_error_text(active));
+            err_set(err, errsz, "%s: capture from \"%s\" failed: %s", mic->spec,
+                            mic->device, audio_pa_error_text(active));
             return -ENODEV;
         }
         if (active == 0) {
-            audio_set_error(err, errsz, "%s: capture from \"%s\" stopped", mic->spec,
+            err_set(err, errsz, "%s: capture from \"%s\" stopped", mic->spec,
                             mic->device);
             return -ENODEV;
         }
         if (deadline == 0) {
-            deadline = monotonic_s() + STALL_S;
-        } else if (monotonic_s() >= deadline) {
-            audio_set_error(err, errsz, "%s: no audio from \"%s\" for %d s", mic->spec,
+            deadline = now_mono_s() + STALL_S;
+        } else if (now_mono_s() >= deadline) {
+            err_set(err, errsz, "%s: no audio from \"%s\" for %d s", mic->spec,
                             mic->device, STALL_S);
             return -ENODEV;
         }
@@ -687,14 +491,14 @@ int audio_mic_resume(struct audio_mic *mic, char *err, size_t errsz)
      * and what reopens it should open it running. */
     mic->paused = false;
     if (!mic->stream) {
-        audio_set_error(err, errsz, "%s: capture from \"%s\" cannot restart", mic->spec,
+        err_set(err, errsz, "%s: capture from \"%s\" cannot restart", mic->spec,
                         mic->device);
         return -ENODEV;
     }
     pe = Pa_StartStream(mic->stream);
     if (pe != paNoError) {
-        audio_set_error(err, errsz, "%s: cannot restart capture from \"%s\": %s", mic->spec,
-                        mic->device, pa_error_text(pe));
+        err_set(err, errsz, "%s: cannot restart capture from \"%s\": %s", mic->spec,
+                        mic->device, audio_pa_error_text(pe));
         return -ENODEV;
     }
     return 0;
@@ -714,7 +518,7 @@ int audio_mic_close(struct audio_mic *mic, char *err, size_t errsz)
         }
     }
     if (mic->wedged) {
-        audio_set_error(err, errsz,
+        err_set(err, errsz,
                         "%s: PortAudio's capture thread for \"%s\" does not stop (a PortAudio "
                         "bug); hark must be restarted",
                         mic->spec, mic->device);
@@ -746,66 +550,4 @@ void audio_mic_free(struct audio_mic *mic)
     free(mic->device);
     free(mic->spec);
     free(mic);
-}
-
-int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, void *userdata),
-                            void *userdata, char *err, size_t errsz)
-{
-    PaDeviceIndex count;
-    PaDeviceIndex def_in;
-    PaDeviceIndex def_out;
-    PaError pe;
-    int r;
-
-    if (!fn) {
-        audio_set_error(err, errsz, "audio_devices_enumerate: no callback");
-        return -EINVAL;
-    }
-    pe = audio_pa_initialize_quietly();
-    if (pe != paNoError) {
-        audio_set_error(err, errsz, "cannot initialise PortAudio: %s", pa_error_text(pe));
-        return -EIO;
-    }
-
-    count = Pa_GetDeviceCount();
-    if (count < 0) {
-        audio_set_error(err, errsz, "cannot list audio devices: %s", pa_error_text(count));
-        r = -EIO;
-        goto cleanup;
-    }
-    def_in = Pa_GetDefaultInputDevice();
-    def_out = Pa_GetDefaultOutputDevice();
-    for (PaDeviceIndex i = 0; i < count; i++) {
-        const PaDeviceInfo *info = Pa_GetDeviceInfo(i);
-        const PaHostApiInfo *api;
-        PaStreamParameters in;
-        PaStreamParameters out;
-        struct audio_device_info d;
-
-        if (!is_input(i) && !is_output(i)) {
-            continue;
-        }
-        api = Pa_GetHostApiInfo(info->hostApi);
-        in = input_params(i, info);
-        out = audio_output_params(i);
-        d = (struct audio_device_info){
-            .index = i,
-            .name = info->name,
-            .host_api = api && api->name ? api->name : "?",
-            .max_input_channels = is_input(i) ? info->maxInputChannels : 0,
-            .max_output_channels = is_output(i) ? info->maxOutputChannels : 0,
-            .default_rate = info->defaultSampleRate,
-            .input_16k = is_input(i) &&
-                         Pa_IsFormatSupported(&in, NULL, AUDIO_RATE) == paFormatIsSupported,
-            .output_16k = is_output(i) &&
-                          Pa_IsFormatSupported(NULL, &out, AUDIO_RATE) == paFormatIsSupported,
-            .is_default_input = i == def_in,
-            .is_default_output = i == def_out,
-        };
-        fn(&d, userdata);
-    }
-    r = 0;
-cleanup:
-    Pa_Terminate();
-    return r;
 }

@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,40 +87,6 @@ struct audio_source {
     bool paused;
 };
 
-void audio_set_error(char *err, size_t errsz, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
-
-char *audio_strdup_printf(const char *fmt, ...)
-{
-    va_list ap;
-    char *s;
-    int len;
-
-    va_start(ap, fmt);
-    len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (len < 0) {
-        return NULL;
-    }
-    s = malloc((size_t)len + 1);
-    if (!s) {
-        return NULL;
-    }
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 static int errno_from_sf(int sf_err)
 {
     switch (sf_err) {
@@ -195,28 +160,28 @@ static int file_open(struct audio_source *src, const char *path, char *err, size
     src->kind = SOURCE_FILE;
     src->name = strdup(path);
     if (!src->name) {
-        audio_set_error(err, errsz, "%s: out of memory", path);
+        err_set(err, errsz, "%s: out of memory", path);
         return -ENOMEM;
     }
 
     src->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (src->fd < 0) {
         int e = errno;
-        audio_set_error(err, errsz, "%s: %s", path, strerror(e));
+        err_set(err, errsz, "%s: %s", path, strerror(e));
         return -e;
     }
     if (fstat(src->fd, &st) < 0) {
         int e = errno;
-        audio_set_error(err, errsz, "%s: %s", path, strerror(e));
+        err_set(err, errsz, "%s: %s", path, strerror(e));
         return -e;
     }
     if (S_ISDIR(st.st_mode)) {
-        audio_set_error(err, errsz, "%s: is a directory, not an audio file", path);
+        err_set(err, errsz, "%s: is a directory, not an audio file", path);
         return -EISDIR;
     }
     /* libsndfile would call an empty file an unrecognised format. */
     if (S_ISREG(st.st_mode) && st.st_size == 0) {
-        audio_set_error(err, errsz, "%s: empty file (0 bytes)", path);
+        err_set(err, errsz, "%s: empty file (0 bytes)", path);
         return -ENODATA;
     }
 
@@ -224,31 +189,31 @@ static int file_open(struct audio_source *src, const char *path, char *err, size
      * so there is no doubt about who owns it when sf_open_fd fails. */
     src->sf = sf_open_fd(src->fd, SFM_READ, &src->info, SF_FALSE);
     if (!src->sf) {
-        audio_set_error(err, errsz, "%s: not a readable audio file: %s", path, sf_strerror(NULL));
+        err_set(err, errsz, "%s: not a readable audio file: %s", path, sf_strerror(NULL));
         return errno_from_sf(sf_error(NULL));
     }
     if (src->info.samplerate < MIN_RATE) {
-        audio_set_error(err, errsz,
+        err_set(err, errsz,
                         "%s: sample rate %d Hz is too low for speech: hark needs at least %d Hz",
                         path, src->info.samplerate, MIN_RATE);
         return -ENOTSUP;
     }
     if (src->info.samplerate > MAX_RATE) {
-        audio_set_error(err, errsz, "%s: sample rate %d Hz is above %d Hz", path,
+        err_set(err, errsz, "%s: sample rate %d Hz is above %d Hz", path,
                         src->info.samplerate, MAX_RATE);
         return -ENOTSUP;
     }
     if (src->info.channels < 1 || src->info.channels > MAX_CHANNELS) {
-        audio_set_error(err, errsz, "%s: %d channels is outside 1..%d", path, src->info.channels,
+        err_set(err, errsz, "%s: %d channels is outside 1..%d", path, src->info.channels,
                         MAX_CHANNELS);
         return -ENOTSUP;
     }
     if (src->info.frames == 0) {
-        audio_set_error(err, errsz, "%s: no audio in the file (0 frames)", path);
+        err_set(err, errsz, "%s: no audio in the file (0 frames)", path);
         return -ENODATA;
     }
     if (data_chunk_truncated(src->sf, &declared, &present)) {
-        audio_set_error(err, errsz,
+        err_set(err, errsz,
                         "%s: truncated file: the header declares %lld bytes of audio but only "
                         "%lld are present",
                         path, declared, present);
@@ -256,7 +221,7 @@ static int file_open(struct audio_source *src, const char *path, char *err, size
     }
     src->frames = calloc((size_t)CHUNK_FRAMES * (size_t)src->info.channels, sizeof(*src->frames));
     if (!src->frames) {
-        audio_set_error(err, errsz, "%s: out of memory", path);
+        err_set(err, errsz, "%s: out of memory", path);
         return -ENOMEM;
     }
     /* 16 kHz input goes straight to the caller, without the resampler. */
@@ -265,12 +230,12 @@ static int file_open(struct audio_source *src, const char *path, char *err, size
 
         src->mono = calloc(CHUNK_FRAMES, sizeof(*src->mono));
         if (!src->mono) {
-            audio_set_error(err, errsz, "%s: out of memory", path);
+            err_set(err, errsz, "%s: out of memory", path);
             return -ENOMEM;
         }
         r = audio_resampler_new((unsigned)src->info.samplerate, &src->rs);
         if (r < 0) {
-            audio_set_error(err, errsz, "%s: cannot resample from %d Hz: %s", path,
+            err_set(err, errsz, "%s: cannot resample from %d Hz: %s", path,
                             src->info.samplerate, strerror(-r));
             return r;
         }
@@ -279,10 +244,10 @@ static int file_open(struct audio_source *src, const char *path, char *err, size
     format_name(src->info.format & SF_FORMAT_TYPEMASK, major, sizeof(major));
     format_name(src->info.format & SF_FORMAT_SUBMASK, minor, sizeof(minor));
     src->description =
-        audio_strdup_printf("%s: %d Hz, %d channel%s, %s (%s)", path, src->info.samplerate,
+        fmt_alloc("%s: %d Hz, %d channel%s, %s (%s)", path, src->info.samplerate,
                             src->info.channels, src->info.channels == 1 ? "" : "s", major, minor);
     if (!src->description) {
-        audio_set_error(err, errsz, "%s: out of memory", path);
+        err_set(err, errsz, "%s: out of memory", path);
         return -ENOMEM;
     }
     return 0;
@@ -299,11 +264,11 @@ static void file_check_end(struct audio_source *src)
     src->input_done = true;
     if (e != SF_ERR_NO_ERROR) {
         src->end_error = -EIO;
-        src->end_message = audio_strdup_printf("%s: read error at %.3f s: %s", src->name, at,
+        src->end_message = fmt_alloc("%s: read error at %.3f s: %s", src->name, at,
                                                sf_strerror(src->sf));
     } else if (src->info.frames != SF_COUNT_MAX && src->frames_read < src->info.frames) {
         src->end_error = -EBADMSG;
-        src->end_message = audio_strdup_printf(
+        src->end_message = fmt_alloc(
             "%s: truncated file: audio ends at %.3f s of the %.3f s the header declares", src->name,
             at, (double)src->info.frames / src->info.samplerate);
     }
@@ -373,7 +338,7 @@ static size_t file_read_mono(struct audio_source *src, int16_t *dst, size_t max)
 static ssize_t report_end(struct audio_source *src, char *err, size_t errsz)
 {
     if (src->end_error < 0) {
-        audio_set_error(err, errsz, "%s",
+        err_set(err, errsz, "%s",
                         src->end_message ? src->end_message : "audio input failed");
         return src->end_error;
     }
@@ -410,7 +375,7 @@ static ssize_t file_read(struct audio_source *src, int16_t *out, size_t n, char 
         in_len = src->mono_len - src->mono_pos;
         r = audio_resampler_process(src->rs, src->mono + src->mono_pos, &in_len, out, &out_len);
         if (r < 0) {
-            audio_set_error(err, errsz, "%s: resampling failed", src->name);
+            err_set(err, errsz, "%s: resampling failed", src->name);
             return r;
         }
         src->mono_pos += in_len;
@@ -462,10 +427,10 @@ static ssize_t stdin_read(struct audio_source *src, int16_t *out, size_t n, char
             }
             if (e == EINTR) {
                 /* A signal: the caller decides whether to read on. */
-                audio_set_error(err, errsz, "stdin: interrupted");
+                err_set(err, errsz, "stdin: interrupted");
                 return -EINTR;
             }
-            audio_set_error(err, errsz, "stdin: read failed: %s", strerror(e));
+            err_set(err, errsz, "stdin: read failed: %s", strerror(e));
             return -e;
         }
         if (got == 0) {
@@ -519,7 +484,7 @@ static bool is_mic_spec(const char *spec)
 int audio_source_check_spec(const char *spec, char *err, size_t errsz)
 {
     if (spec[0] == '\0') {
-        audio_set_error(err, errsz, "empty audio source name");
+        err_set(err, errsz, "empty audio source name");
         return -EINVAL;
     }
     return is_mic_spec(spec) ? audio_mic_check_spec(spec, err, errsz) : 0;
@@ -532,17 +497,17 @@ int audio_source_open(const char *spec, const struct audio_source_options *opts,
     int r;
 
     if (!spec || !ret_source) {
-        audio_set_error(err, errsz, "no audio source given");
+        err_set(err, errsz, "no audio source given");
         return -EINVAL;
     }
     if (spec[0] == '\0') {
-        audio_set_error(err, errsz, "empty audio source name");
+        err_set(err, errsz, "empty audio source name");
         return -EINVAL;
     }
 
     src = calloc(1, sizeof(*src));
     if (!src) {
-        audio_set_error(err, errsz, "%s: out of memory", spec);
+        err_set(err, errsz, "%s: out of memory", spec);
         r = -ENOMEM;
         goto cleanup;
     }
@@ -554,7 +519,7 @@ int audio_source_open(const char *spec, const struct audio_source_options *opts,
         src->name = strdup("stdin");
         src->description = strdup("stdin: 16000 Hz, 1 channel, raw signed 16-bit little-endian");
         if (!src->name || !src->description) {
-            audio_set_error(err, errsz, "stdin: out of memory");
+            err_set(err, errsz, "stdin: out of memory");
             r = -ENOMEM;
             goto cleanup;
         }
@@ -565,7 +530,7 @@ int audio_source_open(const char *spec, const struct audio_source_options *opts,
         src->ring_ms = opts ? opts->ring_ms : 0;
         src->name = strdup(spec);
         if (!src->name) {
-            audio_set_error(err, errsz, "%s: out of memory", spec);
+            err_set(err, errsz, "%s: out of memory", spec);
             r = -ENOMEM;
             goto cleanup;
         }
@@ -594,7 +559,7 @@ ssize_t audio_source_read(struct audio_source *source, int16_t *samples, size_t 
     ssize_t r;
 
     if (!source || !samples || n == 0) {
-        audio_set_error(err, errsz, "audio_source_read: no buffer to read into");
+        err_set(err, errsz, "audio_source_read: no buffer to read into");
         return -EINVAL;
     }
     if (source->realtime && !source->started) {
@@ -611,17 +576,17 @@ ssize_t audio_source_read(struct audio_source *source, int16_t *samples, size_t 
         break;
     case SOURCE_MIC:
         if (source->paused) {
-            audio_set_error(err, errsz, "%s: paused", source->name);
+            err_set(err, errsz, "%s: paused", source->name);
             return -EAGAIN;
         }
         if (!source->mic) {
-            audio_set_error(err, errsz, "%s: the capture device is not open", source->name);
+            err_set(err, errsz, "%s: the capture device is not open", source->name);
             return -ENODEV;
         }
         r = audio_mic_read(source->mic, samples, n, err, errsz);
         break;
     default:
-        audio_set_error(err, errsz, "unknown audio source");
+        err_set(err, errsz, "unknown audio source");
         return -EINVAL;
     }
 
@@ -661,12 +626,12 @@ int audio_source_reopen(struct audio_source *source, char *err, size_t errsz)
     int r;
 
     if (!audio_source_is_live(source)) {
-        audio_set_error(err, errsz, "%s: only a capture device can be reopened",
+        err_set(err, errsz, "%s: only a capture device can be reopened",
                         source ? source->name : "(none)");
         return -ENOTSUP;
     }
     if (source->wedged) {
-        audio_set_error(err, errsz, "%s: the capture stream could not be closed; restart hark",
+        err_set(err, errsz, "%s: the capture stream could not be closed; restart hark",
                         source->name);
         return -ENOTRECOVERABLE;
     }
@@ -731,7 +696,7 @@ int audio_source_resume(struct audio_source *source, char *err, size_t errsz)
         return audio_mic_resume(source->mic, err, errsz);
     }
     if (source->wedged) {
-        audio_set_error(err, errsz, "%s: the capture stream could not be closed; restart hark",
+        err_set(err, errsz, "%s: the capture stream could not be closed; restart hark",
                         source->name);
         return -ENOTRECOVERABLE;
     }

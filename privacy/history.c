@@ -17,6 +17,10 @@
 
 #include <sodium.h>
 
+#include "base-err.h"
+#include "base-file.h"
+#include "base-le.h"
+
 #define FORMAT_VERSION 1
 #define KEY_BYTES 32
 
@@ -173,20 +177,6 @@ struct reader {
     size_t len;
 };
 
-static int fail(char *err, size_t errsz, int r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errsz, int r, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err && errsz > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errsz, fmt, ap);
-        va_end(ap);
-    }
-    return r;
-}
-
 static void note(struct history_report *rep, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void note(struct history_report *rep, const char *fmt, ...)
@@ -201,116 +191,9 @@ static void note(struct history_report *rep, const char *fmt, ...)
     va_end(ap);
 }
 
-/* snprintf for messages, where a path cut short is fine. */
-static void setmsg(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void setmsg(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
 static unsigned long long ull(uint64_t v)
 {
     return (unsigned long long)v;
-}
-
-static int pread_full(int fd, void *buf, size_t n, uint64_t off, size_t *ret_got)
-{
-    size_t done = 0;
-
-    while (done < n) {
-        ssize_t k = pread(fd, (uint8_t *)buf + done, n - done, (off_t)(off + done));
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            return -errno;
-        }
-        if (k == 0) {
-            break;
-        }
-        done += (size_t)k;
-    }
-    *ret_got = done;
-    return 0;
-}
-
-static int pwrite_full(int fd, const void *buf, size_t n, uint64_t off)
-{
-    size_t done = 0;
-
-    while (done < n) {
-        ssize_t k = pwrite(fd, (const uint8_t *)buf + done, n - done, (off_t)(off + done));
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            return -errno;
-        }
-        done += (size_t)k;
-    }
-    return 0;
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = 0;
-
-    if (fd < 0) {
-        return -errno;
-    }
-    if (fsync(fd) < 0) {
-        r = -errno;
-    }
-    close(fd);
-    return r;
-}
-
-static int join_path(char *out, const char *dir, const char *name)
-{
-    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-
-    return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
 /* DIR/.NAME.tmp: where a file is written before it is renamed over NAME. */
@@ -337,24 +220,24 @@ static int check_file(int fd, const char *path, char *err, size_t errsz)
 
     if (fstat(fd, &st) < 0) {
         int e = errno;
-        return fail(err, errsz, -e, "%s: cannot stat: %s", path, strerror(e));
+        return err_fail(err, errsz, -e, "%s: cannot stat: %s", path, strerror(e));
     }
     mode = (unsigned)(st.st_mode & 07777);
     if (!S_ISREG(st.st_mode)) {
-        return fail(err, errsz, -EPERM, "%s: not a regular file: refusing to use it", path);
+        return err_fail(err, errsz, -EPERM, "%s: not a regular file: refusing to use it", path);
     }
     if (st.st_uid != geteuid()) {
-        return fail(err, errsz, -EPERM,
+        return err_fail(err, errsz, -EPERM,
                     "%s: owned by uid %u, not by this user (uid %u): refusing to use it", path,
                     (unsigned)st.st_uid, (unsigned)geteuid());
     }
     if (mode & 0044) {
-        return fail(err, errsz, -EPERM,
+        return err_fail(err, errsz, -EPERM,
                     "%s: readable by %s (mode %04o): refusing to use it; chmod 600 it", path,
                     (mode & 0004) ? "others" : "its group", mode);
     }
     if (mode & 0033) {
-        return fail(
+        return err_fail(
             err, errsz, -EPERM,
             "%s: writable or executable by %s (mode %04o): refusing to use it; chmod 600 it", path,
             (mode & 0003) ? "others" : "its group", mode);
@@ -369,19 +252,19 @@ static int check_dir(const char *dir, char *err, size_t errsz)
 
     if (stat(dir, &st) < 0) {
         int e = errno;
-        return fail(err, errsz, -e, "%s: %s", dir, strerror(e));
+        return err_fail(err, errsz, -e, "%s: %s", dir, strerror(e));
     }
     if (!S_ISDIR(st.st_mode)) {
-        return fail(err, errsz, -ENOTDIR, "%s: not a directory", dir);
+        return err_fail(err, errsz, -ENOTDIR, "%s: not a directory", dir);
     }
     if (st.st_uid != geteuid() && st.st_uid != 0) {
-        return fail(
+        return err_fail(
             err, errsz, -EPERM,
             "%s: owned by uid %u, not by this user (uid %u): refusing to keep history there", dir,
             (unsigned)st.st_uid, (unsigned)geteuid());
     }
     if (st.st_mode & 0022) {
-        return fail(err, errsz, -EPERM,
+        return err_fail(err, errsz, -EPERM,
                     "%s: writable by %s (mode %04o): refusing to keep history there; chmod 700 it",
                     dir, (st.st_mode & 0002) ? "others" : "its group",
                     (unsigned)(st.st_mode & 07777));
@@ -389,55 +272,25 @@ static int check_dir(const char *dir, char *err, size_t errsz)
     return 0;
 }
 
-/* Writes data to DIR/.NAME.tmp (created exclusively, 0600 whatever the
- * umask), flushes it, renames it over DIR/NAME and flushes the directory:
- * a crash leaves either the old file or the new one, never half of one. */
+/* DIR/NAME replaced through DIR/.NAME.tmp (0600 whatever the umask), and
+ * the directory flushed: a crash leaves either the old file or the new one,
+ * never half of one. */
 static int write_atomic(const char *dir, const char *name, const uint8_t *data, size_t len,
                         char *err, size_t errsz)
 {
-    char tmp[PATH_MAX], path[PATH_MAX];
-    int fd = -1;
-    int r = 0;
+    int r = file_write_atomic(dir, name, ".tmp", data, len, 0600);
 
-    if (tmp_path_of(tmp, dir, name) < 0 || join_path(path, dir, name) < 0) {
-        return fail(err, errsz, -ENAMETOOLONG, "%s: path too long", dir);
+    if (r == -ENAMETOOLONG) {
+        return err_fail(err, errsz, r, "%s: path too long", dir);
     }
-    /* A temp file left by a crash: ours (we hold the lock), never in use. */
-    if (unlink(tmp) < 0 && errno != ENOENT) {
-        r = -errno;
-        goto fail_tmp;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        r = -errno;
-        goto fail_tmp;
-    }
-    if (fchmod(fd, 0600) < 0 || (r = pwrite_full(fd, data, len, 0), r < 0) || fsync(fd) < 0) {
-        r = r < 0 ? r : -errno;
-        goto fail_tmp;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        r = -errno;
-        goto fail_tmp;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        r = -errno;
-        goto fail_tmp;
-    }
-    r = sync_dir(dir);
     if (r < 0) {
-        return fail(err, errsz, r, "%s: cannot flush the directory: %s", dir, strerror(-r));
+        return err_fail(err, errsz, r, "%s/%s: cannot write: %s", dir, name, strerror(-r));
+    }
+    r = file_sync_dir(dir);
+    if (r < 0) {
+        return err_fail(err, errsz, r, "%s: cannot flush the directory: %s", dir, strerror(-r));
     }
     return 0;
-
-fail_tmp:
-    if (fd >= 0) {
-        close(fd);
-    }
-    unlink(tmp);
-    return fail(err, errsz, r, "%s: cannot write: %s", path, strerror(-r));
 }
 
 /* Key memory is readable only while an operation runs. */
@@ -513,22 +366,22 @@ static int read_passphrase(const char *path, char *pass, size_t *ret_len, char *
 
     if (fd < 0) {
         int e = errno;
-        return fail(err, errsz, -e, "%s: cannot open the passphrase file: %s", path, strerror(e));
+        return err_fail(err, errsz, -e, "%s: cannot open the passphrase file: %s", path, strerror(e));
     }
     r = check_file(fd, path, err, errsz);
     if (r < 0) {
         goto cleanup;
     }
-    r = pread_full(fd, pass, PASSPHRASE_MAX + 1, 0, &got);
+    r = file_pread_all(fd, pass, PASSPHRASE_MAX + 1, 0, &got);
     if (r < 0) {
-        fail(err, errsz, r, "%s: cannot read: %s", path, strerror(-r));
+        err_fail(err, errsz, r, "%s: cannot read: %s", path, strerror(-r));
         goto cleanup;
     }
     while (len < got && pass[len] != '\n') {
         len++;
     }
     if (len > PASSPHRASE_MAX) {
-        r = fail(err, errsz, -EINVAL, "%s: the passphrase is longer than %d bytes", path,
+        r = err_fail(err, errsz, -EINVAL, "%s: the passphrase is longer than %d bytes", path,
                  PASSPHRASE_MAX);
         goto cleanup;
     }
@@ -536,7 +389,7 @@ static int read_passphrase(const char *path, char *pass, size_t *ret_len, char *
         len--;
     }
     if (len == 0) {
-        r = fail(err, errsz, -EINVAL, "%s: the first line (the passphrase) is empty", path);
+        r = err_fail(err, errsz, -EINVAL, "%s: the first line (the passphrase) is empty", path);
         goto cleanup;
     }
     sodium_memzero(pass + len, PASSPHRASE_MAX + 1 - len);
@@ -556,16 +409,16 @@ static int stretch(const char *pass_path, const uint8_t *kf, uint8_t *master, ch
     int r;
 
     if (!pass) {
-        return fail(err, errsz, -ENOMEM, "out of memory");
+        return err_fail(err, errsz, -ENOMEM, "out of memory");
     }
     r = read_passphrase(pass_path, pass, &len, err, errsz);
     if (r < 0) {
         goto cleanup;
     }
-    if (crypto_pwhash(master, KEY_BYTES, pass, len, kf + 32, get64(kf + 16), (size_t)get64(kf + 24),
-                      (int)get32(kf + 12)) != 0) {
-        r = fail(err, errsz, -ENOMEM, "%s: Argon2id needs %llu MiB: out of memory", pass_path,
-                 ull(get64(kf + 24) >> 20));
+    if (crypto_pwhash(master, KEY_BYTES, pass, len, kf + 32, le_get64(kf + 16), (size_t)le_get64(kf + 24),
+                      (int)le_get32(kf + 12)) != 0) {
+        r = err_fail(err, errsz, -ENOMEM, "%s: Argon2id needs %llu MiB: out of memory", pass_path,
+                 ull(le_get64(kf + 24) >> 20));
     }
 
 cleanup:
@@ -580,12 +433,12 @@ static int make_key_file(struct history *h, const struct history_params *params,
 
     memset(kf, 0, KEYFILE_SIZE);
     memcpy(kf, KEYFILE_MAGIC, 8);
-    put16(kf + 8, FORMAT_VERSION);
+    le_put16(kf + 8, FORMAT_VERSION);
     if (params->passphrase_file) {
         kf[10] = MODE_PASSPHRASE;
-        put32(kf + 12, crypto_pwhash_ALG_ARGON2ID13);
-        put64(kf + 16, PW_OPSLIMIT);
-        put64(kf + 24, PW_MEMLIMIT);
+        le_put32(kf + 12, crypto_pwhash_ALG_ARGON2ID13);
+        le_put64(kf + 16, PW_OPSLIMIT);
+        le_put64(kf + 24, PW_MEMLIMIT);
         randombytes_buf(kf + 32, crypto_pwhash_SALTBYTES);
         r = stretch(params->passphrase_file, kf, master, err, errsz);
         if (r < 0) {
@@ -598,7 +451,7 @@ static int make_key_file(struct history *h, const struct history_params *params,
     }
     r = key_check(h, kf, master, kf + KEYFILE_CHECK);
     if (r < 0) {
-        return fail(err, errsz, r, "libsodium: cannot derive a key");
+        return err_fail(err, errsz, r, "libsodium: cannot derive a key");
     }
     return write_atomic(h->dir, KEY_FILE, kf, KEYFILE_SIZE, err, errsz);
 }
@@ -610,46 +463,46 @@ static int parse_key_file(struct history *h, const struct history_params *params
     int r;
 
     if (memcmp(kf, KEYFILE_MAGIC, 8) != 0) {
-        return fail(err, errsz, -EBADMSG, "%s: not a hark history key file", h->key_path);
+        return err_fail(err, errsz, -EBADMSG, "%s: not a hark history key file", h->key_path);
     }
-    if (get16(kf + 8) != FORMAT_VERSION) {
-        return fail(err, errsz, -EPROTONOSUPPORT, "%s: format version %u; this hark reads %u",
-                    h->key_path, get16(kf + 8), FORMAT_VERSION);
+    if (le_get16(kf + 8) != FORMAT_VERSION) {
+        return err_fail(err, errsz, -EPROTONOSUPPORT, "%s: format version %u; this hark reads %u",
+                    h->key_path, le_get16(kf + 8), FORMAT_VERSION);
     }
     if (kf[10] == MODE_KEY) {
         if (params->passphrase_file) {
-            return fail(err, errsz, -EINVAL,
+            return err_fail(err, errsz, -EINVAL,
                         "%s: holds a key, but a passphrase file (%s) was given: the history was "
                         "made without a passphrase",
                         h->key_path, params->passphrase_file);
         }
         memcpy(master, kf + KEYFILE_KEY, KEY_BYTES);
     } else if (kf[10] == MODE_PASSPHRASE) {
-        uint64_t ops = get64(kf + 16), mem = get64(kf + 24);
+        uint64_t ops = le_get64(kf + 16), mem = le_get64(kf + 24);
         if (!params->passphrase_file) {
-            return fail(err, errsz, -EINVAL,
+            return err_fail(err, errsz, -EINVAL,
                         "%s: the history was made with a passphrase: give its passphrase file",
                         h->key_path);
         }
-        if (get32(kf + 12) != crypto_pwhash_ALG_ARGON2ID13 || ops < crypto_pwhash_OPSLIMIT_MIN ||
+        if (le_get32(kf + 12) != crypto_pwhash_ALG_ARGON2ID13 || ops < crypto_pwhash_OPSLIMIT_MIN ||
             ops > PW_OPSLIMIT_MAX || mem < crypto_pwhash_MEMLIMIT_MIN || mem > PW_MEMLIMIT_MAX) {
-            return fail(err, errsz, -EBADMSG,
+            return err_fail(err, errsz, -EBADMSG,
                         "%s: corrupt Argon2id parameters (algorithm %u, %llu passes, %llu KiB)",
-                        h->key_path, get32(kf + 12), ull(ops), ull(mem >> 10));
+                        h->key_path, le_get32(kf + 12), ull(ops), ull(mem >> 10));
         }
         r = stretch(params->passphrase_file, kf, master, err, errsz);
         if (r < 0) {
             return r;
         }
     } else {
-        return fail(err, errsz, -EBADMSG, "%s: unknown key mode %u", h->key_path, kf[10]);
+        return err_fail(err, errsz, -EBADMSG, "%s: unknown key mode %u", h->key_path, kf[10]);
     }
     r = key_check(h, kf, master, check);
     if (r < 0) {
-        return fail(err, errsz, r, "libsodium: cannot derive a key");
+        return err_fail(err, errsz, r, "libsodium: cannot derive a key");
     }
     if (sodium_memcmp(check, kf + KEYFILE_CHECK, KEY_BYTES) != 0) {
-        return fail(err, errsz, -EKEYREJECTED,
+        return err_fail(err, errsz, -EKEYREJECTED,
                     "%s: wrong passphrase or key (the key check value does not match)",
                     h->key_path);
     }
@@ -669,14 +522,14 @@ static int load_master(struct history *h, const struct history_params *params, c
     int r;
 
     if (!kf || !master) {
-        r = fail(err, errsz, -ENOMEM, "out of memory");
+        r = err_fail(err, errsz, -ENOMEM, "out of memory");
         goto cleanup;
     }
     fd = open(h->key_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 && errno == ENOENT && params->create) {
         /* A new master key would orphan what the old one protects. */
         if (path_exists(h->keys_path) || path_exists(h->hist_path)) {
-            r = fail(err, errsz, -ENOKEY,
+            r = err_fail(err, errsz, -ENOKEY,
                      "%s: missing, but %s or %s exists: restore the key file, or wipe the "
                      "history to start over",
                      h->key_path, h->keys_path, h->hist_path);
@@ -685,15 +538,15 @@ static int load_master(struct history *h, const struct history_params *params, c
         r = make_key_file(h, params, kf, master, err, errsz);
     } else if (fd < 0) {
         int e = errno;
-        r = fail(err, errsz, -e, "%s: cannot open: %s", h->key_path, strerror(e));
+        r = err_fail(err, errsz, -e, "%s: cannot open: %s", h->key_path, strerror(e));
     } else {
         r = check_file(fd, h->key_path, err, errsz);
         if (r == 0) {
-            r = pread_full(fd, kf, KEYFILE_SIZE + 1, 0, &got);
+            r = file_pread_all(fd, kf, KEYFILE_SIZE + 1, 0, &got);
             if (r < 0) {
-                fail(err, errsz, r, "%s: cannot read: %s", h->key_path, strerror(-r));
+                err_fail(err, errsz, r, "%s: cannot read: %s", h->key_path, strerror(-r));
             } else if (got != KEYFILE_SIZE) {
-                r = fail(err, errsz, -EBADMSG, "%s: corrupt (%zu bytes, a key file has %d)",
+                r = err_fail(err, errsz, -EBADMSG, "%s: corrupt (%zu bytes, a key file has %d)",
                          h->key_path, got, KEYFILE_SIZE);
             } else {
                 r = parse_key_file(h, params, kf, master, err, errsz);
@@ -705,12 +558,12 @@ static int load_master(struct history *h, const struct history_params *params, c
     }
     if (derive(h->sec->wrap, SUBKEY_WRAP, master) < 0 ||
         derive(h->sec->header, SUBKEY_HEADER, master) < 0) {
-        r = fail(err, errsz, -EIO, "libsodium: cannot derive a key");
+        r = err_fail(err, errsz, -EIO, "libsodium: cannot derive a key");
         goto cleanup;
     }
     if (stat(h->key_path, &st) < 0) {
         int e = errno;
-        r = fail(err, errsz, -e, "%s: %s", h->key_path, strerror(e));
+        r = err_fail(err, errsz, -e, "%s: %s", h->key_path, strerror(e));
         goto cleanup;
     }
     h->key_dev = st.st_dev;
@@ -769,9 +622,9 @@ static void wrap_entry(struct history *h, struct epoch *ep, const uint8_t *key)
 {
     uint8_t *e = ep->entry;
 
-    put64(e, ep->number);
-    put64(e + 8, (uint64_t)ep->start_ms);
-    put64(e + 16, (uint64_t)ep->end_ms);
+    le_put64(e, ep->number);
+    le_put64(e + 8, (uint64_t)ep->start_ms);
+    le_put64(e + 16, (uint64_t)ep->end_ms);
     randombytes_buf(e + KEYS_AD, REC_NONCE);
     crypto_aead_xchacha20poly1305_ietf_encrypt(e + KEYS_AD + REC_NONCE, NULL, key, KEY_BYTES, e,
                                                KEYS_AD, NULL, e + KEYS_AD, h->sec->wrap);
@@ -801,7 +654,7 @@ static int load_keys(struct history *h, char *err, size_t errsz)
     }
     if (fd < 0) {
         int e = errno;
-        return fail(err, errsz, -e, "%s: cannot open: %s", h->keys_path, strerror(e));
+        return err_fail(err, errsz, -e, "%s: cannot open: %s", h->keys_path, strerror(e));
     }
     r = check_file(fd, h->keys_path, err, errsz);
     if (r < 0) {
@@ -809,19 +662,19 @@ static int load_keys(struct history *h, char *err, size_t errsz)
     }
     if (fstat(fd, &st) < 0) {
         r = -errno;
-        fail(err, errsz, r, "%s: cannot stat: %s", h->keys_path, strerror(-r));
+        err_fail(err, errsz, r, "%s: cannot stat: %s", h->keys_path, strerror(-r));
         goto cleanup;
     }
-    r = pread_full(fd, head, sizeof(head), 0, &got);
+    r = file_pread_all(fd, head, sizeof(head), 0, &got);
     if (r < 0) {
-        fail(err, errsz, r, "%s: cannot read: %s", h->keys_path, strerror(-r));
+        err_fail(err, errsz, r, "%s: cannot read: %s", h->keys_path, strerror(-r));
         goto cleanup;
     }
-    count = got == sizeof(head) ? get32(head + 12) : 0;
+    count = got == sizeof(head) ? le_get32(head + 12) : 0;
     if (got != sizeof(head) || memcmp(head, KEYS_MAGIC, 8) != 0 ||
-        get16(head + 8) != FORMAT_VERSION || count > KEYS_MAX ||
+        le_get16(head + 8) != FORMAT_VERSION || count > KEYS_MAX ||
         (uint64_t)st.st_size != KEYS_HEADER + (uint64_t)count * KEYS_ENTRY) {
-        r = fail(err, errsz, -EBADMSG,
+        r = err_fail(err, errsz, -EBADMSG,
                  "%s: corrupt (bad header or size): refusing to rewrite it; wipe the history to "
                  "start over",
                  h->keys_path);
@@ -829,18 +682,18 @@ static int load_keys(struct history *h, char *err, size_t errsz)
     }
     buf = malloc(count * KEYS_ENTRY + 1);
     if (!buf) {
-        r = fail(err, errsz, -ENOMEM, "out of memory");
+        r = err_fail(err, errsz, -ENOMEM, "out of memory");
         goto cleanup;
     }
-    r = pread_full(fd, buf, count * KEYS_ENTRY, KEYS_HEADER, &got);
+    r = file_pread_all(fd, buf, count * KEYS_ENTRY, KEYS_HEADER, &got);
     if (r < 0 || got != count * KEYS_ENTRY) {
-        r = fail(err, errsz, r < 0 ? r : -EIO, "%s: cannot read", h->keys_path);
+        r = err_fail(err, errsz, r < 0 ? r : -EIO, "%s: cannot read", h->keys_path);
         goto cleanup;
     }
     keys_clear(h);
     r = keys_reserve(h, count);
     if (r < 0) {
-        fail(err, errsz, r, "out of memory");
+        err_fail(err, errsz, r, "out of memory");
         goto cleanup;
     }
     for (size_t i = 0; i < count; i++) {
@@ -849,9 +702,9 @@ static int load_keys(struct history *h, char *err, size_t errsz)
         uint8_t *key = h->ekeys + KEY_BYTES * i;
 
         *ep = (struct epoch){
-            .number = get64(e),
-            .start_ms = (int64_t)get64(e + 8),
-            .end_ms = (int64_t)get64(e + 16),
+            .number = le_get64(e),
+            .start_ms = (int64_t)le_get64(e + 8),
+            .end_ms = (int64_t)le_get64(e + 16),
         };
         memcpy(ep->entry, e, KEYS_ENTRY);
         h->nepochs = i + 1;
@@ -867,7 +720,7 @@ static int load_keys(struct history *h, char *err, size_t errsz)
     h->keys_known = true;
     r = recheck_states(h);
     if (r < 0) {
-        fail(err, errsz, r, "%s: cannot read: %s", h->hist_path, strerror(-r));
+        err_fail(err, errsz, r, "%s: cannot read: %s", h->hist_path, strerror(-r));
     }
 
 cleanup:
@@ -889,7 +742,7 @@ static int keys_refresh(struct history *h, char *err, size_t errsz)
     if (stat(h->keys_path, &st) < 0) {
         int e = errno;
         if (e != ENOENT) {
-            return fail(err, errsz, -e, "%s: %s", h->keys_path, strerror(e));
+            return err_fail(err, errsz, -e, "%s: %s", h->keys_path, strerror(e));
         }
         if (!h->keys_known && h->nepochs == 0) {
             return 0;
@@ -910,7 +763,7 @@ static int write_keys(struct history *h, char *err, size_t errsz)
     int r;
 
     if (!buf) {
-        return fail(err, errsz, -ENOMEM, "out of memory");
+        return err_fail(err, errsz, -ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < h->nepochs; i++) {
         if (!h->epochs[i].destroy) {
@@ -920,8 +773,8 @@ static int write_keys(struct history *h, char *err, size_t errsz)
     }
     memset(buf, 0, KEYS_HEADER);
     memcpy(buf, KEYS_MAGIC, 8);
-    put16(buf + 8, FORMAT_VERSION);
-    put32(buf + 12, (uint32_t)n);
+    le_put16(buf + 8, FORMAT_VERSION);
+    le_put32(buf + 12, (uint32_t)n);
     r = write_atomic(h->dir, KEYS_FILE, buf, KEYS_HEADER + n * KEYS_ENTRY, err, errsz);
     free(buf);
     if (r < 0) {
@@ -957,11 +810,11 @@ static void build_slot(const struct history *h, uint8_t s[SLOT_SIZE], uint64_t g
 {
     memset(s, 0, SLOT_SIZE);
     memcpy(s, HIST_MAGIC, 8);
-    put16(s + 8, FORMAT_VERSION);
-    put16(s + 10, (uint16_t)(gen % 2));
-    put64(s + 16, gen);
-    put64(s + 24, first_id);
-    put64(s + 32, data_off);
+    le_put16(s + 8, FORMAT_VERSION);
+    le_put16(s + 10, (uint16_t)(gen % 2));
+    le_put64(s + 16, gen);
+    le_put64(s + 24, first_id);
+    le_put64(s + 32, data_off);
     crypto_generichash(s + SLOT_MACED, KEY_BYTES, s, SLOT_MACED, h->sec->header, KEY_BYTES);
 }
 
@@ -978,9 +831,9 @@ static int read_header(struct history *h, uint64_t size, char *err, size_t errsz
     unsigned version = 0;
     int r;
 
-    r = pread_full(h->fd, buf, sizeof(buf), 0, &got);
+    r = file_pread_all(h->fd, buf, sizeof(buf), 0, &got);
     if (r < 0) {
-        return fail(err, errsz, r, "%s: cannot read: %s", h->hist_path, strerror(-r));
+        return err_fail(err, errsz, r, "%s: cannot read: %s", h->hist_path, strerror(-r));
     }
     for (int slot = 0; slot < 2; slot++) {
         const uint8_t *p = buf + slot * SLOT_STRIDE;
@@ -988,17 +841,17 @@ static int read_header(struct history *h, uint64_t size, char *err, size_t errsz
             continue;
         }
         magic = true;
-        if (get16(p + 8) != FORMAT_VERSION) {
-            version = get16(p + 8);
+        if (le_get16(p + 8) != FORMAT_VERSION) {
+            version = le_get16(p + 8);
             failed = slot;
             continue;
         }
         crypto_generichash(mac, sizeof(mac), p, SLOT_MACED, h->sec->header, KEY_BYTES);
-        if (get16(p + 10) != slot || sodium_memcmp(mac, p + SLOT_MACED, KEY_BYTES) != 0) {
+        if (le_get16(p + 10) != slot || sodium_memcmp(mac, p + SLOT_MACED, KEY_BYTES) != 0) {
             failed = slot;
             continue;
         }
-        if (best < 0 || get64(p + 16) > get64(buf + best * SLOT_STRIDE + 16)) {
+        if (best < 0 || le_get64(p + 16) > le_get64(buf + best * SLOT_STRIDE + 16)) {
             best = slot;
         }
     }
@@ -1014,16 +867,16 @@ static int read_header(struct history *h, uint64_t size, char *err, size_t errsz
          * would bring back records a purge had dropped. */
         if (failed >= 0) {
             h->slot_bad = true;
-            setmsg(h->slot_problem, sizeof(h->slot_problem),
+            err_set(h->slot_problem, sizeof(h->slot_problem),
                    "%s: header slot %d fails authentication (modified or corrupt); slot %d "
                    "(generation %llu) is used",
-                   h->hist_path, failed, best, ull(get64(p + 16)));
+                   h->hist_path, failed, best, ull(le_get64(p + 16)));
         }
-        h->gen = get64(p + 16);
-        h->first_id = get64(p + 24);
-        h->data_off = get64(p + 32);
+        h->gen = le_get64(p + 16);
+        h->first_id = le_get64(p + 24);
+        h->data_off = le_get64(p + 32);
         if (h->data_off < HEADER_SIZE || h->data_off > size) {
-            setmsg(h->header_problem, sizeof(h->header_problem),
+            err_set(h->header_problem, sizeof(h->header_problem),
                    "%s: %llu bytes long, but its header says the records start at %llu: "
                    "records were cut off",
                    h->hist_path, ull(size), ull(h->data_off));
@@ -1033,23 +886,23 @@ static int read_header(struct history *h, uint64_t size, char *err, size_t errsz
         return 0;
     }
     if (!magic) {
-        return fail(err, errsz, -EBADMSG, "%s: not a hark history file: refusing to use it",
+        return err_fail(err, errsz, -EBADMSG, "%s: not a hark history file: refusing to use it",
                     h->hist_path);
     }
     if (version != 0) {
-        return fail(err, errsz, -EPROTONOSUPPORT, "%s: format version %u; this hark reads %u",
+        return err_fail(err, errsz, -EPROTONOSUPPORT, "%s: format version %u; this hark reads %u",
                     h->hist_path, version, FORMAT_VERSION);
     }
     /* In key-file mode the check value only says the key file is whole;
      * a key file from another history shows here, when nothing at all
      * authenticates under it. */
     if (history_key_count(h) == 0) {
-        return fail(err, errsz, -EKEYREJECTED,
+        return err_fail(err, errsz, -EKEYREJECTED,
                     "%s: wrong passphrase or key: neither the history header nor any epoch key "
                     "authenticates under it (or both are corrupt)",
                     h->key_path);
     }
-    setmsg(h->header_problem, sizeof(h->header_problem),
+    err_set(h->header_problem, sizeof(h->header_problem),
            "%s: the file header fails authentication (modified or corrupt): reading only",
            h->hist_path);
     h->header_bad = true;
@@ -1066,12 +919,12 @@ static int write_slot(struct history *h, uint64_t first_id, uint64_t data_off, c
     int r;
 
     build_slot(h, s, gen, first_id, data_off);
-    r = pwrite_full(h->fd, s, sizeof(s), (gen % 2) * SLOT_STRIDE);
+    r = file_pwrite_all(h->fd, s, sizeof(s), (gen % 2) * SLOT_STRIDE);
     if (r == 0 && fdatasync(h->fd) < 0) {
         r = -errno;
     }
     if (r < 0) {
-        return fail(err, errsz, r, "%s: cannot write the header: %s", h->hist_path, strerror(-r));
+        return err_fail(err, errsz, r, "%s: cannot write the header: %s", h->hist_path, strerror(-r));
     }
     h->gen = gen;
     h->first_id = first_id;
@@ -1092,7 +945,7 @@ static int reader_get(struct reader *rd, uint64_t off, size_t n, const uint8_t *
     if (want > rd->size - off) {
         want = (size_t)(rd->size - off);
     }
-    r = pread_full(rd->fd, rd->buf, want, off, &got);
+    r = file_pread_all(rd->fd, rd->buf, want, off, &got);
     if (r < 0) {
         return r;
     }
@@ -1160,10 +1013,10 @@ static int open_record(struct history *h, const uint8_t *p, size_t len, const ui
 
 static bool header_plausible(const uint8_t *p)
 {
-    uint32_t len = get32(p);
+    uint32_t len = le_get32(p);
 
     if (p[4] != FORMAT_VERSION || p[6] != 0 || p[7] != 0 || len > HISTORY_PAYLOAD_MAX ||
-        get64(p + 16) == 0) {
+        le_get64(p + 16) == 0) {
         return false;
     }
     if (p[5] == HISTORY_DELETED) {
@@ -1195,11 +1048,11 @@ static int parse_at(struct history *h, struct reader *rd, uint64_t off, uint64_t
     }
     *out = (struct rec){
         .off = off,
-        .len = get32(p),
+        .len = le_get32(p),
         .type = p[5],
-        .epoch = get64(p + 8),
-        .id = get64(p + 16),
-        .time_ms = (int64_t)get64(p + 24),
+        .epoch = le_get64(p + 8),
+        .id = le_get64(p + 16),
+        .time_ms = (int64_t)le_get64(p + 24),
     };
     out->size = REC_OVERHEAD + (uint64_t)out->len;
     if (rd->size - off < out->size) {
@@ -1318,12 +1171,12 @@ static int scan(struct history *h, uint64_t from, struct history_report *rep, ch
 
     if (fstat(h->fd, &st) < 0) {
         int e = errno;
-        return fail(err, errsz, -e, "%s: cannot stat: %s", h->hist_path, strerror(e));
+        return err_fail(err, errsz, -e, "%s: cannot stat: %s", h->hist_path, strerror(e));
     }
     r = reader_init(&rd, h->fd, (uint64_t)st.st_size);
     if (r < 0 || (r = ensure_pt(h)) < 0) {
         reader_finish(&rd);
-        return fail(err, errsz, r, "out of memory");
+        return err_fail(err, errsz, r, "out of memory");
     }
     while (off < rd.size) {
         struct rec c = {0};
@@ -1381,7 +1234,7 @@ static int scan(struct history *h, uint64_t from, struct history_report *rep, ch
     }
     reader_finish(&rd);
     if (r < 0) {
-        return fail(err, errsz, r, "%s: cannot read at offset %llu: %s", h->hist_path, ull(off),
+        return err_fail(err, errsz, r, "%s: cannot read at offset %llu: %s", h->hist_path, ull(off),
                     strerror(-r));
     }
     h->scanned_end = off;
@@ -1413,7 +1266,7 @@ static void place(struct history *h)
         c->placed = false;
         if (c->state == REC_BAD) {
             after_bad = true;
-            setmsg(msg, sizeof(msg),
+            err_set(msg, sizeof(msg),
                    "%s: offset %llu: %llu bytes that fail authentication (modified or corrupt)",
                    h->hist_path, ull(c->off), ull(c->size));
         } else {
@@ -1425,19 +1278,19 @@ static void place(struct history *h)
                 c->placed = true;
                 expected = c->id + 1;
             } else if (c->id > expected) {
-                setmsg(msg, sizeof(msg),
+                err_set(msg, sizeof(msg),
                        "%s: record %llu at offset %llu: record(s) %llu to %llu before it are "
                        "missing",
                        h->hist_path, ull(c->id), ull(c->off), ull(expected), ull(c->id - 1));
                 expected = c->id + 1;
             } else {
-                setmsg(msg, sizeof(msg),
+                err_set(msg, sizeof(msg),
                        "%s: record %llu at offset %llu: out of order (record %llu expected)",
                        h->hist_path, ull(c->id), ull(c->off), ull(expected));
             }
             after_bad = false;
             if (c->state == REC_NOKEY && msg[0] == '\0') {
-                setmsg(msg, sizeof(msg),
+                err_set(msg, sizeof(msg),
                        "%s: record %llu at offset %llu: the key of its epoch %llu is gone",
                        h->hist_path, ull(c->id), ull(c->off), ull(c->epoch));
             }
@@ -1497,12 +1350,12 @@ static int open_history_fd(struct history *h, char *err, size_t errsz)
 
     if (fd < 0) {
         int e = errno;
-        return fail(err, errsz, -e, "%s: cannot open: %s", h->hist_path, strerror(e));
+        return err_fail(err, errsz, -e, "%s: cannot open: %s", h->hist_path, strerror(e));
     }
     r = check_file(fd, h->hist_path, err, errsz);
     if (r < 0 || fstat(fd, &st) < 0) {
         close(fd);
-        return r < 0 ? r : fail(err, errsz, -EIO, "%s: cannot stat", h->hist_path);
+        return r < 0 ? r : err_fail(err, errsz, -EIO, "%s: cannot stat", h->hist_path);
     }
     if (h->fd >= 0) {
         close(h->fd);
@@ -1521,7 +1374,7 @@ static int refresh(struct history *h, struct history_report *rep, char *err, siz
     int r;
 
     if (stat(h->key_path, &st) < 0 || st.st_dev != h->key_dev || st.st_ino != h->key_ino) {
-        return fail(err, errsz, -ENOENT,
+        return err_fail(err, errsz, -ENOENT,
                     "%s: removed or replaced since the history was opened (wiped?)", h->key_path);
     }
     r = keys_refresh(h, err, errsz);
@@ -1530,7 +1383,7 @@ static int refresh(struct history *h, struct history_report *rep, char *err, siz
     }
     if (stat(h->hist_path, &st) < 0) {
         int e = errno;
-        return fail(err, errsz, -e, "%s: %s", h->hist_path, strerror(e));
+        return err_fail(err, errsz, -e, "%s: %s", h->hist_path, strerror(e));
     }
     if (h->fd < 0 || st.st_dev != h->dev || st.st_ino != h->ino) {
         r = open_history_fd(h, err, errsz);
@@ -1538,7 +1391,7 @@ static int refresh(struct history *h, struct history_report *rep, char *err, siz
             return r;
         }
         if (fstat(h->fd, &st) < 0) {
-            return fail(err, errsz, -EIO, "%s: cannot stat", h->hist_path);
+            return err_fail(err, errsz, -EIO, "%s: cannot stat", h->hist_path);
         }
         r = read_header(h, (uint64_t)st.st_size, err, errsz);
         if (r == 0) {
@@ -1642,11 +1495,11 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
     int r;
 
     if (tmp_path_of(tmp, h->dir, HISTORY_FILE) < 0) {
-        return fail(err, errsz, -ENAMETOOLONG, "%s: path too long", h->dir);
+        return err_fail(err, errsz, -ENAMETOOLONG, "%s: path too long", h->dir);
     }
     buf = big_alloc(bufsz);
     if (!buf) {
-        return fail(err, errsz, -ENOMEM, "out of memory");
+        return err_fail(err, errsz, -ENOMEM, "out of memory");
     }
     if (unlink(tmp) < 0 && errno != ENOENT) {
         r = -errno;
@@ -1664,7 +1517,7 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
         size_t got = 0;
 
         if (fill + n > bufsz) {
-            r = pwrite_full(fd, buf, fill, woff);
+            r = file_pwrite_all(fd, buf, fill, woff);
             if (r < 0) {
                 goto cleanup;
             }
@@ -1677,7 +1530,7 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
             /* Bad regions can be larger than a record: copy them in pieces. */
             for (uint64_t done = 0; done < c->size; done += got) {
                 size_t piece = c->size - done > bufsz - fill ? bufsz - fill : c->size - done;
-                r = pread_full(h->fd, buf + fill, piece, c->off + done, &got);
+                r = file_pread_all(h->fd, buf + fill, piece, c->off + done, &got);
                 if (r == 0 && got != piece) {
                     r = -EIO;
                 }
@@ -1686,7 +1539,7 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
                 }
                 fill += piece;
                 if (fill == bufsz) {
-                    r = pwrite_full(fd, buf, fill, woff);
+                    r = file_pwrite_all(fd, buf, fill, woff);
                     if (r < 0) {
                         goto cleanup;
                     }
@@ -1698,7 +1551,7 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
         }
         fill += n;
     }
-    r = pwrite_full(fd, buf, fill, woff);
+    r = file_pwrite_all(fd, buf, fill, woff);
     if (r < 0) {
         goto cleanup;
     }
@@ -1726,9 +1579,9 @@ static int rewrite(struct history *h, size_t target, const uint8_t *stub, size_t
         }
         noff += c->size;
     }
-    r = sync_dir(h->dir);
+    r = file_sync_dir(h->dir);
     if (r < 0) {
-        fail(err, errsz, r, "%s: cannot flush the directory: %s", h->dir, strerror(-r));
+        err_fail(err, errsz, r, "%s: cannot flush the directory: %s", h->dir, strerror(-r));
     }
     big_free(buf, bufsz);
     return r;
@@ -1739,7 +1592,7 @@ cleanup:
     }
     unlink(tmp);
     big_free(buf, bufsz);
-    return fail(err, errsz, r, "%s: cannot rewrite: %s", h->hist_path, strerror(-r));
+    return err_fail(err, errsz, r, "%s: cannot rewrite: %s", h->hist_path, strerror(-r));
 }
 
 /* The epoch an append at now_ms goes into: the newest one if now lies in
@@ -1771,14 +1624,14 @@ static int current_epoch(struct history *h, int64_t now_ms, uint64_t *ret_number
         return 0;
     }
     if (now_ms > INT64_MAX - len) {
-        return fail(err, errsz, -EINVAL, "a time of %lld ms is out of range", (long long)now_ms);
+        return err_fail(err, errsz, -EINVAL, "a time of %lld ms is out of range", (long long)now_ms);
     }
     if (h->nepochs >= KEYS_MAX || number == UINT64_MAX) {
-        return fail(err, errsz, -EOVERFLOW, "%s: too many epoch keys", h->keys_path);
+        return err_fail(err, errsz, -EOVERFLOW, "%s: too many epoch keys", h->keys_path);
     }
     r = keys_reserve(h, h->nepochs + 1);
     if (r < 0) {
-        return fail(err, errsz, r, "out of memory");
+        return err_fail(err, errsz, r, "out of memory");
     }
     start = now_ms / len * len;
     if (now_ms % len < 0) {
@@ -1822,7 +1675,7 @@ static int destroy_keys(struct history *h, int64_t now_ms, int64_t cutoff, bool 
     if (sweep && h->nepochs > 0) {
         used = calloc(h->nepochs, sizeof(*used));
         if (!used) {
-            return fail(err, errsz, -ENOMEM, "out of memory");
+            return err_fail(err, errsz, -ENOMEM, "out of memory");
         }
         for (size_t i = 0, last = SIZE_MAX; i < h->nrec; i++) {
             const struct rec *c = &h->recs[i];
@@ -1856,7 +1709,7 @@ static int destroy_keys(struct history *h, int64_t now_ms, int64_t cutoff, bool 
             }
             r = recheck_states(h);
             if (r < 0) {
-                fail(err, errsz, r, "%s: cannot read: %s", h->hist_path, strerror(-r));
+                err_fail(err, errsz, r, "%s: cannot read: %s", h->hist_path, strerror(-r));
             }
             place(h);
         }
@@ -1962,12 +1815,12 @@ static int create_history(struct history *h, char *err, size_t errsz)
 static int op_begin(struct history *h, char *err, size_t errsz)
 {
     if (h->walking) {
-        return fail(err, errsz, -EBUSY, "%s: in use by history_foreach", h->hist_path);
+        return err_fail(err, errsz, -EBUSY, "%s: in use by history_foreach", h->hist_path);
     }
     while (flock(h->lock_fd, LOCK_EX) < 0) {
         if (errno != EINTR) {
             int e = errno;
-            return fail(err, errsz, -e, "%s: cannot lock: %s", h->lock_path, strerror(e));
+            return err_fail(err, errsz, -e, "%s: cannot lock: %s", h->lock_path, strerror(e));
         }
     }
     keys_access(h, true);
@@ -1998,7 +1851,7 @@ static int open_lock(struct history *h, char *err, size_t errsz)
         if (fd >= 0 && fchmod(fd, 0600) < 0) {
             int e = errno;
             close(fd);
-            return fail(err, errsz, -e, "%s: cannot set its mode: %s", h->lock_path,
+            return err_fail(err, errsz, -e, "%s: cannot set its mode: %s", h->lock_path,
                         strerror(e));
         }
         if (fd < 0 && errno != EEXIST) {
@@ -2007,7 +1860,7 @@ static int open_lock(struct history *h, char *err, size_t errsz)
     }
     if (fd < 0) {
         int e = errno;
-        return fail(err, errsz, -e, "%s: cannot open: %s", h->lock_path, strerror(e));
+        return err_fail(err, errsz, -e, "%s: cannot open: %s", h->lock_path, strerror(e));
     }
     r = check_file(fd, h->lock_path, err, errsz);
     if (r < 0) {
@@ -2060,21 +1913,21 @@ int history_open(const struct history_params *params, int64_t now_ms, char *err,
     int r;
 
     if (!params || !params->dir || !ret) {
-        return fail(err, errsz, -EINVAL, "history_open: no parameters");
+        return err_fail(err, errsz, -EINVAL, "history_open: no parameters");
     }
     if (params->create && params->read_only) {
-        return fail(err, errsz, -EINVAL, "history_open: create and read_only together");
+        return err_fail(err, errsz, -EINVAL, "history_open: create and read_only together");
     }
     if (params->retention_s < 1 || params->retention_s > HISTORY_RETENTION_MAX_S) {
-        return fail(err, errsz, -EINVAL, "retention of %llu s: must be 1 s to %llu s",
+        return err_fail(err, errsz, -EINVAL, "retention of %llu s: must be 1 s to %llu s",
                     ull(params->retention_s), ull(HISTORY_RETENTION_MAX_S));
     }
     if (sodium_init() < 0) {
-        return fail(err, errsz, -EIO, "libsodium cannot initialise");
+        return err_fail(err, errsz, -EIO, "libsodium cannot initialise");
     }
     h = calloc(1, sizeof(*h));
     if (!h) {
-        return fail(err, errsz, -ENOMEM, "out of memory");
+        return err_fail(err, errsz, -ENOMEM, "out of memory");
     }
     h->fd = -1;
     h->lock_fd = -1;
@@ -2084,11 +1937,11 @@ int history_open(const struct history_params *params, int64_t now_ms, char *err,
     h->clock_ok = true;
     h->read_only = h->no_repair = params->read_only;
     if (strlen(params->dir) >= sizeof(h->dir) ||
-        join_path(h->hist_path, params->dir, HISTORY_FILE) < 0 ||
-        join_path(h->keys_path, params->dir, KEYS_FILE) < 0 ||
-        join_path(h->key_path, params->dir, KEY_FILE) < 0 ||
-        join_path(h->lock_path, params->dir, LOCK_FILE) < 0) {
-        r = fail(err, errsz, -ENAMETOOLONG, "%s: path too long", params->dir);
+        file_join(h->hist_path, sizeof(h->hist_path), params->dir, HISTORY_FILE) < 0 ||
+        file_join(h->keys_path, sizeof(h->keys_path), params->dir, KEYS_FILE) < 0 ||
+        file_join(h->key_path, sizeof(h->key_path), params->dir, KEY_FILE) < 0 ||
+        file_join(h->lock_path, sizeof(h->lock_path), params->dir, LOCK_FILE) < 0) {
+        r = err_fail(err, errsz, -ENAMETOOLONG, "%s: path too long", params->dir);
         goto cleanup;
     }
     strcpy(h->dir, params->dir);
@@ -2102,18 +1955,18 @@ int history_open(const struct history_params *params, int64_t now_ms, char *err,
         bool key = path_exists(h->key_path), dat = path_exists(h->hist_path);
         bool keys = path_exists(h->keys_path);
         if (!key && !dat && !keys) {
-            r = fail(err, errsz, -ENOENT, "%s: no history here", h->dir);
+            r = err_fail(err, errsz, -ENOENT, "%s: no history here", h->dir);
             goto cleanup;
         }
         if (!key) {
-            r = fail(err, errsz, -ENOKEY,
+            r = err_fail(err, errsz, -ENOKEY,
                      "%s: missing, but %s exists: the history cannot be read without it; restore "
                      "the key file, or wipe the history to start over",
                      h->key_path, dat ? h->hist_path : h->keys_path);
             goto cleanup;
         }
         if (!dat) {
-            r = fail(err, errsz, -ENODATA,
+            r = err_fail(err, errsz, -ENODATA,
                      "%s: missing, but %s exists: the records are gone (removed?); wipe the "
                      "history to start over",
                      h->hist_path, h->key_path);
@@ -2122,7 +1975,7 @@ int history_open(const struct history_params *params, int64_t now_ms, char *err,
     }
     h->sec = sodium_malloc(sizeof(*h->sec));
     if (!h->sec) {
-        r = fail(err, errsz, -ENOMEM, "out of memory");
+        r = err_fail(err, errsz, -ENOMEM, "out of memory");
         goto cleanup;
     }
     r = open_lock(h, err, errsz);
@@ -2190,18 +2043,18 @@ int history_append(struct history *h, enum history_type type, int64_t now_ms, co
     int r;
 
     if (type != HISTORY_INTERACTION && type != HISTORY_AUDIO) {
-        return fail(err, errsz, -EINVAL, "history_append: record type %d cannot be appended",
+        return err_fail(err, errsz, -EINVAL, "history_append: record type %d cannot be appended",
                     (int)type);
     }
     if (len > HISTORY_PAYLOAD_MAX) {
-        return fail(err, errsz, -EMSGSIZE, "a history record of %zu bytes: the limit is %d", len,
+        return err_fail(err, errsz, -EMSGSIZE, "a history record of %zu bytes: the limit is %d", len,
                     HISTORY_PAYLOAD_MAX);
     }
     if (!data && len > 0) {
-        return fail(err, errsz, -EINVAL, "history_append: no data");
+        return err_fail(err, errsz, -EINVAL, "history_append: no data");
     }
     if (h->read_only) {
-        return fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
+        return err_fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
     }
     r = op_begin(h, err, errsz);
     if (r < 0) {
@@ -2212,7 +2065,7 @@ int history_append(struct history *h, enum history_type type, int64_t now_ms, co
         goto cleanup;
     }
     if (h->header_bad) {
-        r = fail(err, errsz, -EBADMSG, "%s; refusing to append", h->header_problem);
+        r = err_fail(err, errsz, -EBADMSG, "%s; refusing to append", h->header_problem);
         goto cleanup;
     }
     r = apply_retention(h, now_ms, false, &rep, err, errsz);
@@ -2220,7 +2073,7 @@ int history_append(struct history *h, enum history_type type, int64_t now_ms, co
         goto cleanup;
     }
     if (h->next_id == UINT64_MAX) {
-        r = fail(err, errsz, -EOVERFLOW, "%s: out of record ids", h->hist_path);
+        r = err_fail(err, errsz, -EOVERFLOW, "%s: out of record ids", h->hist_path);
         goto cleanup;
     }
     r = current_epoch(h, now_ms, &epoch, &key, err, errsz);
@@ -2239,22 +2092,22 @@ int history_append(struct history *h, enum history_type type, int64_t now_ms, co
     };
     buf = malloc(c.size);
     if (!buf) {
-        r = fail(err, errsz, -ENOMEM, "out of memory");
+        r = err_fail(err, errsz, -ENOMEM, "out of memory");
         goto cleanup;
     }
-    put32(buf, c.len);
+    le_put32(buf, c.len);
     buf[4] = FORMAT_VERSION;
     buf[5] = c.type;
     buf[6] = buf[7] = 0;
-    put64(buf + 8, c.epoch);
-    put64(buf + 16, c.id);
-    put64(buf + 24, (uint64_t)c.time_ms);
+    le_put64(buf + 8, c.epoch);
+    le_put64(buf + 16, c.id);
+    le_put64(buf + 24, (uint64_t)c.time_ms);
     randombytes_buf(buf + REC_HDR, REC_NONCE);
     crypto_aead_xchacha20poly1305_ietf_encrypt(buf + REC_HDR + REC_NONCE, NULL, data, len, buf,
                                                REC_HDR, NULL, buf + REC_HDR, key);
     /* One write, then fsync: a crash leaves this record whole or torn at
      * the end, where the next open finds and removes it. */
-    r = pwrite_full(h->fd, buf, c.size, c.off);
+    r = file_pwrite_all(h->fd, buf, c.size, c.off);
     if (r == 0 && fdatasync(h->fd) < 0) {
         r = -errno;
     }
@@ -2262,12 +2115,12 @@ int history_append(struct history *h, enum history_type type, int64_t now_ms, co
         if (ftruncate(h->fd, (off_t)c.off) == 0) {
             fsync(h->fd);
         }
-        fail(err, errsz, r, "%s: cannot append: %s", h->hist_path, strerror(-r));
+        err_fail(err, errsz, r, "%s: cannot append: %s", h->hist_path, strerror(-r));
         goto cleanup;
     }
     r = push_rec(h, &c);
     if (r < 0) {
-        fail(err, errsz, r, "out of memory");
+        err_fail(err, errsz, r, "out of memory");
         goto cleanup;
     }
     h->recs[h->nrec - 1].placed = true;
@@ -2289,7 +2142,7 @@ int history_purge(struct history *h, int64_t now_ms, char *err, size_t errsz,
     int r;
 
     if (h->read_only) {
-        return fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
+        return err_fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
     }
     r = op_begin(h, err, errsz);
     if (r < 0) {
@@ -2322,7 +2175,7 @@ int history_foreach(struct history *h, history_fn fn, void *userdata, char *err,
     if (r == 0) {
         r = ensure_pt(h);
         if (r < 0) {
-            fail(err, errsz, r, "out of memory");
+            err_fail(err, errsz, r, "out of memory");
         }
     }
     if (r < 0) {
@@ -2348,15 +2201,15 @@ int history_foreach(struct history *h, history_fn fn, void *userdata, char *err,
         if (h->io_cap < c->size) {
             uint8_t *n = realloc(h->io, (size_t)c->size);
             if (!n) {
-                r = fail(err, errsz, -ENOMEM, "out of memory");
+                r = err_fail(err, errsz, -ENOMEM, "out of memory");
                 break;
             }
             h->io = n;
             h->io_cap = (size_t)c->size;
         }
-        r = pread_full(h->fd, h->io, (size_t)c->size, c->off, &got);
+        r = file_pread_all(h->fd, h->io, (size_t)c->size, c->off, &got);
         if (r < 0) {
-            fail(err, errsz, r, "%s: cannot read at offset %llu: %s", h->hist_path, ull(c->off),
+            err_fail(err, errsz, r, "%s: cannot read at offset %llu: %s", h->hist_path, ull(c->off),
                  strerror(-r));
             break;
         }
@@ -2396,7 +2249,7 @@ int history_delete(struct history *h, uint64_t id, char *err, size_t errsz)
     int r;
 
     if (h->read_only) {
-        return fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
+        return err_fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
     }
     r = op_begin(h, err, errsz);
     if (r < 0) {
@@ -2407,7 +2260,7 @@ int history_delete(struct history *h, uint64_t id, char *err, size_t errsz)
         goto cleanup;
     }
     if (h->header_bad) {
-        r = fail(err, errsz, -EBADMSG, "%s; refusing to delete", h->header_problem);
+        r = err_fail(err, errsz, -EBADMSG, "%s; refusing to delete", h->header_problem);
         goto cleanup;
     }
     for (i = 0; i < h->nrec; i++) {
@@ -2416,22 +2269,22 @@ int history_delete(struct history *h, uint64_t id, char *err, size_t errsz)
         }
     }
     if (i == h->nrec) {
-        r = fail(err, errsz, -ENOENT, "%s: no readable record %llu", h->hist_path, ull(id));
+        r = err_fail(err, errsz, -ENOENT, "%s: no readable record %llu", h->hist_path, ull(id));
         goto cleanup;
     }
     if (h->recs[i].type == HISTORY_DELETED) {
-        r = fail(err, errsz, -ENOENT, "%s: record %llu is already deleted", h->hist_path, ull(id));
+        r = err_fail(err, errsz, -ENOENT, "%s: record %llu is already deleted", h->hist_path, ull(id));
         goto cleanup;
     }
     key = epoch_key(h, h->recs[i].epoch);
     /* The stub keeps id, epoch and time, so ids stay consecutive. */
-    put32(stub, 0);
+    le_put32(stub, 0);
     stub[4] = FORMAT_VERSION;
     stub[5] = HISTORY_DELETED;
     stub[6] = stub[7] = 0;
-    put64(stub + 8, h->recs[i].epoch);
-    put64(stub + 16, h->recs[i].id);
-    put64(stub + 24, (uint64_t)h->recs[i].time_ms);
+    le_put64(stub + 8, h->recs[i].epoch);
+    le_put64(stub + 16, h->recs[i].id);
+    le_put64(stub + 24, (uint64_t)h->recs[i].time_ms);
     randombytes_buf(stub + REC_HDR, REC_NONCE);
     crypto_aead_xchacha20poly1305_ietf_encrypt(stub + REC_HDR + REC_NONCE, NULL, NULL, 0, stub,
                                                REC_HDR, NULL, stub + REC_HDR, key);
@@ -2491,7 +2344,7 @@ int history_verify(struct history *h, char *err, size_t errsz, struct history_re
         problems = rep.bad + rep.misplaced + rep.no_key + (rep.header_bad ? 1 : 0) +
                    (rep.slot_bad ? 1 : 0) + (rep.torn_kept > 0 ? 1 : 0);
         if (problems > 0) {
-            fail(err, errsz, 0, "%s", rep.problem);
+            err_fail(err, errsz, 0, "%s", rep.problem);
         }
         r = problems > INT_MAX ? INT_MAX : (int)problems;
         if (ret_report) {
@@ -2528,7 +2381,7 @@ static void overwrite(int dirfd, const char *name)
         for (off_t o = 0; o < st.st_size; o += (off_t)sizeof(zeros)) {
             size_t n =
                 st.st_size - o < (off_t)sizeof(zeros) ? (size_t)(st.st_size - o) : sizeof(zeros);
-            if (pwrite_full(fd, zeros, n, (uint64_t)o) < 0) {
+            if (file_pwrite_all(fd, zeros, n, (uint64_t)o) < 0) {
                 break;
             }
         }
@@ -2543,12 +2396,12 @@ int history_wipe(const char *dir, char *err, size_t errsz)
     int removed = 0, r = 0;
 
     if (!dir) {
-        return fail(err, errsz, -EINVAL, "history_wipe: no directory");
+        return err_fail(err, errsz, -EINVAL, "history_wipe: no directory");
     }
     dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dirfd < 0) {
         int e = errno;
-        return fail(err, errsz, -e, "%s: %s", dir, strerror(e));
+        return err_fail(err, errsz, -e, "%s: %s", dir, strerror(e));
     }
     /* Wait for an operation under way to finish; the lock file goes last. */
     lock_fd = openat(dirfd, LOCK_FILE, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
@@ -2563,12 +2416,12 @@ int history_wipe(const char *dir, char *err, size_t errsz)
             removed++;
         } else if (errno != ENOENT && r == 0) {
             int e = errno;
-            r = fail(err, errsz, -e, "%s/%s: cannot remove: %s", dir, our_files[i], strerror(e));
+            r = err_fail(err, errsz, -e, "%s/%s: cannot remove: %s", dir, our_files[i], strerror(e));
         }
     }
     if (fsync(dirfd) < 0 && r == 0) {
         int e = errno;
-        r = fail(err, errsz, -e, "%s: cannot flush the directory: %s", dir, strerror(e));
+        r = err_fail(err, errsz, -e, "%s: cannot flush the directory: %s", dir, strerror(e));
     }
     if (lock_fd >= 0) {
         close(lock_fd);

@@ -6,30 +6,23 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "base-clock.h"
+#include "base-err.h"
 #include "log.h"
 #include "signals.h"
 
-#define ERRSZ 512
 #define FIRST_DELAY_S 0.25
 #define MAX_DELAY_S 5.0
 /* How often a backoff wait looks whether hark is asked to stop. */
 #define STOP_CHECK_NSEC (50 * 1000 * 1000L)
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Returns false when a stop was requested meanwhile. */
 static bool wait_unless_stopped(double seconds)
 {
     const struct timespec slice = {.tv_sec = 0, .tv_nsec = STOP_CHECK_NSEC};
-    double until = now_s() + seconds;
+    double until = now_mono_s() + seconds;
 
-    while (!signals_stop_requested() && now_s() < until) {
+    while (!signals_stop_requested() && now_mono_s() < until) {
         nanosleep(&slice, NULL);
     }
     return !signals_stop_requested();

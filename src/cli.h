@@ -1,4 +1,5 @@
-/* What the subcommands of the hark binary share (main.c, history-cmd.c). */
+/* What the subcommands of the hark binary share (main.c, history-cmd.c,
+ * tune.c); cli-config.c. */
 #pragma once
 
 #include "config.h"

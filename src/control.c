@@ -15,9 +15,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "base-clock.h"
 #include "control.h"
 #include "log.h"
 
@@ -98,14 +98,6 @@ static bool peer_allowed(int fd)
         return false;
     }
     return cred.uid == geteuid() || cred.uid == 0 || cred.gid == getegid();
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Sends one line and closes the connection. Never blocks: the answer, at most
@@ -201,7 +193,7 @@ static void *control_main(void *userdata)
             {.fd = c->listen_fd, .events = POLLIN},
             {.fd = c->stop_fd, .events = POLLIN},
         };
-        int64_t now = now_ms(), next = -1;
+        int64_t now = now_mono_ms(), next = -1;
         int timeout = -1;
 
         for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
@@ -222,7 +214,7 @@ static void *control_main(void *userdata)
         if (fds[1].revents) {
             break;
         }
-        now = now_ms();
+        now = now_mono_ms();
         for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
             struct client *cl = &c->clients[i];
 

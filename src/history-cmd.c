@@ -12,6 +12,8 @@
 
 #include "audio-opus.h"
 #include "audio-sink.h"
+#include "base-err.h"
+#include "base-le.h"
 #include "cli.h"
 #include "config.h"
 #include "history-cmd.h"
@@ -19,7 +21,6 @@
 #include "interaction.h"
 #include "log.h"
 
-#define ERRSZ 512
 
 struct cmd {
     struct hark_config cfg;
@@ -261,16 +262,6 @@ struct find_state {
     size_t audio_len;
 };
 
-static uint64_t get_le(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        v |= (uint64_t)p[i] << (8 * i);
-    }
-    return v;
-}
-
 static int on_find(void *userdata, const struct history_entry *e)
 {
     struct find_state *st = userdata;
@@ -280,11 +271,11 @@ static int on_find(void *userdata, const struct history_entry *e)
         st->time_ms = e->time_ms;
         st->record = record_json(e);
     } else if (e->type == HISTORY_AUDIO && e->len >= INTERACTION_AUDIO_HEADER &&
-               memcmp(e->data, INTERACTION_AUDIO_MAGIC, 8) == 0 && get_le(e->data + 8, 8) == st->id) {
+               memcmp(e->data, INTERACTION_AUDIO_MAGIC, 8) == 0 && le_get(e->data + 8, 8) == st->id) {
         if (st->n_audio < sizeof(st->audio_ids) / sizeof(st->audio_ids[0])) {
             st->audio_ids[st->n_audio++] = e->id;
         }
-        st->audio_frames += (uint32_t)get_le(e->data + 20, 4);
+        st->audio_frames += (uint32_t)le_get(e->data + 20, 4);
         if (st->want_audio && !st->audio) {
             st->audio = malloc(e->len);
             if (st->audio) {
@@ -495,7 +486,7 @@ static int do_audio(struct cmd *c, uint64_t id, const char *path)
         goto out;
     }
     for (pos = INTERACTION_AUDIO_HEADER; pos + 2 <= st.audio_len;) {
-        size_t len = (size_t)get_le(st.audio + pos, 2);
+        size_t len = (size_t)le_get(st.audio + pos, 2);
         ssize_t n;
 
         if (pos + 2 + len > st.audio_len) {

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base-clock.h"
 #include "hooks.h"
 #include "log.h"
 
@@ -33,14 +34,6 @@ struct hooks {
     const char *pending[PENDING_MAX]; /* state names (static strings) */
     size_t n_pending;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int hooks_new(const struct hark_config *cfg, struct hooks **ret)
 {
@@ -63,8 +56,8 @@ void hooks_free(struct hooks *h)
     }
     /* The last state (idle, at the end of a recording) still gets its hook,
      * within one timeout for all. */
-    deadline = now_s() + h->cfg->hooks.timeout_ms / 1000.0;
-    while ((h->running.pid > 0 || h->n_pending > 0) && now_s() < deadline) {
+    deadline = now_mono_s() + h->cfg->hooks.timeout_ms / 1000.0;
+    while ((h->running.pid > 0 || h->n_pending > 0) && now_mono_s() < deadline) {
         struct timespec nap = {.tv_nsec = 10 * 1000 * 1000};
 
         hooks_poll(h);
@@ -155,7 +148,7 @@ static void start(struct hooks *h, const char *state)
         log_warning("hook on_%s: cannot run %s: %s", state, argv[0], strerror(r));
         return;
     }
-    *slot = (struct child){.pid = pid, .deadline = now_s() + h->cfg->hooks.timeout_ms / 1000.0};
+    *slot = (struct child){.pid = pid, .deadline = now_mono_s() + h->cfg->hooks.timeout_ms / 1000.0};
     snprintf(slot->state, sizeof(slot->state), "%s", state);
     log_debug("hook on_%s: started %s (pid %d)", state, argv[0], (int)pid);
 }
@@ -176,7 +169,7 @@ void hooks_run(struct hooks *h, const char *state)
 
 void hooks_poll(struct hooks *h)
 {
-    double now = now_s();
+    double now = now_mono_s();
     struct child *c = &h->running;
 
     if (c->pid > 0) {

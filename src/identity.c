@@ -23,6 +23,8 @@
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
 
+#include "base-file.h"
+
 /* A P-256 key in PEM is ~230 bytes and the certificate ~600; room to spare. */
 #define KEY_PEM_MAX 1024
 #define CRT_DER_MAX 2048
@@ -37,13 +39,6 @@ static const char drbg_personalization[] = "hark identity_provision";
 /* Paths returned by identity_load: valid until its next call. */
 static char loaded_cert_path[PATH_MAX];
 static char loaded_key_path[PATH_MAX];
-
-static int join_path(char *out, size_t outsz, const char *dir, const char *name)
-{
-    int n = snprintf(out, outsz, "%s/%s", dir, name);
-
-    return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
-}
 
 /* mkdir -p with 0700 for every directory we create; existing ones are left
  * as they are (they are the user's). */
@@ -119,56 +114,11 @@ static int format_time(time_t t, int add_years, char out[16])
  * never leaves a half-written key under the real name. */
 static int write_temp(const char *tmp_path, const unsigned char *data, size_t len)
 {
-    size_t done = 0;
-    int fd;
-    int r = 0;
-
     /* A temp file left by an earlier crash: ours, and never in use. */
     if (unlink(tmp_path) < 0 && errno != ENOENT) {
         return -errno;
     }
-    fd = open(tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return -errno;
-    }
-    while (done < len) {
-        ssize_t k = write(fd, data + done, len - done);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            r = -errno;
-            goto cleanup;
-        }
-        done += (size_t)k;
-    }
-    if (fsync(fd) < 0) {
-        r = -errno;
-    }
-
-cleanup:
-    if (close(fd) < 0 && r == 0) {
-        r = -errno;
-    }
-    if (r < 0) {
-        unlink(tmp_path);
-    }
-    return r;
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = 0;
-
-    if (fd < 0) {
-        return -errno;
-    }
-    if (fsync(fd) < 0) {
-        r = -errno;
-    }
-    close(fd);
-    return r;
+    return file_write_new(tmp_path, data, len, 0600);
 }
 
 static bool file_exists(const char *path)
@@ -261,10 +211,10 @@ int identity_provision(const char *dir, bool force, char ret_fingerprint[PIN_STR
     mbedtls_ctr_drbg_init(&drbg);
     mbedtls_pk_init(&pk);
 
-    if (join_path(key_path, sizeof(key_path), dir, IDENTITY_KEY_FILE) < 0 ||
-        join_path(crt_path, sizeof(crt_path), dir, IDENTITY_CERT_FILE) < 0 ||
-        join_path(key_tmp, sizeof(key_tmp), dir, "." IDENTITY_KEY_FILE ".new") < 0 ||
-        join_path(crt_tmp, sizeof(crt_tmp), dir, "." IDENTITY_CERT_FILE ".new") < 0) {
+    if (file_join(key_path, sizeof(key_path), dir, IDENTITY_KEY_FILE) < 0 ||
+        file_join(crt_path, sizeof(crt_path), dir, IDENTITY_CERT_FILE) < 0 ||
+        file_join(key_tmp, sizeof(key_tmp), dir, "." IDENTITY_KEY_FILE ".new") < 0 ||
+        file_join(crt_tmp, sizeof(crt_tmp), dir, "." IDENTITY_CERT_FILE ".new") < 0) {
         snprintf(err, errsz, "%s: path too long", dir);
         r = -ENAMETOOLONG;
         goto cleanup;
@@ -371,7 +321,7 @@ int identity_provision(const char *dir, bool force, char ret_fingerprint[PIN_STR
         goto cleanup;
     }
     temps = false;
-    r = sync_dir(dir);
+    r = file_sync_dir(dir);
     if (r < 0) {
         snprintf(err, errsz, "%s: cannot sync: %s", dir, strerror(-r));
         goto cleanup;
@@ -445,29 +395,33 @@ static int open_private(const char *path, const char *other, const char *dir, ch
 
 /* Reads a whole (small) file into a NUL-terminated buffer, as the mbedTLS
  * PEM parsers want it. */
-static int read_all(int fd, unsigned char *buf, size_t bufsz, size_t *ret_len)
+static int read_pem(int fd, unsigned char *buf, size_t bufsz, size_t *ret_len)
 {
-    size_t len = 0;
+    int r = file_read_fd(fd, buf, bufsz - 1, ret_len);
 
-    for (;;) {
-        if (len + 1 >= bufsz) {
-            return -EFBIG;
-        }
-        ssize_t k = read(fd, buf + len, bufsz - 1 - len);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            return -errno;
-        }
-        if (k == 0) {
-            break;
-        }
-        len += (size_t)k;
+    if (r == 0) {
+        buf[*ret_len] = '\0';
     }
-    buf[len] = '\0';
-    *ret_len = len;
-    return 0;
+    return r;
+}
+
+/* The device key from key_fd (opened by open_private) into key; the PEM
+ * text is wiped from the stack whatever happens. */
+static int read_key(int key_fd, const char *key_path, mbedtls_pk_context *key, char *err,
+                    size_t errsz)
+{
+    unsigned char key_pem[KEY_PEM_MAX * 4];
+    size_t key_len = 0;
+    int r = read_pem(key_fd, key_pem, sizeof(key_pem), &key_len);
+
+    if (r < 0) {
+        snprintf(err, errsz, "%s: cannot read: %s", key_path, strerror(-r));
+    } else if (mbedtls_pk_parse_key(key, key_pem, key_len + 1, NULL, 0) != 0) {
+        snprintf(err, errsz, "%s: not a private key (PEM)", key_path);
+        r = -EBADMSG;
+    }
+    mbedtls_platform_zeroize(key_pem, sizeof(key_pem));
+    return r;
 }
 
 int identity_load(const char *dir, char ret_fingerprint[PIN_STRING_MAX], const char **ret_cert_path,
@@ -475,11 +429,9 @@ int identity_load(const char *dir, char ret_fingerprint[PIN_STRING_MAX], const c
 {
     mbedtls_pk_context key;
     mbedtls_x509_crt crt;
-    unsigned char key_pem[KEY_PEM_MAX * 4];
     unsigned char crt_pem[CRT_PEM_MAX * 4];
     char fingerprint[PIN_STRING_MAX];
     char key_path[PATH_MAX], crt_path[PATH_MAX];
-    size_t key_len = 0;
     size_t crt_len = 0;
     int key_fd = -1;
     int crt_fd = -1;
@@ -488,8 +440,8 @@ int identity_load(const char *dir, char ret_fingerprint[PIN_STRING_MAX], const c
     mbedtls_pk_init(&key);
     mbedtls_x509_crt_init(&crt);
 
-    if (join_path(key_path, sizeof(key_path), dir, IDENTITY_KEY_FILE) < 0 ||
-        join_path(crt_path, sizeof(crt_path), dir, IDENTITY_CERT_FILE) < 0) {
+    if (file_join(key_path, sizeof(key_path), dir, IDENTITY_KEY_FILE) < 0 ||
+        file_join(crt_path, sizeof(crt_path), dir, IDENTITY_CERT_FILE) < 0) {
         snprintf(err, errsz, "%s: path too long", dir);
         r = -ENAMETOOLONG;
         goto cleanup;
@@ -506,7 +458,7 @@ int identity_load(const char *dir, char ret_fingerprint[PIN_STRING_MAX], const c
     }
     /* Both are read through the descriptors checked above, not looked up
      * again by name. */
-    r = read_all(crt_fd, crt_pem, sizeof(crt_pem), &crt_len);
+    r = read_pem(crt_fd, crt_pem, sizeof(crt_pem), &crt_len);
     if (r < 0) {
         snprintf(err, errsz, "%s: cannot read: %s", crt_path, strerror(-r));
         goto cleanup;
@@ -521,14 +473,8 @@ int identity_load(const char *dir, char ret_fingerprint[PIN_STRING_MAX], const c
     /* The key must belong to the certificate: a mismatched pair (say, an
      * interrupted re-provision) would only fail later, inside the TLS
      * handshake, with a far less helpful message. */
-    r = read_all(key_fd, key_pem, sizeof(key_pem), &key_len);
+    r = read_key(key_fd, key_path, &key, err, errsz);
     if (r < 0) {
-        snprintf(err, errsz, "%s: cannot read: %s", key_path, strerror(-r));
-        goto cleanup;
-    }
-    if (mbedtls_pk_parse_key(&key, key_pem, key_len + 1, NULL, 0) != 0) {
-        snprintf(err, errsz, "%s: not a private key (PEM)", key_path);
-        r = -EBADMSG;
         goto cleanup;
     }
     if (mbedtls_pk_check_pair(&crt.pk, &key) != 0) {
@@ -546,7 +492,6 @@ int identity_load(const char *dir, char ret_fingerprint[PIN_STRING_MAX], const c
     r = 0;
 
 cleanup:
-    mbedtls_platform_zeroize(key_pem, sizeof(key_pem));
     mbedtls_pk_free(&key);
     mbedtls_x509_crt_free(&crt);
     if (key_fd >= 0) {
@@ -562,15 +507,13 @@ int identity_fingerprint(const char *dir, char ret_fingerprint[PIN_STRING_MAX], 
                          size_t errsz)
 {
     mbedtls_pk_context key;
-    unsigned char key_pem[KEY_PEM_MAX * 4];
     char key_path[PATH_MAX];
     char fingerprint[PIN_STRING_MAX];
-    size_t key_len = 0;
     int key_fd = -1;
     int r;
 
     mbedtls_pk_init(&key);
-    if (join_path(key_path, sizeof(key_path), dir, IDENTITY_KEY_FILE) < 0) {
+    if (file_join(key_path, sizeof(key_path), dir, IDENTITY_KEY_FILE) < 0) {
         snprintf(err, errsz, "%s: path too long", dir);
         r = -ENAMETOOLONG;
         goto cleanup;
@@ -580,14 +523,8 @@ int identity_fingerprint(const char *dir, char ret_fingerprint[PIN_STRING_MAX], 
         r = key_fd;
         goto cleanup;
     }
-    r = read_all(key_fd, key_pem, sizeof(key_pem), &key_len);
+    r = read_key(key_fd, key_path, &key, err, errsz);
     if (r < 0) {
-        snprintf(err, errsz, "%s: cannot read: %s", key_path, strerror(-r));
-        goto cleanup;
-    }
-    if (mbedtls_pk_parse_key(&key, key_pem, key_len + 1, NULL, 0) != 0) {
-        snprintf(err, errsz, "%s: not a private key (PEM)", key_path);
-        r = -EBADMSG;
         goto cleanup;
     }
     r = pin_of_key(&key, fingerprint);
@@ -599,7 +536,6 @@ int identity_fingerprint(const char *dir, char ret_fingerprint[PIN_STRING_MAX], 
     r = 0;
 
 cleanup:
-    mbedtls_platform_zeroize(key_pem, sizeof(key_pem));
     mbedtls_pk_free(&key);
     if (key_fd >= 0) {
         close(key_fd);

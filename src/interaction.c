@@ -3,17 +3,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cJSON.h>
 
 #include "audio-source.h"
+#include "base-clock.h"
+#include "base-err.h"
+#include "base-le.h"
 #include "events.h"
 #include "interaction.h"
 #include "log.h"
 #include "redact.h"
 
-#define ERRSZ 512
 
 /* At most this many transcripts, intents, responses or slot values per
  * request: a cloud that sends more is not trusted with the request, which is
@@ -52,10 +53,7 @@ struct interaction {
 
 int64_t interaction_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return now_real_ms();
 }
 
 /* Words never linger in freed memory. */
@@ -370,13 +368,6 @@ void interaction_audio(struct interaction *in, const uint8_t *opus, size_t len)
     in->audio_frames++;
 }
 
-static void put_le(uint8_t *p, uint64_t v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        p[i] = (uint8_t)(v >> (8 * i));
-    }
-}
-
 /* cJSON frees without wiping: its strings (the slots object's too) are
  * wiped first. */
 static void wipe_json(cJSON *o)
@@ -449,9 +440,9 @@ static int remember(struct interaction *in, char *err, size_t errsz)
     }
     if (in->record_audio && in->audio_frames > 0) {
         memcpy(in->audio, INTERACTION_AUDIO_MAGIC, 8);
-        put_le(in->audio + 8, record, 8);
-        put_le(in->audio + 16, AUDIO_RATE, 4);
-        put_le(in->audio + 20, in->audio_frames, 4);
+        le_put(in->audio + 8, record, 8);
+        le_put(in->audio + 16, AUDIO_RATE, 4);
+        le_put(in->audio + 20, in->audio_frames, 4);
         r = history_append(in->history, HISTORY_AUDIO, interaction_now_ms(), in->audio,
                            in->audio_len, err, errsz, &audio_record);
         if (r < 0) {

@@ -158,28 +158,6 @@ static void command_usage(FILE *out, const char *name)
     fputs("See doc/cli.md.\n", out);
 }
 
-int cli_load_config(const char *path, struct hark_config *cfg)
-{
-    char err[ERRSZ];
-    int r;
-
-    config_init_defaults(cfg);
-    if (!path) {
-        path = config_default_path();
-        if (!path) {
-            log_info("no config file, using built-in defaults");
-            return 0;
-        }
-    }
-    r = config_load(cfg, path, err, sizeof(err));
-    if (r < 0) {
-        log_error("%s", err);
-        return r;
-    }
-    log_info("config: %s", path);
-    return 0;
-}
-
 /* The options `hark listen` and `hark run` share; --output is run's only. */
 struct pipeline_args {
     const char *config_path;

@@ -3,12 +3,9 @@
 #include "pin.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/error.h>
@@ -16,6 +13,8 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/x509_crt.h>
+
+#include "base-file.h"
 
 #define PIN_PREFIX "sha256/"
 #define PIN_PREFIX_LEN (sizeof(PIN_PREFIX) - 1)
@@ -72,76 +71,24 @@ cleanup:
     return r;
 }
 
-/* Reads a whole file into a NUL-terminated buffer (the PEM parser wants one). */
-static int read_file(const char *path, unsigned char **ret_buf, size_t *ret_len)
-{
-    struct stat st;
-    unsigned char *buf = NULL;
-    size_t len = 0;
-    int fd;
-    int r;
-
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        return -errno;
-    }
-    if (fstat(fd, &st) < 0) {
-        r = -errno;
-        goto cleanup;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        r = -EINVAL;
-        goto cleanup;
-    }
-    if (st.st_size > PIN_FILE_MAX) {
-        r = -EFBIG;
-        goto cleanup;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        r = -ENOMEM;
-        goto cleanup;
-    }
-    while (len < (size_t)st.st_size) {
-        ssize_t k = read(fd, buf + len, (size_t)st.st_size - len);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            r = -errno;
-            goto cleanup;
-        }
-        if (k == 0) {
-            break;
-        }
-        len += (size_t)k;
-    }
-    buf[len] = '\0';
-    *ret_buf = buf;
-    *ret_len = len;
-    buf = NULL;
-    r = 0;
-
-cleanup:
-    free(buf);
-    close(fd);
-    return r;
-}
-
 int pin_from_file(const char *path, char ret_pin[PIN_STRING_MAX], char *err, size_t errsz)
 {
     static const char begin[] = "-----BEGIN CERTIFICATE-----";
     static const char end[] = "-----END CERTIFICATE-----";
     mbedtls_pem_context pem;
+    char *text = NULL;
     unsigned char *buf = NULL;
     size_t len = 0;
     size_t used = 0;
     int r;
 
     mbedtls_pem_init(&pem);
-    r = read_file(path, &buf, &len);
-    if (r == -EINVAL) {
+    /* NUL-terminated: the PEM parser wants that. */
+    r = file_read_alloc(path, PIN_FILE_MAX, &text, &len);
+    buf = (unsigned char *)text;
+    if (r == -EINVAL || r == -EISDIR) {
         snprintf(err, errsz, "%s: not a regular file", path);
+        r = -EINVAL;
         goto cleanup;
     }
     if (r == -EFBIG) {

@@ -6,13 +6,14 @@
 #include <limits.h>
 #include <malloc.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 #include <mbedtls/base64.h>
+
+#include "base-err.h"
 
 /* The audio format a start announces; version 1 knows no other. */
 #define START_CODEC "opus"
@@ -49,19 +50,6 @@ const char *proto_type_name(enum proto_type type)
         return type_names[PROTO_UNKNOWN];
     }
     return type_names[type];
-}
-
-__attribute__((format(printf, 3, 4))) static void set_error(char *err, size_t errsz,
-                                                            const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
 }
 
 /* ---- The text, before cJSON sees it ---------------------------------- */
@@ -176,13 +164,13 @@ static int check_text(const unsigned char *s, size_t len, char *err, size_t errs
         size_t n;
 
         if (c == '\0') {
-            set_error(err, errsz, "a NUL byte at offset %zu", i);
+            err_set(err, errsz, "a NUL byte at offset %zu", i);
             return -EBADMSG;
         }
         if (c >= 0x80) {
             n = utf8_sequence(s + i, len - i);
             if (n == 0) {
-                set_error(err, errsz, "invalid UTF-8 at offset %zu", i);
+                err_set(err, errsz, "invalid UTF-8 at offset %zu", i);
                 return -EBADMSG;
             }
             i += n;
@@ -192,12 +180,12 @@ static int check_text(const unsigned char *s, size_t len, char *err, size_t errs
             if (c == '"') {
                 in_string = false;
             } else if (c < 0x20) {
-                set_error(err, errsz, "an unescaped control character in a string at offset %zu",
+                err_set(err, errsz, "an unescaped control character in a string at offset %zu",
                           i);
                 return -EBADMSG;
             } else if (c == '\\') {
                 if (len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0) {
-                    set_error(err, errsz, "a NUL (\\u0000) in a string at offset %zu", i);
+                    err_set(err, errsz, "a NUL (\\u0000) in a string at offset %zu", i);
                     return -EBADMSG;
                 }
                 /* Skips the escaped character, which may be a quote. */
@@ -214,7 +202,7 @@ static int check_text(const unsigned char *s, size_t len, char *err, size_t errs
         if (c == '-' || is_digit(c)) {
             n = number_length(s + i, len - i);
             if (n == 0) {
-                set_error(err, errsz, "a malformed number at offset %zu", i);
+                err_set(err, errsz, "a malformed number at offset %zu", i);
                 return -EBADMSG;
             }
             i += n;
@@ -251,7 +239,7 @@ static int find(const struct fields *f, const char *name, enum presence presence
     for (const cJSON *it = f->obj->child; it; it = it->next) {
         if (it->string && strcmp(it->string, name) == 0) {
             if (found) {
-                set_error(f->err, f->errsz, "%s: \"%s\" is given twice", f->type, name);
+                err_set(f->err, f->errsz, "%s: \"%s\" is given twice", f->type, name);
                 return -EBADMSG;
             }
             found = it;
@@ -261,7 +249,7 @@ static int find(const struct fields *f, const char *name, enum presence presence
         found = NULL;
     }
     if (!found && presence == REQUIRED) {
-        set_error(f->err, f->errsz, "%s: \"%s\" is missing", f->type, name);
+        err_set(f->err, f->errsz, "%s: \"%s\" is missing", f->type, name);
         return -EBADMSG;
     }
     *ret_item = found;
@@ -273,11 +261,11 @@ static int find(const struct fields *f, const char *name, enum presence presence
 static int check_string(const struct fields *f, const cJSON *item, const char *what)
 {
     if (!cJSON_IsString(item) || !item->valuestring) {
-        set_error(f->err, f->errsz, "%s: %s is not a string", f->type, what);
+        err_set(f->err, f->errsz, "%s: %s is not a string", f->type, what);
         return -EBADMSG;
     }
     if (strlen(item->valuestring) > PROTO_STRING_MAX) {
-        set_error(f->err, f->errsz, "%s: %s is longer than %d bytes", f->type, what,
+        err_set(f->err, f->errsz, "%s: %s is longer than %d bytes", f->type, what,
                   PROTO_STRING_MAX);
         return -EBADMSG;
     }
@@ -294,7 +282,7 @@ static int copy_string(const struct fields *f, const cJSON *item, const char *wh
     }
     s = strdup(item->valuestring);
     if (!s) {
-        set_error(f->err, f->errsz, "%s: out of memory", f->type);
+        err_set(f->err, f->errsz, "%s: out of memory", f->type);
         return -ENOMEM;
     }
     *ret = s;
@@ -335,7 +323,7 @@ static int get_uint(const struct fields *f, const char *name, enum presence pres
     }
     d = cJSON_IsNumber(item) ? item->valuedouble : NAN;
     if (!(d >= 0 && d <= max) || d != floor(d)) {
-        set_error(f->err, f->errsz, "%s: \"%s\" is not a whole number from 0 to %.0f", f->type,
+        err_set(f->err, f->errsz, "%s: \"%s\" is not a whole number from 0 to %.0f", f->type,
                   name, max);
         return -EBADMSG;
     }
@@ -361,7 +349,7 @@ static int get_number(const struct fields *f, const char *name, double *ret)
     }
     /* 1e999 is a valid JSON number that cJSON reads as infinity. */
     if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble)) {
-        set_error(f->err, f->errsz, "%s: \"%s\" is not a finite number", f->type, name);
+        err_set(f->err, f->errsz, "%s: \"%s\" is not a finite number", f->type, name);
         return -EBADMSG;
     }
     *ret = item->valuedouble;
@@ -378,7 +366,7 @@ static int get_bool(const struct fields *f, const char *name, enum presence pres
         return r;
     }
     if (!cJSON_IsBool(item)) {
-        set_error(f->err, f->errsz, "%s: \"%s\" is not a boolean", f->type, name);
+        err_set(f->err, f->errsz, "%s: \"%s\" is not a boolean", f->type, name);
         return -EBADMSG;
     }
     *ret = cJSON_IsTrue(item);
@@ -396,7 +384,7 @@ static int expect_uint(const struct fields *f, const char *name, uint32_t want)
         return r;
     }
     if (v != want) {
-        set_error(f->err, f->errsz, "%s: \"%s\" is %u, not %u", f->type, name, v, want);
+        err_set(f->err, f->errsz, "%s: \"%s\" is %u, not %u", f->type, name, v, want);
         return -EBADMSG;
     }
     return 0;
@@ -411,7 +399,7 @@ static int parse_slots(const struct fields *f, struct proto_msg *msg)
         return r;
     }
     if (!cJSON_IsObject(slots)) {
-        set_error(f->err, f->errsz, "%s: \"slots\" is not an object", f->type);
+        err_set(f->err, f->errsz, "%s: \"slots\" is not an object", f->type);
         return -EBADMSG;
     }
     for (const cJSON *it = slots->child; it; it = it->next) {
@@ -419,18 +407,18 @@ static int parse_slots(const struct fields *f, struct proto_msg *msg)
         char what[80];
 
         if (msg->n_slots == PROTO_SLOTS_MAX) {
-            set_error(f->err, f->errsz, "%s: more than %d slots", f->type, PROTO_SLOTS_MAX);
+            err_set(f->err, f->errsz, "%s: more than %d slots", f->type, PROTO_SLOTS_MAX);
             return -EBADMSG;
         }
         if (!it->string || strlen(it->string) > PROTO_STRING_MAX) {
-            set_error(f->err, f->errsz, "%s: a slot name is longer than %d bytes", f->type,
+            err_set(f->err, f->errsz, "%s: a slot name is longer than %d bytes", f->type,
                       PROTO_STRING_MAX);
             return -EBADMSG;
         }
         /* As with fields: a slot given twice would mean two things. */
         for (size_t i = 0; i < msg->n_slots; i++) {
             if (strcmp(msg->slots[i].name, it->string) == 0) {
-                set_error(f->err, f->errsz, "%s: slot \"%.32s\" is given twice", f->type,
+                err_set(f->err, f->errsz, "%s: slot \"%.32s\" is given twice", f->type,
                           it->string);
                 return -EBADMSG;
             }
@@ -446,7 +434,7 @@ static int parse_slots(const struct fields *f, struct proto_msg *msg)
         /* Counted before the check so that finish frees half a slot too. */
         msg->n_slots++;
         if (!slot->name || !slot->value) {
-            set_error(f->err, f->errsz, "%s: out of memory", f->type);
+            err_set(f->err, f->errsz, "%s: out of memory", f->type);
             return -ENOMEM;
         }
     }
@@ -471,14 +459,14 @@ static int parse_bundle(const struct fields *f, struct proto_msg *msg)
     }
     len = strlen(item->valuestring);
     if (len == 0) {
-        set_error(f->err, f->errsz, "%s: \"bundle\" is empty", f->type);
+        err_set(f->err, f->errsz, "%s: \"bundle\" is empty", f->type);
         return -EBADMSG;
     }
     msg->bundle = malloc(PROTO_UPDATE_MAX);
     again = malloc(len + 1);
     if (!msg->bundle || !again) {
         free(again);
-        set_error(f->err, f->errsz, "%s: out of memory", f->type);
+        err_set(f->err, f->errsz, "%s: out of memory", f->type);
         return -ENOMEM;
     }
     r = mbedtls_base64_decode(msg->bundle, PROTO_UPDATE_MAX, &n,
@@ -490,7 +478,7 @@ static int parse_bundle(const struct fields *f, struct proto_msg *msg)
         r = 0;
     } else {
         msg->bundle_len = 0;
-        set_error(f->err, f->errsz, "%s: \"bundle\" is not the base64 of 1 to %d bytes", f->type,
+        err_set(f->err, f->errsz, "%s: \"bundle\" is not the base64 of 1 to %d bytes", f->type,
                   PROTO_UPDATE_MAX);
         r = -EBADMSG;
     }
@@ -534,7 +522,7 @@ static int parse_fields(const struct fields *f, struct proto_msg *msg)
 
             r = get_string(f, "codec", REQUIRED, &codec);
             if (r >= 0 && strcmp(codec, START_CODEC) != 0) {
-                set_error(f->err, f->errsz, "start: \"codec\" is \"%.32s\", not \"%s\"", codec,
+                err_set(f->err, f->errsz, "start: \"codec\" is \"%.32s\", not \"%s\"", codec,
                           START_CODEC);
                 r = -EBADMSG;
             }
@@ -627,15 +615,15 @@ int proto_parse(const char *text, size_t len, struct proto_msg *ret_msg, char *e
     int r;
 
     if ((!text && len > 0) || !ret_msg) {
-        set_error(err, errsz, "no message");
+        err_set(err, errsz, "no message");
         return -EINVAL;
     }
     if (len > PROTO_TEXT_MAX) {
-        set_error(err, errsz, "%zu bytes, more than %d", len, PROTO_TEXT_MAX);
+        err_set(err, errsz, "%zu bytes, more than %d", len, PROTO_TEXT_MAX);
         return -EMSGSIZE;
     }
     if (len == 0) {
-        set_error(err, errsz, "an empty message");
+        err_set(err, errsz, "an empty message");
         return -EBADMSG;
     }
     r = check_text((const unsigned char *)text, len, err, errsz);
@@ -649,7 +637,7 @@ int proto_parse(const char *text, size_t len, struct proto_msg *ret_msg, char *e
      * the object (trailing garbage) is refused. */
     copy = malloc(len + 1);
     if (!copy) {
-        set_error(err, errsz, "out of memory");
+        err_set(err, errsz, "out of memory");
         r = -ENOMEM;
         goto cleanup;
     }
@@ -657,12 +645,12 @@ int proto_parse(const char *text, size_t len, struct proto_msg *ret_msg, char *e
     copy[len] = '\0';
     root = cJSON_ParseWithLengthOpts(copy, len + 1, &end, true);
     if (!root) {
-        set_error(err, errsz, "not JSON (at offset %td)", end && end >= copy ? end - copy : 0);
+        err_set(err, errsz, "not JSON (at offset %td)", end && end >= copy ? end - copy : 0);
         r = -EBADMSG;
         goto cleanup;
     }
     if (!cJSON_IsObject(root)) {
-        set_error(err, errsz, "not a JSON object");
+        err_set(err, errsz, "not a JSON object");
         r = -EBADMSG;
         goto cleanup;
     }

@@ -13,17 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base-file.h"
+
 /* A key line is 45 bytes and a version line 21 at most. */
 #define SMALL_FILE_MAX 128
 #define VERSION_DIGITS_MAX 20
-
-static int join(char *out, size_t outsz, const char *dir, const char *prefix, const char *name,
-                const char *suffix)
-{
-    int n = snprintf(out, outsz, "%s/%s%s%s", dir, prefix, name, suffix);
-
-    return n < 0 || (size_t)n >= outsz ? -ENAMETOOLONG : 0;
-}
 
 /* Reads a whole file of at most max bytes that this user owns and nobody
  * else may write. -ENOENT when missing (err not set), else err names it. */
@@ -31,7 +25,6 @@ static int read_checked(const char *path, uint8_t *buf, size_t max, size_t *ret_
                         size_t errsz)
 {
     struct stat st;
-    size_t len = 0;
     int fd, r = 0;
 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
@@ -65,49 +58,14 @@ static int read_checked(const char *path, uint8_t *buf, size_t max, size_t *ret_
         r = -EPERM;
         goto finish;
     }
-    for (;;) {
-        ssize_t k = read(fd, buf + len, max - len);
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            r = -errno;
-            snprintf(err, errsz, "%s: cannot read: %s", path, strerror(-r));
-            goto finish;
-        }
-        if (k == 0) {
-            break;
-        }
-        len += (size_t)k;
-        if (len == max) {
-            uint8_t extra;
-            if (read(fd, &extra, 1) > 0) {
-                snprintf(err, errsz, "%s: larger than %zu bytes", path, max);
-                r = -EFBIG;
-                goto finish;
-            }
-            break;
-        }
+    r = file_read_fd(fd, buf, max, ret_len);
+    if (r == -EFBIG) {
+        snprintf(err, errsz, "%s: larger than %zu bytes", path, max);
+    } else if (r < 0) {
+        snprintf(err, errsz, "%s: cannot read: %s", path, strerror(-r));
     }
-    *ret_len = len;
 
 finish:
-    close(fd);
-    return r;
-}
-
-static int sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int r = 0;
-
-    if (fd < 0) {
-        return -errno;
-    }
-    if (fsync(fd) < 0) {
-        r = -errno;
-    }
     close(fd);
     return r;
 }
@@ -118,56 +76,12 @@ static int sync_dir(const char *dir)
 static int write_atomic(const char *dir, const char *name, const void *data, size_t len,
                         mode_t mode, char *err, size_t errsz)
 {
-    char path[PATH_MAX], tmp[PATH_MAX];
-    const uint8_t *p = data;
-    size_t done = 0;
-    int fd, r = 0;
+    int r = file_write_atomic(dir, name, ".new", data, len, mode);
 
-    if (join(path, sizeof(path), dir, "", name, "") < 0 ||
-        join(tmp, sizeof(tmp), dir, ".", name, ".new") < 0) {
+    if (r == -ENAMETOOLONG) {
         snprintf(err, errsz, "%s: path too long", dir);
-        return -ENAMETOOLONG;
-    }
-    /* A temp file left by an earlier crash: ours, and never in use. */
-    if (unlink(tmp) < 0 && errno != ENOENT) {
-        r = -errno;
-        snprintf(err, errsz, "%s: cannot remove: %s", tmp, strerror(-r));
-        return r;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) {
-        r = -errno;
-        snprintf(err, errsz, "%s: cannot create: %s", tmp, strerror(-r));
-        return r;
-    }
-    /* The umask may have taken more than asked; never less. */
-    if (fchmod(fd, mode) < 0) {
-        r = -errno;
-    }
-    while (r == 0 && done < len) {
-        ssize_t k = write(fd, p + done, len - done);
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            r = -errno;
-            break;
-        }
-        done += (size_t)k;
-    }
-    if (r == 0 && fsync(fd) < 0) {
-        r = -errno;
-    }
-    if (close(fd) < 0 && r == 0) {
-        r = -errno;
-    }
-    if (r == 0 && rename(tmp, path) < 0) {
-        r = -errno;
-    }
-    if (r < 0) {
-        snprintf(err, errsz, "%s: cannot write: %s", path, strerror(-r));
-        unlink(tmp);
+    } else if (r < 0) {
+        snprintf(err, errsz, "%s/%s: cannot write: %s", dir, name, strerror(-r));
     }
     return r;
 }
@@ -179,7 +93,7 @@ static int load_key(const char *dir, struct update_state *st, char *err, size_t 
     size_t len = 0;
     int r;
 
-    if (join(path, sizeof(path), dir, "", UPDATE_KEY_FILE, "") < 0) {
+    if (file_join(path, sizeof(path), dir, UPDATE_KEY_FILE) < 0) {
         snprintf(err, errsz, "%s: path too long", dir);
         return -ENAMETOOLONG;
     }
@@ -209,7 +123,7 @@ static int load_version(const char *dir, uint64_t *ret, char *err, size_t errsz)
     bool ok;
     int r;
 
-    if (join(path, sizeof(path), dir, "", UPDATE_VERSION_FILE, "") < 0) {
+    if (file_join(path, sizeof(path), dir, UPDATE_VERSION_FILE) < 0) {
         snprintf(err, errsz, "%s: path too long", dir);
         return -ENAMETOOLONG;
     }
@@ -285,7 +199,7 @@ int update_store_load_applied(const char *dir, struct update_state *st, const ch
     size_t len = 0;
     int r;
 
-    if (join(path, sizeof(path), dir, "", UPDATE_BUNDLE_FILE, "") < 0) {
+    if (file_join(path, sizeof(path), dir, UPDATE_BUNDLE_FILE) < 0) {
         snprintf(err, errsz, "%s: path too long", dir);
         return -ENAMETOOLONG;
     }
@@ -335,7 +249,7 @@ static int lock_dir(const char *dir, char *err, size_t errsz)
     char path[PATH_MAX];
     int fd;
 
-    if (join(path, sizeof(path), dir, "", UPDATE_LOCK_FILE, "") < 0) {
+    if (file_join(path, sizeof(path), dir, UPDATE_LOCK_FILE) < 0) {
         snprintf(err, errsz, "%s: path too long", dir);
         return -ENAMETOOLONG;
     }
@@ -393,7 +307,7 @@ int update_store_apply(const char *dir, struct update_state *st, const uint8_t *
     if (r < 0) {
         goto finish;
     }
-    r = sync_dir(dir);
+    r = file_sync_dir(dir);
     if (r < 0) {
         snprintf(err, errsz, "%s: cannot sync: %s", dir, strerror(-r));
         goto finish;
@@ -437,7 +351,7 @@ int update_store_set_key(const char *dir, const uint8_t key[UPDATE_KEY_BYTES], b
     /* The applied update goes first: a crash then leaves the old key and no
      * update, which is where the new key starts anyway. */
     for (size_t i = 0; st.have_key && i < sizeof(forget) / sizeof(forget[0]); i++) {
-        if (join(path, sizeof(path), dir, "", forget[i], "") < 0) {
+        if (file_join(path, sizeof(path), dir, forget[i]) < 0) {
             snprintf(err, errsz, "%s: path too long", dir);
             return -ENAMETOOLONG;
         }
@@ -453,7 +367,7 @@ int update_store_set_key(const char *dir, const uint8_t key[UPDATE_KEY_BYTES], b
     if (r < 0) {
         return r;
     }
-    r = sync_dir(dir);
+    r = file_sync_dir(dir);
     if (r < 0) {
         snprintf(err, errsz, "%s: cannot sync: %s", dir, strerror(-r));
         return r;

@@ -5,13 +5,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include <sodium.h>
 
+#include "base-err.h"
 #include "protocol.h"
 
 _Static_assert(UPDATE_BUNDLE_MAX == PROTO_UPDATE_MAX, "a bundle must fit the update message");
@@ -30,19 +30,6 @@ static const char *const rule_names[UPDATE_RULES] = {
     [UPDATE_REDACT_INTENTS] = "redact_intents", [UPDATE_REDACT_WORDS] = "redact_words",
     [UPDATE_ALLOW_INTENTS] = "allow_intents",   [UPDATE_DEFAULT_ACTION] = "default_action",
 };
-
-__attribute__((format(printf, 3, 4))) static void set_error(char *err, size_t errsz,
-                                                            const char *fmt, ...)
-{
-    va_list ap;
-
-    if (!err || errsz == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, errsz, fmt, ap);
-    va_end(ap);
-}
 
 const char *update_rule_name(enum update_rule rule)
 {
@@ -92,7 +79,7 @@ struct reader {
 static int need(struct reader *r, size_t n, const char *what)
 {
     if (r->len - r->off < n) {
-        set_error(r->err, r->errsz, "truncated: the file ends at offset %zu, in %s", r->len, what);
+        err_set(r->err, r->errsz, "truncated: the file ends at offset %zu, in %s", r->len, what);
         return -EBADMSG;
     }
     return 0;
@@ -155,7 +142,7 @@ static int read_text(struct reader *r, size_t n, const char *what, char *out)
         uint8_t lo = 0x80, hi = 0xBF;
 
         if (s[i] < 0x20 || s[i] == 0x7f) {
-            set_error(r->err, r->errsz, "%s: a control character at offset %zu", what, r->off + i);
+            err_set(r->err, r->errsz, "%s: a control character at offset %zu", what, r->off + i);
             return -EBADMSG;
         }
         if (s[i] < 0x80) {
@@ -178,7 +165,7 @@ static int read_text(struct reader *r, size_t n, const char *what, char *out)
             ok = s[i + j] >= 0x80 && s[i + j] <= 0xBF;
         }
         if (!ok) {
-            set_error(r->err, r->errsz, "%s: invalid UTF-8 at offset %zu", what, r->off + i);
+            err_set(r->err, r->errsz, "%s: invalid UTF-8 at offset %zu", what, r->off + i);
             return -EBADMSG;
         }
         i += k;
@@ -196,7 +183,7 @@ static int read_pin(struct reader *r, size_t at, unsigned n, const char *what,
     int e;
 
     if (n == 0 || n >= PIN_STRING_MAX) {
-        set_error(r->err, r->errsz, "%s at offset %zu: %u bytes long, not a pin", what, at, n);
+        err_set(r->err, r->errsz, "%s at offset %zu: %u bytes long, not a pin", what, at, n);
         return -EBADMSG;
     }
     e = read_text(r, n, what, out);
@@ -204,7 +191,7 @@ static int read_pin(struct reader *r, size_t at, unsigned n, const char *what,
         return e;
     }
     if (!pin_is_valid(out)) {
-        set_error(r->err, r->errsz, "%s at offset %zu is not sha256/ and the base64 of 32 bytes",
+        err_set(r->err, r->errsz, "%s at offset %zu is not sha256/ and the base64 of 32 bytes",
                   what, at);
         return -EBADMSG;
     }
@@ -221,7 +208,7 @@ static int parse_rules(struct reader *r, struct update_bundle *b)
         return e;
     }
     if (count > UPDATE_RULES) {
-        set_error(r->err, r->errsz, "%u rules, at most %d", count, UPDATE_RULES);
+        err_set(r->err, r->errsz, "%u rules, at most %d", count, UPDATE_RULES);
         return -EBADMSG;
     }
     for (unsigned i = 0; i < count; i++) {
@@ -235,7 +222,7 @@ static int parse_rules(struct reader *r, struct update_bundle *b)
             return e;
         }
         if (name_len == 0 || name_len > RULE_NAME_MAX) {
-            set_error(r->err, r->errsz, "rule name at offset %zu: %u bytes long", at, name_len);
+            err_set(r->err, r->errsz, "rule name at offset %zu: %u bytes long", at, name_len);
             return -EBADMSG;
         }
         e = read_text(r, name_len, "a rule name", name);
@@ -244,11 +231,11 @@ static int parse_rules(struct reader *r, struct update_bundle *b)
         }
         k = update_rule_find(name);
         if (k < 0) {
-            set_error(r->err, r->errsz, "unknown rule '%s' at offset %zu", name, at);
+            err_set(r->err, r->errsz, "unknown rule '%s' at offset %zu", name, at);
             return -EBADMSG;
         }
         if (k < next) {
-            set_error(r->err, r->errsz,
+            err_set(r->err, r->errsz,
                       "rule %s at offset %zu is out of order or given twice (the order is "
                       "drop_intents, drop_words, redact_intents, redact_words, allow_intents, "
                       "default_action)",
@@ -261,7 +248,7 @@ static int parse_rules(struct reader *r, struct update_bundle *b)
             return e;
         }
         if (value_len > UPDATE_RULE_MAX) {
-            set_error(r->err, r->errsz, "rule %s: %u bytes, at most %d", name, value_len,
+            err_set(r->err, r->errsz, "rule %s: %u bytes, at most %d", name, value_len,
                       UPDATE_RULE_MAX);
             return -EBADMSG;
         }
@@ -271,7 +258,7 @@ static int parse_rules(struct reader *r, struct update_bundle *b)
         }
         const char *why = update_rule_check((enum update_rule)k, b->rules[k]);
         if (why) {
-            set_error(r->err, r->errsz, "rule %s %s", name, why);
+            err_set(r->err, r->errsz, "rule %s %s", name, why);
             return -EBADMSG;
         }
         b->has_rule[k] = true;
@@ -289,25 +276,25 @@ int update_parse(const uint8_t *data, size_t len, struct update_bundle *ret, cha
     int e;
 
     if (!data || !ret) {
-        set_error(err, errsz, "no bundle");
+        err_set(err, errsz, "no bundle");
         return -EINVAL;
     }
     if (len > UPDATE_BUNDLE_MAX) {
-        set_error(err, errsz, "%zu bytes, more than a bundle may have (%d)", len,
+        err_set(err, errsz, "%zu bytes, more than a bundle may have (%d)", len,
                   UPDATE_BUNDLE_MAX);
         return -EMSGSIZE;
     }
     if (len == 0) {
-        set_error(err, errsz, "empty, not an update bundle");
+        err_set(err, errsz, "empty, not an update bundle");
         return -EBADMSG;
     }
     /* The magic first, so that the wrong file gets the right message. */
     if (len < UPDATE_MAGIC_LEN) {
-        set_error(err, errsz, "%zu bytes, too short for an update bundle", len);
+        err_set(err, errsz, "%zu bytes, too short for an update bundle", len);
         return -EBADMSG;
     }
     if (memcmp(data, UPDATE_MAGIC, UPDATE_MAGIC_LEN) != 0) {
-        set_error(err, errsz, "not an update bundle (no %s magic)", UPDATE_MAGIC);
+        err_set(err, errsz, "not an update bundle (no %s magic)", UPDATE_MAGIC);
         return -EBADMSG;
     }
     r.off = UPDATE_MAGIC_LEN;
@@ -316,7 +303,7 @@ int update_parse(const uint8_t *data, size_t len, struct update_bundle *ret, cha
         return e;
     }
     if (format != UPDATE_FORMAT) {
-        set_error(err, errsz, "format %u; this hark reads format %d", format, UPDATE_FORMAT);
+        err_set(err, errsz, "format %u; this hark reads format %d", format, UPDATE_FORMAT);
         return -EBADMSG;
     }
     e = read_u64(&r, "the version", &b.version);
@@ -324,7 +311,7 @@ int update_parse(const uint8_t *data, size_t len, struct update_bundle *ret, cha
         return e;
     }
     if (b.version == 0) {
-        set_error(err, errsz, "version 0 (versions start at 1)");
+        err_set(err, errsz, "version 0 (versions start at 1)");
         return -EBADMSG;
     }
     e = read_u64(&r, "the creation time", &b.created);
@@ -347,7 +334,7 @@ int update_parse(const uint8_t *data, size_t len, struct update_bundle *ret, cha
         return e;
     }
     if (n_pins == 0 || n_pins > UPDATE_PINS_MAX) {
-        set_error(err, errsz, "%u pins; an update carries 1 to %d", n_pins, UPDATE_PINS_MAX);
+        err_set(err, errsz, "%u pins; an update carries 1 to %d", n_pins, UPDATE_PINS_MAX);
         return -EBADMSG;
     }
     for (unsigned i = 0; i < n_pins; i++) {
@@ -366,7 +353,7 @@ int update_parse(const uint8_t *data, size_t len, struct update_bundle *ret, cha
         }
         for (unsigned j = 0; j < i; j++) {
             if (strcmp(b.pins[i], b.pins[j]) == 0) {
-                set_error(err, errsz, "pin %u is pin %u again", i + 1, j + 1);
+                err_set(err, errsz, "pin %u is pin %u again", i + 1, j + 1);
                 return -EBADMSG;
             }
         }
@@ -377,12 +364,12 @@ int update_parse(const uint8_t *data, size_t len, struct update_bundle *ret, cha
         return e;
     }
     if (len - r.off < UPDATE_SIG_BYTES) {
-        set_error(err, errsz, "truncated: the signature has %zu of %d bytes", len - r.off,
+        err_set(err, errsz, "truncated: the signature has %zu of %d bytes", len - r.off,
                   UPDATE_SIG_BYTES);
         return -EBADMSG;
     }
     if (len - r.off > UPDATE_SIG_BYTES) {
-        set_error(err, errsz, "%zu bytes of trailing garbage after the signature",
+        err_set(err, errsz, "%zu bytes of trailing garbage after the signature",
                   len - r.off - UPDATE_SIG_BYTES);
         return -EBADMSG;
     }
@@ -411,12 +398,12 @@ int update_verify(const uint8_t *data, size_t len, const uint8_t key[UPDATE_KEY_
         return e;
     }
     if (sodium_init() < 0) {
-        set_error(err, errsz, "libsodium cannot start");
+        err_set(err, errsz, "libsodium cannot start");
         return -EIO;
     }
     body = len - UPDATE_SIG_BYTES;
     if (crypto_sign_verify_detached(data + body, msg, signed_message(data, body, msg), key) != 0) {
-        set_error(err, errsz, "bad signature: not signed by the release key");
+        err_set(err, errsz, "bad signature: not signed by the release key");
         return -EKEYREJECTED;
     }
     *ret = b;
@@ -427,18 +414,18 @@ int update_check(const struct update_bundle *b, uint64_t applied, const char *de
                  size_t errsz)
 {
     if (b->version <= applied) {
-        set_error(err, errsz,
+        err_set(err, errsz,
                   "version %" PRIu64 " is not newer than the applied version %" PRIu64
                   ": a replay or a rollback",
                   b->version, applied);
         return -ESTALE;
     }
     if (b->scope[0] && !device_fp) {
-        set_error(err, errsz, "for device %s, and this device has no identity", b->scope);
+        err_set(err, errsz, "for device %s, and this device has no identity", b->scope);
         return -EACCES;
     }
     if (b->scope[0] && strcmp(b->scope, device_fp) != 0) {
-        set_error(err, errsz, "for device %s, not this one (%s)", b->scope, device_fp);
+        err_set(err, errsz, "for device %s, not this one (%s)", b->scope, device_fp);
         return -EACCES;
     }
     return 0;
@@ -538,16 +525,16 @@ int update_sign(const struct update_bundle *b, const uint8_t secret[UPDATE_SECRE
     int e;
 
     if (sodium_init() < 0) {
-        set_error(err, errsz, "libsodium cannot start");
+        err_set(err, errsz, "libsodium cannot start");
         return -EIO;
     }
     e = update_encode(b, out, outsz < UPDATE_BUNDLE_MAX ? outsz : UPDATE_BUNDLE_MAX, &body);
     if (e < 0 || outsz - body < UPDATE_SIG_BYTES || body + UPDATE_SIG_BYTES > UPDATE_BUNDLE_MAX) {
-        set_error(err, errsz, "the bundle would be larger than %d bytes", UPDATE_BUNDLE_MAX);
+        err_set(err, errsz, "the bundle would be larger than %d bytes", UPDATE_BUNDLE_MAX);
         return -EMSGSIZE;
     }
     if (crypto_sign_detached(out + body, NULL, msg, signed_message(out, body, msg), secret) != 0) {
-        set_error(err, errsz, "cannot sign");
+        err_set(err, errsz, "cannot sign");
         return -EIO;
     }
     e = update_parse(out, body + UPDATE_SIG_BYTES, &check, err, errsz);

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base-clock.h"
 #include "control.h"
 
 #include "check.h"
@@ -48,14 +49,6 @@ static const struct control_callbacks callbacks = {
     .on_mute = on_mute,
     .status = status,
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -91,7 +84,7 @@ static void read_all(int fd, char *buf, size_t size, int timeout_s, int64_t star
         n += (size_t)k;
     }
     buf[n] = '\0';
-    *ret_ms = now_ms() - start;
+    *ret_ms = now_mono_ms() - start;
 }
 
 struct dribbler {
@@ -108,20 +101,20 @@ struct dribbler {
 static void *dribble(void *arg)
 {
     struct dribbler *d = arg;
-    int64_t start = now_ms(), since = start;
+    int64_t start = now_mono_ms(), since = start;
     int fd = connect_to(d->path);
     size_t i = 0;
 
-    while (!atomic_load(&d->stop) && now_ms() - start < d->seconds * 1000) {
+    while (!atomic_load(&d->stop) && now_mono_ms() - start < d->seconds * 1000) {
         if (fd < 0 || send(fd, &"status"[i % 6], 1, MSG_NOSIGNAL) != 1) {
             if (fd >= 0) {
                 close(fd);
                 if (d->cut_off++ == 0) {
-                    d->first_cut_ms = now_ms() - since;
+                    d->first_cut_ms = now_mono_ms() - since;
                 }
             }
             fd = connect_to(d->path);
-            since = now_ms();
+            since = now_mono_ms();
             i = 0;
             continue;
         }
@@ -146,14 +139,14 @@ static void test_mute_not_held_up(const char *path)
     atomic_store(&muted, false);
     CHECK(pthread_create(&t, NULL, dribble, &d) == 0);
     sleep_ms(400); /* the dribbler has connected and sent two bytes */
-    start = now_ms();
+    start = now_mono_ms();
     for (size_t i = 0; i < CONTROL_CLIENTS_MAX - 2; i++) {
         idle[i] = connect_to(path);
         CHECK(idle[i] >= 0);
     }
     /* `hark ctl mute`, behind one dribbling and six silent clients. */
     CHECK(control_request(path, "mute", reply, sizeof(reply), err, sizeof(err)) == 0);
-    ms = now_ms() - start;
+    ms = now_mono_ms() - start;
     CHECKF(ms < 1000, "the mute took %lld ms", (long long)ms);
     CHECKF(strcmp(reply, "{\"muted\":true}") == 0, "reply: %s (%s)", reply, err);
     CHECK(atomic_load(&mutes) == 1 && atomic_load(&muted));
@@ -186,7 +179,7 @@ static void test_bound(const char *path)
 {
     int held[CONTROL_CLIENTS_MAX];
     char reply[CONTROL_REPLY_MAX], err[256];
-    int64_t start = now_ms(), ms;
+    int64_t start = now_mono_ms(), ms;
 
     for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++) {
         held[i] = connect_to(path);
@@ -194,7 +187,7 @@ static void test_bound(const char *path)
     }
     /* One past the bound: an answer at once, not a hang or a reset. */
     CHECK(control_request(path, "status", reply, sizeof(reply), err, sizeof(err)) == 0);
-    ms = now_ms() - start;
+    ms = now_mono_ms() - start;
     CHECKF(strstr(reply, "busy") != NULL, "past the bound: '%s' (%s)", reply, err);
     CHECKF(ms < 900, "the refusal took %lld ms", (long long)ms);
     CHECK(atomic_load(&mutes) == 2);
@@ -222,7 +215,7 @@ static void test_bad_lines(const char *path)
     memcpy(line, "mute", 4);
     fd = connect_to(path);
     CHECK(fd >= 0 && send(fd, line, sizeof(line), MSG_NOSIGNAL) == (ssize_t)sizeof(line));
-    read_all(fd, buf, sizeof(buf), 5, now_ms(), &ms);
+    read_all(fd, buf, sizeof(buf), 5, now_mono_ms(), &ms);
     close(fd);
     CHECKF(strstr(buf, "line too long") != NULL, "a long line: '%s'", buf);
     CHECK(atomic_load(&mutes) == 2 && !atomic_load(&muted));
@@ -233,13 +226,13 @@ static int hold(const char *path, int seconds)
 {
     struct dribbler d = {.path = path, .seconds = seconds};
     int idle[CONTROL_CLIENTS_MAX - 2];
-    int64_t start = now_ms();
+    int64_t start = now_mono_ms();
     pthread_t t;
 
     if (pthread_create(&t, NULL, dribble, &d) != 0) {
         return 1;
     }
-    while (now_ms() - start < seconds * 1000) {
+    while (now_mono_ms() - start < seconds * 1000) {
         /* Connected again as soon as the server cuts them off. */
         for (size_t i = 0; i < CONTROL_CLIENTS_MAX - 2; i++) {
             idle[i] = connect_to(path);

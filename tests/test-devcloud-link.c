@@ -13,6 +13,7 @@
 
 #include <sndfile.h>
 
+#include "base-clock.h"
 #include "audio-opus.h"
 #include "link.h"
 #include "protocol.h"
@@ -37,14 +38,6 @@ struct answer {
     uint32_t other; /* messages for other requests */
     char error[128];
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void on_ready(void *userdata)
 {
@@ -137,9 +130,9 @@ static const struct link_callbacks callbacks = {
 static bool run_until(struct link *link, struct answer *a, bool (*done)(const struct answer *),
                       double seconds)
 {
-    double deadline = now_s() + seconds;
+    double deadline = now_mono_s() + seconds;
 
-    while (!done(a) && !a->down && now_s() < deadline) {
+    while (!done(a) && !a->down && now_mono_s() < deadline) {
         link_run(link, 50);
     }
     return done(a);
@@ -274,7 +267,7 @@ int main(int argc, char **argv)
 
     /* The real request. */
     a.id = 2;
-    t0 = now_s();
+    t0 = now_mono_s();
     CHECKF(send_json(link, proto_build_start(2, "hey computer", 0.9, 500)) == 0, "start 2");
     r = stream(link, 2, pcm, n, PROTO_UPLINK_FRAMES_MAX, &frames);
     CHECKF(r == 0, "stream 2: %s", strerror(-r));
@@ -282,7 +275,7 @@ int main(int argc, char **argv)
     CHECKF(run_until(link, &a, is_ended, 60), "no response_end within 60 s");
     printf("answered in %.2f s: transcript \"%s\", intent %s (city %s), response \"%s\", "
            "%u downlink frames\n",
-           now_s() - t0, a.transcript, a.intent, a.city, a.response, a.frames);
+           now_mono_s() - t0, a.transcript, a.intent, a.city, a.response, a.frames);
     CHECKF(a.error[0] == '\0', "error %s", a.error);
     CHECKF(strstr(a.transcript, "weather") != NULL, "transcript '%s'", a.transcript);
     CHECKF(strcmp(a.intent, "weather") == 0 && !a.sensitive, "intent %s", a.intent);

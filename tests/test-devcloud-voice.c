@@ -13,6 +13,7 @@
 
 #include <sndfile.h>
 
+#include "base-clock.h"
 #include "asr.h"
 #include "audio-opus.h"
 #include "hark-build.h"
@@ -20,14 +21,6 @@
 #include "tts.h"
 
 #include "check.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int16_t *read_wav(const char *path, size_t *ret_n)
 {
@@ -139,21 +132,21 @@ int main(int argc, char **argv)
     }
     asr_default_lm(HARK_MODEL_DIR, lm, sizeof(lm));
     ap.lm = lm;
-    t0 = now_s();
+    t0 = now_mono_s();
     if (asr_new(&ap, err, sizeof(err), &asr) < 0 || tts_new(err, sizeof(err), &tts) < 0) {
         fprintf(stderr, "FAIL: %s\n", err);
         return 1;
     }
-    t_load = now_s() - t0;
+    t_load = now_mono_s() - t0;
 
     /* The request, as the server would receive it. */
     req = read_wav(argv[1], &n_req);
     heard = opus_round_trip(req, n_req, &n_heard, &bytes);
     CHECKF(n_heard >= n_req && n_heard < n_req + AUDIO_OPUS_FRAME, "%zu samples back for %zu",
           n_heard, n_req);
-    t0 = now_s();
+    t0 = now_mono_s();
     CHECKF(asr_decode(asr, heard, n_heard, &text) == 0, "asr_decode");
-    t_asr = now_s() - t0;
+    t_asr = now_mono_s() - t0;
     printf("request: %.2f s of audio, %zu Opus bytes; transcript \"%s\"\n", n_heard / 16000.0,
            bytes, text ? text : "");
     printf("ASR: %.2f s, %.3f s per second of audio; models loaded in %.2f s\n", t_asr,
@@ -175,10 +168,10 @@ int main(int argc, char **argv)
     printf("intent %s; request \"%s\"; response \"%s\"\n", res.name, res.request, res.response);
 
     /* The response: synthesised, 20 ms Opus packets, heard again. */
-    t0 = now_s();
+    t0 = now_mono_s();
     CHECKF(tts_synthesize(tts, res.response, &speech, &n_speech) == 0, "tts_synthesize");
     CHECKF(tts_encode(speech, n_speech, 3000, &packets) == 0, "tts_encode");
-    t_tts = now_s() - t0;
+    t_tts = now_mono_s() - t0;
     CHECKF(packets.n == (n_speech + AUDIO_OPUS_FRAME - 1) / AUDIO_OPUS_FRAME,
           "%zu packets for %zu samples", packets.n, n_speech);
     CHECKF(n_speech > 16000, "only %zu samples of speech", n_speech);
@@ -187,9 +180,9 @@ int main(int argc, char **argv)
            n_speech / 16000.0, packets.n, packets.offsets[packets.n], t_tts,
            t_tts / (n_speech / 16000.0));
     answer = decode_packets(&packets, &n_answer);
-    t0 = now_s();
+    t0 = now_mono_s();
     CHECKF(asr_decode(asr, answer, n_answer, &text2) == 0, "asr_decode of the answer");
-    t_asr2 = now_s() - t0;
+    t_asr2 = now_mono_s() - t0;
     printf("the answer heard back: \"%s\" (%.2f s)\n", text2 ? text2 : "", t_asr2);
     CHECKF(text2 && (strstr(text2, "sunny") || strstr(text2, "degrees") || strstr(text2, "twenty")),
           "the synthesised answer is not recognisable");

@@ -9,25 +9,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base-clock.h"
 #include "check.h"
 #include "config.h"
 #include "hooks.h"
 #include "testdir.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Polls until every hook has finished, or at most max_s. */
 static double drain(struct hooks *h, const char *done_file, int lines, double max_s)
 {
-    double start = now_s();
+    double start = now_mono_s();
 
-    while (now_s() - start < max_s) {
+    while (now_mono_s() - start < max_s) {
         FILE *f = fopen(done_file, "r");
         int n = 0, c;
 
@@ -43,7 +36,7 @@ static double drain(struct hooks *h, const char *done_file, int lines, double ma
         }
         usleep(10 * 1000);
     }
-    return now_s() - start;
+    return now_mono_s() - start;
 }
 
 int main(void)
@@ -97,19 +90,19 @@ int main(void)
     CHECKF(strcmp(text, "listening listening\nthinking thinking\n") == 0, "hooks wrote '%s'", text);
 
     /* A hook past its timeout is killed: sleep 10 ends within about 1 s. */
-    t = now_s();
+    t = now_mono_s();
     hooks_run(h, "idle");
-    while (now_s() - t < 5.0) {
+    while (now_mono_s() - t < 5.0) {
         hooks_poll(h);
         usleep(10 * 1000);
         /* Killed and reaped: a further hook starts at once. */
-        if (now_s() - t > 1.1) {
+        if (now_mono_s() - t > 1.1) {
             break;
         }
     }
     hooks_run(h, "thinking");
     drain(h, log, 3, 5.0);
-    t = now_s() - t;
+    t = now_mono_s() - t;
     CHECKF(t < 3.0, "the idle hook (sleep 10) held the next one for %.1f s", t);
 
     /* A program that does not exist: a warning, and hark goes on. */

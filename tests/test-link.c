@@ -28,6 +28,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include "base-clock.h"
 #include "check.h"
 #include "openssl-util.h"
 
@@ -36,14 +37,6 @@ extern char **environ;
 static char tmp[2048];
 
 /* ---- Helpers ------------------------------------------------------------ */
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static char *read_text(const char *path)
 {
@@ -217,7 +210,7 @@ static void on_test_down(void *userdata, const char *reason)
 
     link_get_stats(r->link, &st);
     if (r->down < 16) {
-        r->down_t[r->down] = now_s();
+        r->down_t[r->down] = now_mono_s();
         r->next_retry[r->down] = st.next_retry_s;
     }
     r->down++;
@@ -314,9 +307,9 @@ static struct link *new_link(struct rec *r, const char *url, const char *pin, co
 /* Services the link until *flag reaches want or timeout_s passes. */
 static bool run_until(struct link *link, const int *flag, int want, double timeout_s)
 {
-    double end = now_s() + timeout_s;
+    double end = now_mono_s() + timeout_s;
 
-    while (*flag < want && now_s() < end) {
+    while (*flag < want && now_mono_s() < end) {
         link_run(link, 50);
     }
     return *flag >= want;
@@ -324,9 +317,9 @@ static bool run_until(struct link *link, const int *flag, int want, double timeo
 
 static void run_for(struct link *link, double s)
 {
-    double end = now_s() + s;
+    double end = now_mono_s() + s;
 
-    while (now_s() < end) {
+    while (now_mono_s() < end) {
         link_run(link, 20);
     }
 }
@@ -335,9 +328,9 @@ static void run_for(struct link *link, double s)
 static bool run_until_file_has(struct link *link, const char *path, const char *needle,
                                double timeout_s)
 {
-    double end = now_s() + timeout_s;
+    double end = now_mono_s() + timeout_s;
 
-    while (now_s() < end) {
+    while (now_mono_s() < end) {
         link_run(link, 50);
         char *text = read_text(path);
         bool found = text && strstr(text, needle);
@@ -497,7 +490,7 @@ static void test_backoff_live(const char *any_pin)
 
     snprintf(url, sizeof(url), "wss://127.0.0.1:%d", port);
     struct link *link = new_link(&r, url, any_pin, NULL);
-    double t0 = now_s();
+    double t0 = now_mono_s();
     CHECK(run_until(link, &r.down, 4, 10.0));
     CHECK(r.ready == 0);
     CHECK(strstr(r.reason, url + 6) != NULL); /* names host:port */
@@ -1123,7 +1116,7 @@ static int ws_read_text(struct wserver *w, SSL *ssl, bool pong, char *buf, size_
             w->texts++;
             if (m.type == PROTO_PING) {
                 if (w->pings < 8) {
-                    w->ping_t[w->pings] = now_s();
+                    w->ping_t[w->pings] = now_mono_s();
                 }
                 w->pings++;
             }
@@ -1211,7 +1204,7 @@ static void send_ready(struct wserver *w, SSL *ssl, bool fragmented)
         ws_write_text(ssl, ready);
     }
     pthread_mutex_lock(&w->lock);
-    w->ready_sent_t = now_s();
+    w->ready_sent_t = now_mono_s();
     pthread_mutex_unlock(&w->lock);
     free(ready);
 }
@@ -1421,8 +1414,8 @@ static void test_protocol_happy(bool with_pings)
     char *start = proto_build_start(1, "hey hark", 0.9, 500);
     CHECK(link_send_text(link, start) == 0);
     free(start);
-    double end = now_s() + 3.0;
-    while (!w.got_start && now_s() < end) {
+    double end = now_mono_s() + 3.0;
+    while (!w.got_start && now_mono_s() < end) {
         link_run(link, 20);
         pthread_mutex_lock(&w.lock);
         pthread_mutex_unlock(&w.lock);
@@ -1455,14 +1448,14 @@ static void test_protocol_happy(bool with_pings)
 
     if (with_pings) {
         /* Pings every 3 s, answered: the link stays up past 6 s. */
-        double t0 = now_s();
+        double t0 = now_mono_s();
         run_for(link, 7.0);
         CHECK(r.down == 0);
         int pings = wserver_get(&w, &w.pings);
         int pongs = wserver_get(&w, &w.pongs_sent);
         CHECK(pings >= 2 && pongs >= 2);
         printf("pings: %d in %.1f s (first at +%.2f s after ready), %d pongs; link stayed up\n",
-               pings, now_s() - t0, w.ping_t[0] - w.ready_sent_t, pongs);
+               pings, now_mono_s() - t0, w.ping_t[0] - w.ready_sent_t, pongs);
         CHECK(w.ping_t[1] - w.ping_t[0] > 2.9 && w.ping_t[1] - w.ping_t[0] < 3.5);
     }
 

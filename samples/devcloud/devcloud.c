@@ -28,6 +28,9 @@
 
 #include "asr.h"
 #include "audio-opus.h"
+#include "audio-sink.h"
+#include "base-clock.h"
+#include "base-err.h"
 #include "hark-build.h"
 #include "intents.h"
 #include "log.h"
@@ -217,14 +220,6 @@ struct session {
 static volatile sig_atomic_t stop_requested;
 static struct lws_context *volatile signal_ctx;
 
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Peer-provided text, cut and made printable for a log line. */
 static const char *printable(const char *s, char out[LOG_TEXT_MAX + 4])
 {
@@ -290,9 +285,9 @@ static void process(struct devcloud *dc, struct job *job)
     double t0, t1;
     int r;
 
-    t0 = now_s();
+    t0 = now_mono_s();
     r = asr_decode(dc->asr, job->pcm, job->n_pcm, &job->transcript);
-    t1 = now_s();
+    t1 = now_mono_s();
     job->asr_s = t1 - t0;
     /* The request's audio is not needed any more. */
     wipe_free(job->pcm, job->n_pcm * sizeof(*job->pcm));
@@ -309,7 +304,7 @@ static void process(struct devcloud *dc, struct job *job)
         r = tts_encode(speech, n_speech, PROTO_DOWNLINK_FRAMES_MAX, &job->packets);
         free(speech);
     }
-    job->tts_s = now_s() - t1;
+    job->tts_s = now_mono_s() - t1;
     if (r < 0) {
         job->error = r;
     }
@@ -567,89 +562,37 @@ static void push_update(struct conn *conn)
 
 /* ---- --save-uplink: a request's decoded audio as a WAV file ---- */
 
-static void put_le16(uint8_t *p, uint16_t v)
+/* 16 kHz mono 16-bit PCM through the sink's WAV writer, mode 0600: it is
+ * what someone said. A file that could not be finished is removed: no half
+ * a recording. */
+static int write_wav(const char *path, const int16_t *pcm, size_t n, char *err, size_t errsz)
 {
-    p[0] = (uint8_t)(v & 0xff);
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    put_le16(p, (uint16_t)(v & 0xffff));
-    put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* 16 kHz mono 16-bit PCM, mode 0600: it is what someone said. */
-static int write_wav(const char *path, const int16_t *pcm, size_t n)
-{
-    uint8_t header[44], buf[4096];
-    uint32_t bytes;
-    int fd, r;
+    struct audio_sink *sink = NULL;
+    int r;
 
     if (n > PCM_CAP) {
+        err_set(err, errsz, "%s: %zu samples, more than a request holds", path, n);
         return -EFBIG;
     }
-    bytes = (uint32_t)(n * sizeof(int16_t));
-    memcpy(header, "RIFF", 4);
-    put_le32(header + 4, 36 + bytes);
-    memcpy(header + 8, "WAVEfmt ", 8);
-    put_le32(header + 16, 16);    /* the fmt chunk's size */
-    put_le16(header + 20, 1);     /* PCM */
-    put_le16(header + 22, 1);     /* mono */
-    put_le32(header + 24, 16000); /* samples per second */
-    put_le32(header + 28, 32000); /* bytes per second */
-    put_le16(header + 32, 2);     /* bytes per sample frame */
-    put_le16(header + 34, 16);    /* bits per sample */
-    memcpy(header + 36, "data", 4);
-    put_le32(header + 40, bytes);
-
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        return -errno;
-    }
-    /* A file left by an earlier run would keep its mode through O_TRUNC. */
-    r = fchmod(fd, 0600) < 0 ? -errno : 0;
-    if (r == 0) {
-        r = write_all(fd, header, sizeof(header));
-    }
-    for (size_t i = 0; r == 0 && i < n;) {
-        size_t k = 0;
-
-        for (; k < sizeof(buf) / 2 && i < n; k++, i++) {
-            put_le16(buf + 2 * k, (uint16_t)pcm[i]);
-        }
-        r = write_all(fd, buf, 2 * k);
-    }
-    explicit_bzero(buf, sizeof(buf));
-    if (close(fd) < 0 && r == 0) {
-        r = -errno;
-    }
+    r = audio_sink_open(path, err, errsz, &sink);
     if (r < 0) {
-        unlink(path); /* no half a recording */
+        return r;
+    }
+    r = audio_sink_write(sink, pcm, n, err, errsz);
+    /* For a file, drain writes the header's sizes and flushes. */
+    if (r == 0 && (r = audio_sink_drain(sink, 0)) < 0) {
+        err_set(err, errsz, "%s: cannot write: %s", path, strerror(-r));
+    }
+    audio_sink_free(sink);
+    if (r < 0) {
+        unlink(path);
     }
     return r;
 }
 
 static void save_uplink(struct conn *conn, uint32_t id, const int16_t *pcm, size_t n)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], err[ERRSZ];
     int len, r;
 
     len = snprintf(path, sizeof(path), "%s/uplink-%" PRIu64 "-%" PRIu32 ".wav",
@@ -658,10 +601,9 @@ static void save_uplink(struct conn *conn, uint32_t id, const int16_t *pcm, size
         log_error("%s: request %u: the uplink file name is too long", conn->peer, id);
         return;
     }
-    r = write_wav(path, pcm, n);
+    r = write_wav(path, pcm, n, err, sizeof(err));
     if (r < 0) {
-        log_error("%s: request %u: cannot save the uplink to %s: %s", conn->peer, id, path,
-                  strerror(-r));
+        log_error("%s: request %u: cannot save the uplink: %s", conn->peer, id, err);
         return;
     }
     log_info("%s: request %u: uplink saved to %s", conn->peer, id, path);
@@ -1463,7 +1405,7 @@ static int load_models(struct devcloud *dc)
         .dict = HARK_DICT,
         .decoder_log = dc->opt.verbose >= 2,
     };
-    double t0 = now_s();
+    double t0 = now_mono_s();
     int r;
 
     r = intents_load(dc->opt.intents_path, err, sizeof(err), &dc->intents);
@@ -1490,7 +1432,7 @@ static int load_models(struct devcloud *dc)
         return r;
     }
     log_info("speech recognition (%s) and synthesis (flite, slt) ready in %.1f s", lm,
-             now_s() - t0);
+             now_mono_s() - t0);
     return 0;
 }
 

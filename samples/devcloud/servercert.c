@@ -5,7 +5,6 @@
 #include "servercert.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,64 +18,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "base-file.h"
+
 #define VALIDITY_DAYS (10 * 365)
 #define SERIAL_BITS 127
 
-static int join_path(char out[PATH_MAX], const char *dir, const char *name)
-{
-    int n = snprintf(out, PATH_MAX, "%s/%s", dir, name);
-
-    return n < 0 || n >= PATH_MAX ? -ENAMETOOLONG : 0;
-}
-
-/* Writes data to path.new (exclusive, 0600), then renames it into place, so
- * that a crash never leaves half a key under the real name. */
-static int write_file(const char *path, const void *data, size_t len)
-{
-    char tmp[PATH_MAX];
-    size_t done = 0;
-    int fd, n, r = 0;
-
-    n = snprintf(tmp, sizeof(tmp), "%s.new", path);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        return -ENAMETOOLONG;
-    }
-    if (unlink(tmp) < 0 && errno != ENOENT) {
-        return -errno;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        return -errno;
-    }
-    while (done < len) {
-        ssize_t k = write(fd, (const char *)data + done, len - done);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            r = -errno;
-            break;
-        }
-        done += (size_t)k;
-    }
-    if (r == 0 && fsync(fd) < 0) {
-        r = -errno;
-    }
-    if (close(fd) < 0 && r == 0) {
-        r = -errno;
-    }
-    if (r == 0 && rename(tmp, path) < 0) {
-        r = -errno;
-    }
-    if (r < 0) {
-        unlink(tmp);
-    }
-    return r;
-}
-
 /* PEM through a secure-heap memory BIO, which OpenSSL wipes when freed, so
  * the key's bytes do not linger in a stdio buffer. */
-static int write_key(const char *path, EVP_PKEY *pkey)
+static int write_key(const char *dir, EVP_PKEY *pkey)
 {
     BIO *bio = BIO_new(BIO_s_secmem());
     char *data = NULL;
@@ -91,13 +40,13 @@ static int write_key(const char *path, EVP_PKEY *pkey)
         goto finish;
     }
     len = BIO_get_mem_data(bio, &data);
-    r = len > 0 ? write_file(path, data, (size_t)len) : -EIO;
+    r = len > 0 ? file_write_atomic(dir, SERVERCERT_KEY_FILE, ".new", data, (size_t)len, 0600) : -EIO;
 finish:
     BIO_free(bio);
     return r;
 }
 
-static int write_cert(const char *path, X509 *x509)
+static int write_cert(const char *dir, X509 *x509)
 {
     BIO *bio = BIO_new(BIO_s_mem());
     char *data = NULL;
@@ -112,7 +61,7 @@ static int write_cert(const char *path, X509 *x509)
         goto finish;
     }
     len = BIO_get_mem_data(bio, &data);
-    r = len > 0 ? write_file(path, data, (size_t)len) : -EIO;
+    r = len > 0 ? file_write_atomic(dir, SERVERCERT_CERT_FILE, ".new", data, (size_t)len, 0600) : -EIO;
 finish:
     BIO_free(bio);
     return r;
@@ -182,7 +131,8 @@ fail:
     return r;
 }
 
-static int generate(const char *key_path, const char *cert_path, char *err, size_t errsz)
+static int generate(const char *dir, const char *key_path, const char *cert_path, char *err,
+                    size_t errsz)
 {
     EVP_PKEY *pkey = NULL;
     X509 *x509 = NULL;
@@ -200,16 +150,20 @@ static int generate(const char *key_path, const char *cert_path, char *err, size
     }
     /* The certificate first: a key without its certificate is useless, a
      * certificate without its key is noticed at the next start. */
-    r = write_cert(cert_path, x509);
+    r = write_cert(dir, x509);
     if (r < 0) {
         snprintf(err, errsz, "%s: %s", cert_path, strerror(-r));
         goto finish;
     }
-    r = write_key(key_path, pkey);
+    r = write_key(dir, pkey);
     if (r < 0) {
         snprintf(err, errsz, "%s: %s", key_path, strerror(-r));
         unlink(cert_path);
         goto finish;
+    }
+    r = file_sync_dir(dir);
+    if (r < 0) {
+        snprintf(err, errsz, "%s: cannot flush the directory: %s", dir, strerror(-r));
     }
 finish:
     X509_free(x509);
@@ -229,8 +183,8 @@ int servercert_ensure(const char *dir, char ret_key_path[PATH_MAX], char ret_cer
         snprintf(err, errsz, "%s: cannot create the state directory: %s", dir, strerror(errno));
         return r;
     }
-    if (join_path(ret_key_path, dir, SERVERCERT_KEY_FILE) < 0 ||
-        join_path(ret_cert_path, dir, SERVERCERT_CERT_FILE) < 0) {
+    if (file_join(ret_key_path, PATH_MAX, dir, SERVERCERT_KEY_FILE) < 0 ||
+        file_join(ret_cert_path, PATH_MAX, dir, SERVERCERT_CERT_FILE) < 0) {
         snprintf(err, errsz, "%s: path too long", dir);
         return -ENAMETOOLONG;
     }
@@ -253,7 +207,7 @@ int servercert_ensure(const char *dir, char ret_key_path[PATH_MAX], char ret_cer
                  have_key ? SERVERCERT_CERT_FILE : SERVERCERT_KEY_FILE);
         return -EINVAL;
     }
-    r = generate(ret_key_path, ret_cert_path, err, errsz);
+    r = generate(dir, ret_key_path, ret_cert_path, err, errsz);
     if (r < 0) {
         return r;
     }

@@ -17,6 +17,7 @@
 #include <ini.h>
 #include <sodium.h>
 
+#include "base-file.h"
 #include "update.h"
 
 /* The secret key file: this tag, a space, the base64 of libsodium's 64-byte
@@ -47,41 +48,15 @@ static void usage(FILE *out)
           out);
 }
 
+/* Never over an existing file: a key overwritten is a key lost. */
 static int write_new_file(const char *path, const void *data, size_t len, mode_t mode)
 {
-    const uint8_t *p = data;
-    int fd, r = 0;
+    int r = file_write_new(path, data, len, mode);
 
-    /* Never over an existing file: a key overwritten is a key lost. */
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) {
-        fprintf(stderr, "hark-sign: %s: %s\n", path, strerror(errno));
-        return -errno;
-    }
-    if (fchmod(fd, mode) < 0) {
-        r = -errno;
-    }
-    while (r == 0 && len > 0) {
-        ssize_t k = write(fd, p, len);
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            r = -errno;
-            break;
-        }
-        p += k;
-        len -= (size_t)k;
-    }
-    if (r == 0 && fsync(fd) < 0) {
-        r = -errno;
-    }
-    if (close(fd) < 0 && r == 0) {
-        r = -errno;
-    }
-    if (r < 0) {
+    if (r == -EEXIST) {
+        fprintf(stderr, "hark-sign: %s: %s\n", path, strerror(-r));
+    } else if (r < 0) {
         fprintf(stderr, "hark-sign: %s: cannot write: %s\n", path, strerror(-r));
-        unlink(path);
     }
     return r;
 }
@@ -90,8 +65,7 @@ static int write_new_file(const char *path, const void *data, size_t len, mode_t
 static int read_file(const char *path, bool private, uint8_t *buf, size_t max, size_t *ret_len)
 {
     struct stat st;
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int r, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
     if (fd < 0) {
         fprintf(stderr, "hark-sign: %s: %s\n", path, strerror(errno));
@@ -108,21 +82,14 @@ static int read_file(const char *path, bool private, uint8_t *buf, size_t max, s
         close(fd);
         return -EPERM;
     }
-    if (st.st_size < 0 || (uint64_t)st.st_size > max) {
-        fprintf(stderr, "hark-sign: %s: larger than %zu bytes\n", path, max);
-        close(fd);
-        return -EFBIG;
-    }
-    do {
-        n = read(fd, buf, (size_t)st.st_size);
-    } while (n < 0 && errno == EINTR);
+    r = file_read_fd(fd, buf, max, ret_len);
     close(fd);
-    if (n != st.st_size) {
-        fprintf(stderr, "hark-sign: %s: cannot read\n", path);
-        return -EIO;
+    if (r == -EFBIG) {
+        fprintf(stderr, "hark-sign: %s: larger than %zu bytes\n", path, max);
+    } else if (r < 0) {
+        fprintf(stderr, "hark-sign: %s: cannot read: %s\n", path, strerror(-r));
     }
-    *ret_len = (size_t)n;
-    return 0;
+    return r;
 }
 
 static int cmd_keygen(int argc, char **argv)

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base-clock.h"
 #include "history.h"
 
 #define T0 1700000000000LL
@@ -33,14 +34,6 @@ int fsync(int fd)
 int fdatasync(int fd)
 {
     return syncing ? (int)syscall(SYS_fdatasync, fd) : 0;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -126,25 +119,25 @@ static void purge_bench(const char *parent, size_t n, const uint8_t *payload, si
            file_size(dir, "history.keys"));
 
     sync();
-    t = now_s();
+    t = now_mono_s();
     h = open_at(dir, T0 + (int64_t)n * 1000, &rep);
-    printf("  open: %.1f ms (%zu readable, page cache warm)\n", (now_s() - t) * 1e3, rep.readable);
+    printf("  open: %.1f ms (%zu readable, page cache warm)\n", (now_mono_s() - t) * 1e3, rep.readable);
 
-    t = now_s();
+    t = now_mono_s();
     if (history_purge(h, T0 + (int64_t)(n / 100) * 1000 - 1000 + week, err, sizeof(err), &rep) <
         0) {
         die("purge", err);
     }
     printf("  purge of 1%%: %.2f ms (%zu expired, %zu keys destroyed; header moved)\n",
-           (now_s() - t) * 1e3, rep.expired, rep.keys_destroyed);
+           (now_mono_s() - t) * 1e3, rep.expired, rep.keys_destroyed);
 
-    t = now_s();
+    t = now_mono_s();
     if (history_purge(h, T0 + (int64_t)(n / 2) * 1000 - 1000 + week, err, sizeof(err), &rep) < 0) {
         die("purge", err);
     }
     printf("  purge to half: %.1f ms (%zu expired, %zu keys destroyed; file rewritten to %ld "
            "bytes)\n",
-           (now_s() - t) * 1e3, rep.expired, rep.keys_destroyed, file_size(dir, "history.dat"));
+           (now_mono_s() - t) * 1e3, rep.expired, rep.keys_destroyed, file_size(dir, "history.dat"));
     history_free(h);
     wipe(dir);
 }
@@ -169,9 +162,9 @@ int main(int argc, char **argv)
     make_dir(dir, sizeof(dir), parent, "append");
     h = open_at(dir, T0, NULL);
     for (size_t i = 0; i < n; i++) {
-        double t = now_s();
+        double t = now_mono_s();
         append(h, T0 + (int64_t)i, payload, sizeof(payload));
-        lat[i] = now_s() - t;
+        lat[i] = now_mono_s() - t;
         sum += lat[i];
     }
     history_free(h);
