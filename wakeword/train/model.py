@@ -11,7 +11,7 @@ import hwm
 
 class Detector(nn.Module):
     def __init__(self, n_mels=40, channels=32, first_kernel=5, kernel=5,
-                 dilations=(1, 2, 4, 8)):
+                 dilations=(1, 2, 4, 8), dropout=0.0):
         super().__init__()
         self.n_mels = n_mels
         self.register_buffer("mean", torch.zeros(n_mels))
@@ -27,15 +27,17 @@ class Detector(nn.Module):
             self.pw.append(nn.Conv1d(channels, channels, 1))
             self.bn.append(nn.BatchNorm1d(channels))
         self.head = nn.Conv1d(channels, 1, 1)
+        # Training only (identity in eval mode, so nothing to export).
+        self.drop = nn.Dropout(dropout)
         self.context = 1 + (first_kernel - 1) + sum((kernel - 1) * d for d in dilations)
 
     def forward(self, x):
         """x: [batch, n_mels, frames] log-mel features; returns logits
         [batch, frames - context + 1]."""
         x = (x - self.mean[None, :, None]) / self.std[None, :, None]
-        x = torch.relu(self.first_bn(self.first(x)))
+        x = self.drop(torch.relu(self.first_bn(self.first(x))))
         for dw, pw, bn in zip(self.dw, self.pw, self.bn):
-            x = torch.relu(bn(pw(dw(x))))
+            x = self.drop(torch.relu(bn(pw(dw(x)))))
         return self.head(x)[:, 0, :]
 
     def params(self):
