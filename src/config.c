@@ -24,6 +24,7 @@
 #include "hark-build.h"
 #include "kws.h"
 #include "link.h"
+#include "nn-builtin.h"
 #include "nn-model.h"
 #include "pin.h"
 
@@ -215,12 +216,13 @@ static const struct key keys[] = {
     {"wakeword", "dict", KEY_STRING, OFF(wakeword.dict), 0, 0, HARK_DICT,
      "set at build time (meson option `dict`)",
      "Pronunciation dictionary that the words of the wake phrases are looked up in.", NULL, false},
-    {"wakeword", "model", KEY_MODELS, OFF(wakeword.models), 0, 0, "", NULL,
+    {"wakeword", "model", KEY_MODELS, OFF(wakeword.models), 0, 0, "builtin:hey-computer", NULL,
      "Comma-separated neural wake-word model files (`.hwm`, made by `wakeword/train/hark-train`; "
-     "the installed ones are in `DATADIR/hark/wakeword/`). Each model's phrase must be one of "
+     "the installed ones are in `DATADIR/hark/wakeword/`), or `builtin:hey-computer`, the "
+     "\"hey computer\" model built into hark. Each model's phrase must be one of "
      "`phrases`, and no two models may have the same phrase; such a phrase is then heard by the "
-     "neural detector as `combine` says, the other phrases by PocketSphinx alone. Empty: "
-     "PocketSphinx for every phrase.",
+     "neural detector as `combine` says, the other phrases by PocketSphinx alone. The default "
+     "applies only when `phrases` lists \"hey computer\". Empty: PocketSphinx for every phrase.",
      NULL, true},
     {"wakeword", "neural_threshold", KEY_DOUBLE, OFF(wakeword.neural_threshold), 0, 1, "0", NULL,
      "The neural detector's score (0 to 1) at or above which a phrase with a model is heard, "
@@ -1321,7 +1323,7 @@ static int resolve_models(struct hark_config *cfg, const char *name, char *msg, 
         char *m = cfg->wakeword.models[i];
         char full[2 * PATH_MAX];
 
-        if (m[0] == '/') {
+        if (m[0] == '/' || nn_builtin_named(m)) {
             continue;
         }
         if (!real) {
@@ -1733,7 +1735,8 @@ int config_load_models(const struct hark_config *cfg, struct nn_model **ret_mode
         const char *file = cfg->wakeword.models[m];
         size_t i = 0;
 
-        r = nn_model_load(file, err, errsz, &models[m]);
+        r = nn_builtin_named(file) ? nn_builtin_load(file, err, errsz, &models[m])
+                                   : nn_model_load(file, err, errsz, &models[m]);
         if (r < 0) {
             break;
         }
@@ -1741,7 +1744,13 @@ int config_load_models(const struct hark_config *cfg, struct nn_model **ret_mode
                strcmp(cfg->wakeword.phrases[i].text, models[m]->phrase) != 0) {
             i++;
         }
-        if (i == cfg->wakeword.n_phrases) {
+        if (i == cfg->wakeword.n_phrases && nn_builtin_named(file) &&
+            cfg->origin.lines[key_find("wakeword", "model") - keys] == 0) {
+            /* The default model, for a phrase the config does not list:
+             * not wanted, and no error (models[m] stays NULL). */
+            nn_model_free(models[m]);
+            models[m] = NULL;
+        } else if (i == cfg->wakeword.n_phrases) {
             snprintf(err, errsz, "%s: the model's phrase \"%s\" is not one of [wakeword] phrases",
                      file, models[m]->phrase);
             r = -EINVAL;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/param.h>
 
 #include "audio-preroll.h"
 #include "audio-source.h"
@@ -38,6 +39,7 @@ struct ear {
     struct kws *kws;       /* NULL when no phrase needs PocketSphinx */
     struct nn_detector *nn[CONFIG_MAX_MODELS]; /* one per [wakeword] model */
     size_t n_nn;
+    uint64_t nn_lookback; /* samples of look-back at a restart, see spot() */
     enum config_combine combine;
     bool candidates_only; /* ear_set_candidates_only() */
     struct audio_vad *vad;
@@ -109,7 +111,10 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
         };
     }
     for (size_t m = 0; m < cfg->wakeword.n_models; m++) {
-        r = nn_detector_new(models[m], threshold, &ear->nn[m]);
+        if (!models[m]) {
+            continue; /* the default model, for a phrase not listed */
+        }
+        r = nn_detector_new(models[m], threshold, &ear->nn[ear->n_nn]);
         if (r < 0) {
             snprintf(err, errsz, "%s: cannot set up the neural detector",
                      cfg->wakeword.models[m]);
@@ -118,8 +123,11 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
             }
             goto fail;
         }
+        ear->nn_lookback = MAX(ear->nn_lookback, (uint64_t)models[m]->context *
+                                                     models[m]->features.hop);
         ear->n_nn++;
     }
+    ear->nn_lookback = MIN(MAX(ear->nn_lookback, GATE_LOOKBACK), MAX_PHRASE_S * AUDIO_RATE);
     ear->cb = *callbacks;
     ear->userdata = userdata;
     ear->listening = true;
@@ -225,12 +233,17 @@ static void start_request(struct ear *ear, const struct kws_detection *d, bool n
     explicit_bzero(ear->copy, n * sizeof(*ear->copy));
 }
 
-/* Both detectors miss the same samples. */
-static int skip_detectors(struct ear *ear, uint64_t n)
+static void skip_neural(struct ear *ear, uint64_t n)
 {
     for (size_t m = 0; m < ear->n_nn; m++) {
         nn_detector_skip(ear->nn[m], n);
     }
+}
+
+/* Both detectors miss the same samples. */
+static int skip_detectors(struct ear *ear, uint64_t n)
+{
+    skip_neural(ear, n);
     return ear->kws ? kws_skip(ear->kws, n) : 0;
 }
 
@@ -337,28 +350,45 @@ static bool gate_open(struct ear *ear)
  * the lookback before them when it was asleep. */
 static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
 {
-    uint64_t from = ear->position - n;
+    uint64_t start = ear->position - n;
+    uint64_t from = start > GATE_LOOKBACK ? start - GATE_LOOKBACK : 0;
+    uint64_t lo = from;
     struct kws_detection nd, pd;
-    size_t k;
-    int r, rn, rp;
+    size_t k, off;
+    int r = 0, rn, rp;
 
-    from = from > GATE_LOOKBACK ? from - GATE_LOOKBACK : 0;
-    if (from < ear->kws_position) {
-        from = ear->kws_position;
+    from = MAX(from, ear->kws_position);
+    /* After a gap (the gate was shut), the detectors start afresh. The
+     * neural detector then gets its whole receptive field of look-back,
+     * not GATE_LOOKBACK's 0.3 s: it learned to wake when the phrase ends
+     * near the end of its window, and a window that started 0.3 s before
+     * the speech would reach the end of a phrase said first only after it
+     * (a phrase said right after silence was never heard through the
+     * microphone). PocketSphinx keeps the short look-back: the silence
+     * would drag its cepstral mean. */
+    lo = from;
+    if (from > ear->kws_position && ear->n_nn) {
+        lo = MAX(start > ear->nn_lookback ? start - ear->nn_lookback : 0, ear->kws_position);
     }
-    if (from > ear->kws_position) {
-        r = skip_detectors(ear, from - ear->kws_position);
-        if (r < 0) {
-            snprintf(err, errsz, "the wake-word decoder failed to restart");
-            return r;
-        }
+    k = audio_preroll_copy(ear->preroll, lo, ear->copy, ear->copy_cap, &lo);
+    from = MAX(from, lo);
+    off = (size_t)MIN(from - lo, (uint64_t)k);
+    if (lo > ear->kws_position) {
+        skip_neural(ear, lo - ear->kws_position);
     }
-    k = audio_preroll_copy(ear->preroll, from, ear->copy, ear->copy_cap, &from);
-    ear->kws_position = from + k;
+    if (from > ear->kws_position && ear->kws) {
+        r = kws_skip(ear->kws, from - ear->kws_position);
+    }
+    if (r < 0) {
+        explicit_bzero(ear->copy, k * sizeof(*ear->copy));
+        snprintf(err, errsz, "the wake-word decoder failed to restart");
+        return r;
+    }
+    ear->kws_position = lo + k;
     /* Both hear the whole step (PocketSphinx keeps it for its second pass);
      * the neural detector's proposal comes first. */
     rn = feed_neural(ear, ear->copy, k, &nd);
-    rp = ear->kws ? kws_feed(ear->kws, ear->copy, k, &pd) : 0;
+    rp = ear->kws ? kws_feed(ear->kws, ear->copy + off, k - off, &pd) : 0;
     explicit_bzero(ear->copy, k * sizeof(*ear->copy));
     if (rn > 0 && ear->combine == CONFIG_COMBINE_VERIFY && rp >= 0) {
         rn = verify_neural(ear, &nd);

@@ -949,9 +949,10 @@ int tune_main(int argc, char **argv)
         parse_thresholds(t, NEURAL_THRESHOLDS);
     }
     for (size_t i = 0; t->model && i < t->n_thresholds; i++) {
-        if (t->thresholds[i] >= 1) {
-            log_error("tune: '%s' has a neural model: --thresholds are its scores, below 1",
-                      phrase);
+        if (t->thresholds[i] >= 1 || !((float)t->thresholds[i] > 0)) {
+            log_error("tune: '%s' has a neural model: --thresholds are its scores, between 0 "
+                      "and 1 (%g is not)",
+                      phrase, t->thresholds[i]);
             r = -EINVAL;
             goto finish;
         }

@@ -110,7 +110,7 @@ check_line '[cloud]\nurl = wss://127.0.0.1:99999/v1/assist\n' "c.conf:2: .*bad p
 check_line '[cloud]\n\nurl = wss://127.0.0.1:0\n' "c.conf:3: .*bad port (1-65535)"
 check_line '[audio]\ninput = mic@abc\n' "c.conf:2: .*not a microphone spec"
 check_line '[audio]\ninput = mic@500\n' "c.conf:2: .*capture rate 500 Hz"
-check_line "[wakeword]\nmodel_dir = $TMP/nomodel\n" "c.conf:2: \\[wakeword\\] model_dir '$TMP/nomodel': No such file"
+check_line "[wakeword]\nmodel_dir = $TMP/nomodel\nmodel =\n" "c.conf:2: \\[wakeword\\] model_dir '$TMP/nomodel': No such file"
 check_line "[wakeword]\nphrases = hey zzyzxq\n" "c.conf:2: \\[wakeword\\] phrases cannot be spotted: wake word 'zzyzxq'"
 check_line "[cloud]\nca_file = $TMP/none.pem\n" "c.conf:2: \\[cloud\\] ca_file '$TMP/none.pem': No such file"
 head -c 600 /dev/urandom | base64 >"$TMP/garbage.pem"
@@ -144,7 +144,7 @@ run_conf "" "[privacy]\npassphrase_file = $TMP/nopass" >"$TMP/bad.conf"
 refuses_early "bad.conf:10: \\[privacy\\] passphrase_file"
 run_conf "ca_file = $TMP/garbage.pem" "" >"$TMP/bad.conf"
 refuses_early "bad.conf:4: \\[cloud\\] ca_file .* holds no PEM certificate"
-run_conf "" "[wakeword]\nmodel_dir = $TMP/nomodel" >"$TMP/bad.conf"
+run_conf "" "[wakeword]\nmodel_dir = $TMP/nomodel\nmodel =" >"$TMP/bad.conf"
 refuses_early "bad.conf:10: \\[wakeword\\] model_dir"
 
 # A good config passes and dumps every key.

@@ -157,7 +157,13 @@ grep -q "^neural_threshold = 0.5$" "$TMP/tuned.conf" &&
 "$HARK" check-config "$TMP/tuned.conf" 2>"$TMP/err" || fail "check-config: $(cat "$TMP/err")"
 ! "$HARK" tune --config "$TMP/tuned.conf" --thresholds 2 --positives "$TMP/pos" \
     --negatives "$TMP/speech.wav" >/dev/null 2>"$TMP/err" || fail "tune took a threshold of 2 for the model"
-grep -q "thresholds are its scores, below 1" "$TMP/err" || fail "unclear: $(cat "$TMP/err")"
+grep -q "thresholds are its scores, between 0 and 1 (2 is not)" "$TMP/err" || fail "unclear: $(cat "$TMP/err")"
+# A PocketSphinx threshold (1e-50 is 0 as the detector's float): refused as
+# clearly, not as a detector that cannot be set up.
+! "$HARK" tune --config "$TMP/tuned.conf" --thresholds 1e-50 --positives "$TMP/pos" \
+    --negatives "$TMP/speech.wav" >/dev/null 2>"$TMP/err" || fail "tune took a threshold of 1e-50 for the model"
+grep -q "thresholds are its scores, between 0 and 1 (1e-50 is not)" "$TMP/err" ||
+    fail "unclear: $(cat "$TMP/err")"
 
 # Refusals at start, naming the file.
 printf '[wakeword]\nphrases = tone\nmodel = %s\n' "$TMP/damaged.hwm" >"$TMP/bad.conf"

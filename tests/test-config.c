@@ -73,7 +73,8 @@ static void test_defaults(void)
     CHECK(cfg.wakeword.phone_loop == 1e-3);
     CHECK(strcmp(cfg.wakeword.model_dir, HARK_MODEL_DIR) == 0);
     CHECK(strcmp(cfg.wakeword.dict, HARK_DICT) == 0);
-    CHECK(cfg.wakeword.n_models == 0);
+    CHECK(cfg.wakeword.n_models == 1);
+    CHECK(strcmp(cfg.wakeword.models[0], "builtin:hey-computer") == 0);
     CHECK(cfg.wakeword.neural_threshold == 0);
     CHECK(config_combine(&cfg) == CONFIG_COMBINE_NEURAL);
     CHECK(cfg.endpoint.silence_ms == 700);
@@ -682,11 +683,13 @@ static void test_check(void)
         const char *text; /* %1$s: the directory */
         const char *want; /* the message; %1$s: the directory */
     } cases[] = {
-        {"[wakeword]\n\nmodel_dir = %1$s/none\ndict = %1$s/tiny.dict\n",
+        /* (combine = either: the built-in model's phrase is PocketSphinx's
+         * too, so its model and dictionary are checked.) */
+        {"[wakeword]\n\nmodel_dir = %1$s/none\ndict = %1$s/tiny.dict\ncombine = either\n",
          "c.conf:3: [wakeword] model_dir '%1$s/none': No such file or directory"},
-        {"[wakeword]\nmodel_dir = %1$s/tiny.dict\ndict = %1$s/tiny.dict\n",
+        {"[wakeword]\nmodel_dir = %1$s/tiny.dict\ndict = %1$s/tiny.dict\ncombine = either\n",
          "c.conf:2: [wakeword] model_dir '%1$s/tiny.dict' is not a directory"},
-        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/none.dict\n",
+        {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/none.dict\ncombine = either\n",
          "c.conf:3: [wakeword] dict '%1$s/none.dict': No such file or directory"},
         {"[wakeword]\nmodel_dir = %1$s/model\ndict = %1$s/tiny.dict\nphrases = hey zzyzxq\n",
          "c.conf:4: [wakeword] phrases cannot be spotted: wake word 'zzyzxq' is not in the "
@@ -850,6 +853,30 @@ static void test_models(void)
         CHECK(strcmp(cfg.wakeword.models[0], want) == 0);
         unlink(PATH("sub/f.conf"));
     }
+    /* The built-in model: not a path, never resolved; the default one
+     * loads and hears "hey computer". */
+    CHECK(config_load_string(&cfg, name, "[wakeword]\nmodel = builtin:hey-computer, x.hwm\n", err,
+                             sizeof(err)) == 0);
+    CHECK(strcmp(cfg.wakeword.models[0], "builtin:hey-computer") == 0);
+    config_init_defaults(&cfg);
+    CHECK(config_load_models(&cfg, models, phrase_model, err, sizeof(err)) == 0);
+    CHECK(models[0] && strcmp(models[0]->phrase, "hey computer") == 0 && phrase_model[0] == 0);
+    nn_model_free(models[0]);
+    /* The default model with other phrases: not used, and no error ... */
+    CHECK(config_load_string(&cfg, name, "[wakeword]\nphrases = ok hark\n", err, sizeof(err)) == 0);
+    CHECK(config_load_models(&cfg, models, phrase_model, err, sizeof(err)) == 0);
+    CHECK(models[0] == NULL && phrase_model[0] == -1);
+    /* ... but named in the file, it must hear a listed phrase. */
+    CHECK(config_load_string(&cfg, name,
+                             "[wakeword]\nphrases = ok hark\nmodel = builtin:hey-computer\n", err,
+                             sizeof(err)) == 0);
+    CHECK(config_load_models(&cfg, models, phrase_model, err, sizeof(err)) == -EINVAL);
+    CHECK(strstr(err, "builtin:hey-computer: the model's phrase \"hey computer\" is not one of"));
+    CHECK(config_load_string(&cfg, name, "[wakeword]\nmodel = builtin:alexa\n", err,
+                             sizeof(err)) == 0);
+    CHECK(config_load_models(&cfg, models, phrase_model, err, sizeof(err)) == -ENOENT);
+    CHECK(strstr(err, "builtin:alexa: no such built-in model"));
+
     /* Too long once resolved: an error on the line of model. */
     {
         char m[250];
