@@ -1,7 +1,6 @@
 /* The cloud link: one pinned wss:// connection through libwebsockets (built on
  * OpenSSL), with hello/ready, pings, a bounded send queue and reconnects. */
-#include "link.h"
-#include "wsout.h"
+#include "link-internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -26,90 +25,22 @@
 #define DEAD_AFTER_US (6 * LWS_US_PER_SEC)
 #define BACKOFF_FIRST_S 0.25
 #define BACKOFF_CAP_S 20.0
-#define SEND_QUEUE_MAX_ENTRIES 256
-#define SEND_QUEUE_MAX_BYTES (512 * 1024)
 #define RX_CHUNK 4096
-#define REASON_MAX 512
-#define CLOSE_REASON_MAX 124 /* a close frame's payload is at most 125 bytes */
-#define CLIENT_NAME_MAX 128
-#define PATH_MAX_LEN 1024
 #define FREE_CLOSE_WAIT_US (1 * LWS_US_PER_SEC)
 #define LINK_TLS12_CIPHERS                                                                        \
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
-struct link {
-    struct lws_context *ctx;
-    struct lws *wsi;
-    struct link_callbacks cb;
-    void *userdata;
-
-    char host[LINK_HOST_MAX];
-    char host_header[LINK_HOST_MAX + 16];
-    int port;
-    char path[PATH_MAX_LEN];
-    char client_name[CLIENT_NAME_MAX];
-    char pins[LINK_MAX_PINS][PIN_STRING_MAX];
-    size_t n_pins;
-    bool have_ca;
-    bool host_is_ip;
-
-    /* The current connection attempt: set when it starts, cleared once it
-     * has been reported down (exactly once). */
-    bool active;
-    bool established;
-    bool ready;
-    bool pin_ok; /* the verify callback saw a configured pin at depth 0 */
-    bool pin_mismatch;
-    char seen_pin[PIN_STRING_MAX];
-    int cert_error;          /* X509_V_ERR_* that failed a CA-file check, or 0 */
-    char tls_alert[96];      /* the last TLS alert sent or received, for on_down */
-    bool close_requested;    /* link_free: send a close frame */
-    char reason[REASON_MAX]; /* why we closed it ourselves, for on_down */
-    int close_code;          /* from the server's close frame */
-    char close_reason[CLOSE_REASON_MAX + 1];
-
-    /* The message being received. */
-    unsigned char *rx;
-    size_t rx_len;
-    bool rx_binary;
-    bool rx_discard; /* too big: dropping the rest of the frame, then closing */
-    /* Too big, and the frame is read: close with 1009 when writeable. */
-    bool close_1009;
-
-    struct wsout out; /* what waits for the socket to be writeable */
-
-    lws_sorted_usec_list_t sul_connect;
-    lws_sorted_usec_list_t sul_ping;
-    lws_sorted_usec_list_t sul_dead;
-    lws_sorted_usec_list_t sul_run;
-
-    uint32_t ping_seq;
-    unsigned attempt; /* failures since the last ready: the backoff exponent */
-    uint64_t rng;
-    struct link_stats stats;
-    bool freeing;
-};
-
-/* tests/test-link.c includes this file with LINK_TEST_HOOKS defined, to add
- * LCCSCF_* flags to every connection and to bypass the verify callback:
- * that shows what the flags do to the pin check, and that the check before
- * the upgrade request stops a connection on its own. Not in the library. */
+/* In hark-link-test only, see link-internal.h. */
 #ifdef LINK_TEST_HOOKS
-static int test_extra_ssl_flags;
-static bool test_skip_verify;
-#else
-#define test_extra_ssl_flags 0
-#define test_skip_verify false
+int link_test_extra_ssl_flags;
+bool link_test_skip_verify;
 #endif
 
 /* ---- Backoff ------------------------------------------------------------ */
 
-/* The delay before attempt number attempt+1 after `attempt` failures in a
- * row: 0.25 s doubling to a cap of 20 s, times a factor uniform in
- * [0.5, 1.5) (u in [0, 1)) so that many devices do not retry in step. */
-static double backoff_delay_s(unsigned attempt, double u)
+double link_backoff_delay_s(unsigned attempt, double u)
 {
     double base = BACKOFF_FIRST_S;
 
@@ -123,7 +54,7 @@ static double backoff_delay_s(unsigned attempt, double u)
 }
 
 /* xorshift64*: jitter needs spread, not secrecy. */
-static double uniform01(struct link *link)
+double link_rng_uniform01(struct link *link)
 {
     uint64_t x = link->rng;
 
@@ -367,7 +298,7 @@ static void went_down(struct link *link, const char *reason)
     if (link->freeing) {
         return;
     }
-    schedule_connect(link, backoff_delay_s(link->attempt, uniform01(link)));
+    schedule_connect(link, link_backoff_delay_s(link->attempt, link_rng_uniform01(link)));
     if (link->attempt < 64) {
         link->attempt++;
     }
@@ -423,7 +354,7 @@ static void connect_now(struct link *link)
      * shows a wrong pin refused either way), but the pin must not depend on
      * that. */
     i.ssl_connection =
-        LCCSCF_USE_SSL | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | test_extra_ssl_flags;
+        LCCSCF_USE_SSL | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | link_test_extra_ssl_flags;
     i.path = link->path;
     i.host = link->host_header;
     i.protocol = PROTO_SUBPROTOCOL;
@@ -536,7 +467,7 @@ static int verify_server_cert(struct link *link, X509_STORE_CTX *xctx, int preve
     X509 *cert = X509_STORE_CTX_get_current_cert(xctx);
     char pin[PIN_STRING_MAX];
 
-    if (test_skip_verify) {
+    if (link_test_skip_verify) {
         X509_STORE_CTX_set_error(xctx, X509_V_OK);
         return 0;
     }
