@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include <libwebsockets.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "link.h"
 #include "pin.h"
@@ -79,8 +81,27 @@ struct link {
  * row: 0.25 s doubling to a cap of 20 s, times a factor uniform in
  * [0.5, 1.5) (u in [0, 1)) so that many devices do not retry in step. */
 double link_backoff_delay_s(unsigned attempt, double u);
-/* The next jitter factor's u in [0, 1) from the link's own generator. */
+/* The next jitter factor's u in [0, 1) from the link's own generator, and
+ * its seed (from getrandom, else the clock). */
 double link_rng_uniform01(struct link *link);
+void link_rng_seed(struct link *link);
+
+/* Why the connection ends, for on_down: the first cause wins, later ones are
+ * its consequences (link.c). */
+void link_set_reason(struct link *link, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* link-tls.c. The verify callback's step (LWS_CALLBACK_OPENSSL_PERFORM_
+ * SERVER_CERT_VERIFICATION): 0 accepts it. */
+int link_tls_verify(struct link *link, X509_STORE_CTX *xctx, int preverify_ok);
+/* Before the upgrade request (CLIENT_APPEND_HANDSHAKE_HEADER): the session's
+ * certificate carries a configured pin and was verified, else -1 with the
+ * reason set. Warns about a pinned certificate outside its dates. */
+int link_tls_confirm_pin(struct link *link, struct lws *wsi);
+/* Records the TLS alerts of connections made with ctx in link->tls_alert. */
+void link_tls_watch_alerts(struct link *link, SSL_CTX *ctx);
+/* "pin mismatch: server HOST:PORT presented ..., expected ..." */
+void link_pin_mismatch_reason(struct link *link, char *out, size_t outsz);
 
 /* Test-only hooks, compiled into hark-link-test alone (src/link/meson.build),
  * which tests/test-link.c links: LCCSCF_* flags added to every connection
