@@ -1,5 +1,5 @@
 #!/bin/sh
-# hark's link (src/link.c) against hark-devcloud on loopback, with a device
+# hark's link (src/link/link.c) against hark-devcloud on loopback, with a device
 # certificate made by openssl and registered while the server runs; see
 # test-devcloud-link.c for what is checked. Also: the server's counters.
 # usage: devcloud-link.sh DEVCLOUD TEST-DEVCLOUD-LINK

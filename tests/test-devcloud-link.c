@@ -1,4 +1,4 @@
-/* hark's own cloud link (src/link.c) against hark-devcloud: connect with a
+/* hark's own cloud link (src/link/link.c) against hark-devcloud: connect with a
  * device certificate and the server's pin, reach ready, stream a spoken
  * request as Opus frames, and check the answer: transcript, intent weather,
  * response, downlink speech frames in order, response_end with their count.

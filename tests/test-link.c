@@ -1,16 +1,15 @@
-/* Tests for the cloud link. It includes link.c to reach its static backoff
- * function and its per-connection state. Servers are started here on
- * 127.0.0.1 with keys made at run time: `openssl s_server` (which prints the
- * application bytes it receives) for pinning and TLS, and a small websocket
- * server on OpenSSL in a thread for the protocol. `test-link fast` runs the
- * quick cases, `test-link slow` the ones that wait for timers (backoff,
- * pings, the dead-link timeout). For debugging: HARK_TEST_ONLY=closes,
- * subprotocol, gate, right, pins, endless, tls11, ciphers or dates runs one
- * case;
- * HARK_TEST_VERBOSE=1 prints every on_down, HARK_TEST_LWS_LOG=1 lws's log. */
+/* Tests for the cloud link. Through link-internal.h it reaches the backoff
+ * and a connection's state; it links hark-link-test, the library with the
+ * test hooks. Servers are started here on 127.0.0.1 with keys made at run
+ * time: `openssl s_server` (which prints the application bytes it receives)
+ * for pinning and TLS, and a small websocket server on OpenSSL in a thread
+ * for the protocol. `test-link fast` runs the quick cases, `test-link slow`
+ * the ones that wait for timers (backoff, pings, the dead-link timeout). For
+ * debugging: HARK_TEST_ONLY=closes, subprotocol, gate, right, pins, endless,
+ * tls11, ciphers or dates runs one case; HARK_TEST_VERBOSE=1 prints every
+ * on_down, HARK_TEST_LWS_LOG=1 lws's log. */
 #define _GNU_SOURCE /* accept4, pipe2, strcasestr */
-#define LINK_TEST_HOOKS
-#include "link.c"
+#include "link-internal.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -27,6 +26,7 @@
 #include <openssl/pem.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <openssl/x509v3.h>
 
 #include "base-clock.h"
 #include "check.h"
@@ -455,22 +455,22 @@ static void test_backoff_function(void)
 
     for (unsigned a = 0; a < 12; a++) {
         double cap = base < 20.0 ? base : 20.0;
-        CHECK(fabs(backoff_delay_s(a, 0.0) - cap * 0.5) < 1e-9);
-        CHECK(fabs(backoff_delay_s(a, 0.5) - cap) < 1e-9);
-        CHECK(backoff_delay_s(a, 0.999999) < cap * 1.5 &&
-              backoff_delay_s(a, 0.999999) > cap * 1.49);
+        CHECK(fabs(link_backoff_delay_s(a, 0.0) - cap * 0.5) < 1e-9);
+        CHECK(fabs(link_backoff_delay_s(a, 0.5) - cap) < 1e-9);
+        CHECK(link_backoff_delay_s(a, 0.999999) < cap * 1.5 &&
+              link_backoff_delay_s(a, 0.999999) > cap * 1.49);
         base *= 2;
     }
-    CHECK(fabs(backoff_delay_s(0, 0.5) - 0.25) < 1e-9);
-    CHECK(fabs(backoff_delay_s(6, 0.5) - 16.0) < 1e-9);
-    CHECK(fabs(backoff_delay_s(7, 0.5) - 20.0) < 1e-9);
-    CHECK(fabs(backoff_delay_s(4000000000u, 0.5) - 20.0) < 1e-9);
+    CHECK(fabs(link_backoff_delay_s(0, 0.5) - 0.25) < 1e-9);
+    CHECK(fabs(link_backoff_delay_s(6, 0.5) - 16.0) < 1e-9);
+    CHECK(fabs(link_backoff_delay_s(7, 0.5) - 20.0) < 1e-9);
+    CHECK(fabs(link_backoff_delay_s(4000000000u, 0.5) - 20.0) < 1e-9);
 
     /* The jitter source: in [0, 1), spread out. */
     struct link l = {.rng = 12345};
     double sum = 0, lo = 1, hi = 0;
     for (int i = 0; i < 100000; i++) {
-        double u = uniform01(&l);
+        double u = link_rng_uniform01(&l);
         CHECK(u >= 0.0 && u < 1.0);
         sum += u;
         lo = u < lo ? u : lo;
@@ -525,12 +525,12 @@ static void test_wrong_pin(int extra_flags, const char *name)
 
     sserver_start(&s, name, server_crt, server_key, NULL);
     snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
-    test_extra_ssl_flags = extra_flags;
+    link_test_extra_ssl_flags = extra_flags;
     struct link *link = new_link(&r, url, other_pin, NULL);
     CHECK(run_until(link, &r.down, 1, 10.0));
     bool verify_saw_leaf = link->seen_pin[0] != '\0';
     link_free(link);
-    test_extra_ssl_flags = 0;
+    link_test_extra_ssl_flags = 0;
     usleep(200000);
     sserver_stop(&s);
 
@@ -563,11 +563,11 @@ static void test_second_gate(const char *pin, const char *name, const char *expe
 
     sserver_start(&s, name, server_crt, server_key, NULL);
     snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
-    test_skip_verify = true;
+    link_test_skip_verify = true;
     struct link *link = new_link(&r, url, pin, NULL);
     CHECK(run_until(link, &r.down, 1, 10.0));
     link_free(link);
-    test_skip_verify = false;
+    link_test_skip_verify = false;
     usleep(200000);
     sserver_stop(&s);
 

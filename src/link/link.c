@@ -1,304 +1,33 @@
 /* The cloud link: one pinned wss:// connection through libwebsockets (built on
  * OpenSSL), with hello/ready, pings, a bounded send queue and reconnects. */
-#include "link.h"
-#include "wsout.h"
+#include "link-internal.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <libwebsockets.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "pin.h"
 
 #define PING_INTERVAL_US (3 * LWS_US_PER_SEC)
 #define DEAD_AFTER_US (6 * LWS_US_PER_SEC)
-#define BACKOFF_FIRST_S 0.25
-#define BACKOFF_CAP_S 20.0
-#define SEND_QUEUE_MAX_ENTRIES 256
-#define SEND_QUEUE_MAX_BYTES (512 * 1024)
 #define RX_CHUNK 4096
-#define REASON_MAX 512
-#define CLOSE_REASON_MAX 124 /* a close frame's payload is at most 125 bytes */
-#define CLIENT_NAME_MAX 128
-#define PATH_MAX_LEN 1024
 #define FREE_CLOSE_WAIT_US (1 * LWS_US_PER_SEC)
 #define LINK_TLS12_CIPHERS                                                                        \
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
-struct link {
-    struct lws_context *ctx;
-    struct lws *wsi;
-    struct link_callbacks cb;
-    void *userdata;
-
-    char host[LINK_HOST_MAX];
-    char host_header[LINK_HOST_MAX + 16];
-    int port;
-    char path[PATH_MAX_LEN];
-    char client_name[CLIENT_NAME_MAX];
-    char pins[LINK_MAX_PINS][PIN_STRING_MAX];
-    size_t n_pins;
-    bool have_ca;
-    bool host_is_ip;
-
-    /* The current connection attempt: set when it starts, cleared once it
-     * has been reported down (exactly once). */
-    bool active;
-    bool established;
-    bool ready;
-    bool pin_ok; /* the verify callback saw a configured pin at depth 0 */
-    bool pin_mismatch;
-    char seen_pin[PIN_STRING_MAX];
-    int cert_error;          /* X509_V_ERR_* that failed a CA-file check, or 0 */
-    char tls_alert[96];      /* the last TLS alert sent or received, for on_down */
-    bool close_requested;    /* link_free: send a close frame */
-    char reason[REASON_MAX]; /* why we closed it ourselves, for on_down */
-    int close_code;          /* from the server's close frame */
-    char close_reason[CLOSE_REASON_MAX + 1];
-
-    /* The message being received. */
-    unsigned char *rx;
-    size_t rx_len;
-    bool rx_binary;
-    bool rx_discard; /* too big: dropping the rest of the frame, then closing */
-    /* Too big, and the frame is read: close with 1009 when writeable. */
-    bool close_1009;
-
-    struct wsout out; /* what waits for the socket to be writeable */
-
-    lws_sorted_usec_list_t sul_connect;
-    lws_sorted_usec_list_t sul_ping;
-    lws_sorted_usec_list_t sul_dead;
-    lws_sorted_usec_list_t sul_run;
-
-    uint32_t ping_seq;
-    unsigned attempt; /* failures since the last ready: the backoff exponent */
-    uint64_t rng;
-    struct link_stats stats;
-    bool freeing;
-};
-
-/* tests/test-link.c includes this file with LINK_TEST_HOOKS defined, to add
- * LCCSCF_* flags to every connection and to bypass the verify callback:
- * that shows what the flags do to the pin check, and that the check before
- * the upgrade request stops a connection on its own. Not in the library. */
+/* In hark-link-test only, see link-internal.h. */
 #ifdef LINK_TEST_HOOKS
-static int test_extra_ssl_flags;
-static bool test_skip_verify;
-#else
-#define test_extra_ssl_flags 0
-#define test_skip_verify false
+int link_test_extra_ssl_flags;
+bool link_test_skip_verify;
 #endif
-
-/* ---- Backoff ------------------------------------------------------------ */
-
-/* The delay before attempt number attempt+1 after `attempt` failures in a
- * row: 0.25 s doubling to a cap of 20 s, times a factor uniform in
- * [0.5, 1.5) (u in [0, 1)) so that many devices do not retry in step. */
-static double backoff_delay_s(unsigned attempt, double u)
-{
-    double base = BACKOFF_FIRST_S;
-
-    for (unsigned i = 0; i < attempt && base < BACKOFF_CAP_S; i++) {
-        base *= 2;
-    }
-    if (base > BACKOFF_CAP_S) {
-        base = BACKOFF_CAP_S;
-    }
-    return base * (0.5 + u);
-}
-
-/* xorshift64*: jitter needs spread, not secrecy. */
-static double uniform01(struct link *link)
-{
-    uint64_t x = link->rng;
-
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    link->rng = x;
-    return (double)((x * 0x2545F4914F6CDD1DULL) >> 11) / 9007199254740992.0;
-}
-
-static void seed_rng(struct link *link)
-{
-    uint64_t seed = 0;
-
-    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)getpid() ^
-               (uint64_t)(uintptr_t)link;
-    }
-    link->rng = seed ? seed : 0x9E3779B97F4A7C15ULL;
-}
-
-/* ---- URL ---------------------------------------------------------------- */
-
-static bool is_hostname(const char *s, size_t len)
-{
-    if (len == 0 || len >= LINK_HOST_MAX || s[0] == '-' || s[0] == '.') {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (!isalnum(c) && c != '-' && c != '.' && c != '_') {
-            return false;
-        }
-    }
-    return true;
-}
-
-int link_parse_url(const char *url, char ret_host[LINK_HOST_MAX], int *ret_port,
-                   const char **ret_path, char *err, size_t errsz)
-{
-    const char *p;
-    const char *auth;
-    const char *auth_end;
-    const char *host;
-    const char *host_end;
-    const char *port_s = NULL;
-    char buf[LINK_HOST_MAX];
-    long port = 443;
-
-    if (!url || !*url) {
-        snprintf(err, errsz, "no cloud URL given");
-        return -EINVAL;
-    }
-    if (strncasecmp(url, "ws://", 5) == 0) {
-        snprintf(err, errsz, "%s: ws:// is not allowed: the link must be wss:// (TLS)", url);
-        return -EINVAL;
-    }
-    if (strncasecmp(url, "wss://", 6) != 0) {
-        snprintf(err, errsz, "%s: not a wss:// URL", url);
-        return -EINVAL;
-    }
-    auth = url + 6;
-    auth_end = auth + strcspn(auth, "/?#");
-    if (memchr(auth, '@', (size_t)(auth_end - auth))) {
-        snprintf(err, errsz, "%s: credentials in the URL are not supported", url);
-        return -EINVAL;
-    }
-
-    if (*auth == '[') {
-        /* [IPv6] or [IPv6]:port */
-        host = auth + 1;
-        host_end = memchr(host, ']', (size_t)(auth_end - host));
-        if (!host_end) {
-            snprintf(err, errsz, "%s: missing ']' after the IPv6 address", url);
-            return -EINVAL;
-        }
-        struct in6_addr a6;
-        char v6[INET6_ADDRSTRLEN + 1];
-        size_t v6len = (size_t)(host_end - host);
-        if (v6len == 0 || v6len >= sizeof(v6)) {
-            snprintf(err, errsz, "%s: bad IPv6 address", url);
-            return -EINVAL;
-        }
-        memcpy(v6, host, v6len);
-        v6[v6len] = '\0';
-        if (inet_pton(AF_INET6, v6, &a6) != 1) {
-            snprintf(err, errsz, "%s: bad IPv6 address '%s'", url, v6);
-            return -EINVAL;
-        }
-        p = host_end + 1;
-        if (p < auth_end) {
-            if (*p != ':') {
-                snprintf(err, errsz, "%s: unexpected text after the IPv6 address", url);
-                return -EINVAL;
-            }
-            port_s = p + 1;
-        }
-    } else {
-        const char *colon = memchr(auth, ':', (size_t)(auth_end - auth));
-        host = auth;
-        if (colon && memchr(colon + 1, ':', (size_t)(auth_end - colon - 1))) {
-            /* Several colons and no brackets: a bare IPv6 address, no port. */
-            host_end = auth_end;
-        } else if (colon) {
-            host_end = colon;
-            port_s = colon + 1;
-        } else {
-            host_end = auth_end;
-        }
-    }
-
-    size_t hlen = (size_t)(host_end - host);
-    if (hlen == 0) {
-        snprintf(err, errsz, "%s: no host", url);
-        return -EINVAL;
-    }
-    if (hlen >= sizeof(buf)) {
-        snprintf(err, errsz, "%s: host name too long", url);
-        return -EINVAL;
-    }
-    memcpy(buf, host, hlen);
-    buf[hlen] = '\0';
-    if (memchr(buf, ':', hlen)) {
-        struct in6_addr a6;
-        if (inet_pton(AF_INET6, buf, &a6) != 1) {
-            snprintf(err, errsz, "%s: bad IPv6 address '%s'", url, buf);
-            return -EINVAL;
-        }
-    } else if (!is_hostname(buf, hlen)) {
-        snprintf(err, errsz, "%s: bad host name '%s'", url, buf);
-        return -EINVAL;
-    }
-
-    if (port_s) {
-        char *end = NULL;
-        size_t plen = (size_t)(auth_end - port_s);
-        if (plen == 0 || plen > 5 || !isdigit((unsigned char)*port_s)) {
-            snprintf(err, errsz, "%s: bad port", url);
-            return -EINVAL;
-        }
-        errno = 0;
-        port = strtol(port_s, &end, 10);
-        if (end != auth_end || port < 1 || port > 65535) {
-            snprintf(err, errsz, "%s: bad port (1-65535)", url);
-            return -EINVAL;
-        }
-    }
-
-    p = auth_end;
-    if (*p == '\0') {
-        p = PROTO_PATH;
-    } else if (*p != '/') {
-        snprintf(err, errsz, "%s: the path must start with '/'", url);
-        return -EINVAL;
-    }
-    /* The path goes into the request line verbatim: nothing that could end
-     * or split it. */
-    for (const char *c = p; *c; c++) {
-        if ((unsigned char)*c <= 0x20 || (unsigned char)*c == 0x7f) {
-            snprintf(err, errsz, "%s: spaces or control characters in the path", url);
-            return -EINVAL;
-        }
-    }
-    if (strlen(p) >= PATH_MAX_LEN) {
-        snprintf(err, errsz, "%s: path too long", url);
-        return -EINVAL;
-    }
-
-    memcpy(ret_host, buf, hlen + 1);
-    *ret_port = (int)port;
-    *ret_path = p;
-    return 0;
-}
 
 /* ---- Send queue --------------------------------------------------------- */
 
@@ -316,9 +45,7 @@ static int queue_push(struct link *link, const void *data, size_t len, bool bina
 
 static void on_connect_timer(lws_sorted_usec_list_t *sul);
 
-static void set_reason(struct link *link, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void set_reason(struct link *link, const char *fmt, ...)
+void link_set_reason(struct link *link, const char *fmt, ...)
 {
     va_list ap;
 
@@ -367,26 +94,13 @@ static void went_down(struct link *link, const char *reason)
     if (link->freeing) {
         return;
     }
-    schedule_connect(link, backoff_delay_s(link->attempt, uniform01(link)));
+    schedule_connect(link, link_backoff_delay_s(link->attempt, link_rng_uniform01(link)));
     if (link->attempt < 64) {
         link->attempt++;
     }
     if (link->cb.on_down) {
         link->cb.on_down(link->userdata, reason);
     }
-}
-
-static void pin_mismatch_reason(struct link *link, char *out, size_t outsz)
-{
-    char expected[48];
-
-    if (link->n_pins == 1) {
-        snprintf(expected, sizeof(expected), "the configured pin");
-    } else {
-        snprintf(expected, sizeof(expected), "one of the %zu configured pins", link->n_pins);
-    }
-    snprintf(out, outsz, "pin mismatch: server %s:%d presented %s, expected %s", link->host,
-             link->port, link->seen_pin[0] ? link->seen_pin : "no certificate", expected);
 }
 
 static void connect_now(struct link *link)
@@ -423,7 +137,7 @@ static void connect_now(struct link *link)
      * shows a wrong pin refused either way), but the pin must not depend on
      * that. */
     i.ssl_connection =
-        LCCSCF_USE_SSL | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | test_extra_ssl_flags;
+        LCCSCF_USE_SSL | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | link_test_extra_ssl_flags;
     i.path = link->path;
     i.host = link->host_header;
     i.protocol = PROTO_SUBPROTOCOL;
@@ -465,7 +179,7 @@ static void on_dead_timer(lws_sorted_usec_list_t *sul)
 {
     struct link *link = lws_container_of(sul, struct link, sul_dead);
 
-    set_reason(link, "no answer from the server for %d s", (int)(DEAD_AFTER_US / LWS_US_PER_SEC));
+    link_set_reason(link, "no answer from the server for %d s", (int)(DEAD_AFTER_US / LWS_US_PER_SEC));
     kill_connection(link);
 }
 
@@ -495,207 +209,6 @@ static void heard_from_server(struct link *link)
 static void on_run_timer(lws_sorted_usec_list_t *sul)
 {
     /* Only there to end the poll wait of link_run(). */
-}
-
-/* ---- Certificate verification ------------------------------------------- */
-
-static bool pin_configured(const struct link *link, const char *pin)
-{
-    for (size_t i = 0; i < link->n_pins; i++) {
-        if (strcmp(link->pins[i], pin) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static int pin_of_x509(X509 *cert, char ret_pin[PIN_STRING_MAX])
-{
-    unsigned char *der = NULL;
-    int len;
-    int r;
-
-    if (!cert) {
-        return -ENOENT;
-    }
-    len = i2d_X509(cert, &der);
-    if (len <= 0) {
-        return -EBADMSG;
-    }
-    r = pin_from_der(der, (size_t)len, ret_pin);
-    OPENSSL_free(der);
-    return r;
-}
-
-/* LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION: OpenSSL asks once
- * per certificate from the top of the chain down to the leaf (depth 0), and
- * again for any error it finds. Returns 0 to accept this step. */
-static int verify_server_cert(struct link *link, X509_STORE_CTX *xctx, int preverify_ok)
-{
-    int depth = X509_STORE_CTX_get_error_depth(xctx);
-    X509 *cert = X509_STORE_CTX_get_current_cert(xctx);
-    char pin[PIN_STRING_MAX];
-
-    if (test_skip_verify) {
-        X509_STORE_CTX_set_error(xctx, X509_V_OK);
-        return 0;
-    }
-    if (depth > 0) {
-        if (link->have_ca && !preverify_ok) {
-            link->cert_error = X509_STORE_CTX_get_error(xctx);
-            return 1;
-        }
-        /* Pin only: the chain does not matter, the leaf's key does. An
-         * untrusted or incomplete chain must not fail before we got there. */
-        X509_STORE_CTX_set_error(xctx, X509_V_OK);
-        return 0;
-    }
-
-    if (pin_of_x509(cert, pin) < 0) {
-        link->pin_mismatch = true;
-        X509_STORE_CTX_set_error(xctx, X509_V_ERR_APPLICATION_VERIFICATION);
-        return 1;
-    }
-    memcpy(link->seen_pin, pin, sizeof(pin));
-    if (!pin_configured(link, pin)) {
-        link->pin_ok = false;
-        link->pin_mismatch = true;
-        X509_STORE_CTX_set_error(xctx, X509_V_ERR_APPLICATION_VERIFICATION);
-        return 1;
-    }
-    if (link->have_ca) {
-        /* The CA file adds to the pin: OpenSSL's verdict on the chain, and
-         * the host name (or IP address) the URL gave. */
-        if (!preverify_ok) {
-            link->cert_error = X509_STORE_CTX_get_error(xctx);
-            return 1;
-        }
-        int ok = link->host_is_ip ? X509_check_ip_asc(cert, link->host, 0)
-                                  : X509_check_host(cert, link->host, 0,
-                                                    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL);
-        if (ok != 1) {
-            link->cert_error =
-                link->host_is_ip ? X509_V_ERR_IP_ADDRESS_MISMATCH : X509_V_ERR_HOSTNAME_MISMATCH;
-            X509_STORE_CTX_set_error(xctx, link->cert_error);
-            return 1;
-        }
-    }
-    link->pin_ok = true;
-    X509_STORE_CTX_set_error(xctx, X509_V_OK);
-    return 0;
-}
-
-/* "2020-01-31T12:00:00Z", or "?" when OpenSSL cannot read it. */
-static void format_asn1_time(const ASN1_TIME *t, char out[32])
-{
-    struct tm tm;
-
-    if (!t || ASN1_TIME_to_tm(t, &tm) != 1 || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        snprintf(out, 32, "?");
-    }
-}
-
-/* Pin only, OpenSSL's verdict on the certificate (its dates included) is
- * overruled: the key is what is trusted, and a server whose certificate has
- * lapsed still holds it. It is accepted, but the user is told, once per
- * connection, with the peer and the dates. With a CA file OpenSSL's date
- * check stands and such a certificate never gets this far. */
-static void warn_about_dates(struct link *link, SSL *ssl)
-{
-    X509 *peer = SSL_get0_peer_certificate(ssl);
-    const ASN1_TIME *not_before, *not_after;
-    char from[32], until[32], msg[REASON_MAX];
-    bool early, late;
-
-    if (link->have_ca || !peer || !link->cb.on_warning) {
-        return;
-    }
-    not_before = X509_get0_notBefore(peer);
-    not_after = X509_get0_notAfter(peer);
-    /* X509_cmp_current_time: 0 on an unreadable time, counted as outside. */
-    early = X509_cmp_current_time(not_before) >= 0;
-    late = X509_cmp_current_time(not_after) <= 0;
-    if (!early && !late) {
-        return;
-    }
-    format_asn1_time(not_before, from);
-    format_asn1_time(not_after, until);
-    snprintf(msg, sizeof(msg),
-             "%s:%d: the pinned certificate %s (valid from %s until %s); accepted because its "
-             "key is pinned: with pins alone hark does not check dates ([cloud] ca_file does)",
-             link->host, link->port, late ? "has expired" : "is not yet valid", from, until);
-    link->cb.on_warning(link->userdata, msg);
-}
-
-/* LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: the TLS handshake is done and
- * nothing has been sent yet. Check again, on the certificate the session
- * really has, that it carries a configured pin: if the verify callback was
- * skipped for any reason (a lws or OpenSSL change, session resumption), the
- * connection fails closed here. */
-static int confirm_pin_before_sending(struct link *link, struct lws *wsi)
-{
-    SSL *ssl = lws_get_ssl(wsi);
-    X509 *peer = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
-    char pin[PIN_STRING_MAX];
-    int r = pin_of_x509(peer, pin);
-
-    X509_free(peer);
-    if (r == 0) {
-        memcpy(link->seen_pin, pin, sizeof(pin));
-    }
-    if (r < 0 || !pin_configured(link, pin)) {
-        char reason[REASON_MAX];
-        link->pin_mismatch = true;
-        /* lws 4.1 reports this failure with no CLIENT_CONNECTION_ERROR, only
-         * WSI_DESTROY, which uses the recorded reason. */
-        pin_mismatch_reason(link, reason, sizeof(reason));
-        set_reason(link, "%s", reason);
-        return -1;
-    }
-    if (!link->pin_ok) {
-        set_reason(link, "%s:%d: the certificate (%s) was never verified: refusing to send",
-                   link->host, link->port, pin);
-        return -1;
-    }
-    warn_about_dates(link, ssl);
-    return 0;
-}
-
-/* ---- TLS alerts ---------------------------------------------------------- */
-
-/* When a handshake fails, lws 4.1 says little more than "connect SSL err 1";
- * the TLS alert says why ("protocol version", "handshake failure", ...).
- * lws's own LWS_CALLBACK_SSL_INFO crashes on client connections in 4.1.6,
- * so the callback is set on the client SSL_CTX directly. */
-static int ssl_ctx_link_index = -1;
-
-static void on_tls_info(const SSL *ssl, int where, int ret)
-{
-    struct link *link;
-
-    if (!(where & SSL_CB_ALERT) || ssl_ctx_link_index < 0) {
-        return;
-    }
-    link = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ssl_ctx_link_index);
-    if (!link) {
-        return;
-    }
-    snprintf(link->tls_alert, sizeof(link->tls_alert), "%s: %s",
-             (where & SSL_CB_READ) ? "the server sent the TLS alert" : "we sent the TLS alert",
-             SSL_alert_desc_string_long(ret));
-}
-
-static void watch_tls_alerts(struct link *link, SSL_CTX *ctx)
-{
-    if (!ctx) {
-        return;
-    }
-    if (ssl_ctx_link_index < 0) {
-        ssl_ctx_link_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-    }
-    if (ssl_ctx_link_index >= 0 && SSL_CTX_set_ex_data(ctx, ssl_ctx_link_index, link) == 1) {
-        SSL_CTX_set_info_callback(ctx, on_tls_info);
-    }
 }
 
 /* ---- Receiving ---------------------------------------------------------- */
@@ -788,14 +301,14 @@ static int on_receive(struct link *link, struct lws *wsi, const void *in, size_t
     if (!link->rx) {
         link->rx = malloc(PROTO_TEXT_MAX + 1);
         if (!link->rx) {
-            set_reason(link, "out of memory");
+            link_set_reason(link, "out of memory");
             link->rx_discard = true;
             return close_too_big(link, wsi);
         }
     }
     /* What is still to come of this frame counts too: refuse early. */
     if (link->rx_len + len + lws_remaining_packet_payload(wsi) > max) {
-        set_reason(link, "the server sent a %s message over %zu bytes (closing with 1009)",
+        link_set_reason(link, "the server sent a %s message over %zu bytes (closing with 1009)",
                    link->rx_binary ? "binary" : "text", max);
         link->rx_len = 0;
         link->rx_discard = true;
@@ -877,7 +390,7 @@ static int on_writeable(struct link *link, struct lws *wsi)
     n = lws_write(wsi, wsout_payload(&link->out, m), m->len,
                   m->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     if (n < (int)m->len) {
-        set_reason(link, "cannot write to %s:%d", link->host, link->port);
+        link_set_reason(link, "cannot write to %s:%d", link->host, link->port);
         wsout_msg_free(&link->out, m);
         return -1;
     }
@@ -903,7 +416,7 @@ static int on_established(struct link *link, struct lws *wsi)
     link->established = true;
     hello = proto_build_hello(link->client_name);
     if (!hello) {
-        set_reason(link, "out of memory");
+        link_set_reason(link, "out of memory");
         return -1;
     }
     /* Nothing is queued before this (sending needs ready), so hello is the
@@ -911,7 +424,7 @@ static int on_established(struct link *link, struct lws *wsi)
     int r = queue_push(link, hello, strlen(hello), false);
     free(hello);
     if (r < 0) {
-        set_reason(link, "cannot queue hello");
+        link_set_reason(link, "cannot queue hello");
         return -1;
     }
     heard_from_server(link);
@@ -927,7 +440,7 @@ static int check_subprotocol(struct link *link, struct lws *wsi)
 
     if (lws_hdr_copy(wsi, proto, sizeof(proto), WSI_TOKEN_PROTOCOL) <= 0 ||
         strcmp(proto, PROTO_SUBPROTOCOL) != 0) {
-        set_reason(link, "%s:%d did not accept the websocket subprotocol %s", link->host,
+        link_set_reason(link, "%s:%d did not accept the websocket subprotocol %s", link->host,
                    link->port, PROTO_SUBPROTOCOL);
         return -1;
     }
@@ -946,10 +459,10 @@ static int on_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
     }
     switch (reason) {
     case LWS_CALLBACK_OPENSSL_PERFORM_SERVER_CERT_VERIFICATION:
-        return verify_server_cert(link, (X509_STORE_CTX *)user, (int)len);
+        return link_tls_verify(link, (X509_STORE_CTX *)user, (int)len);
 
     case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER:
-        return confirm_pin_before_sending(link, wsi);
+        return link_tls_confirm_pin(link, wsi);
 
     case LWS_CALLBACK_CLIENT_FILTER_PRE_ESTABLISH:
         return check_subprotocol(link, wsi);
@@ -959,7 +472,7 @@ static int on_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
         if (link->pin_mismatch) {
-            pin_mismatch_reason(link, why, sizeof(why));
+            link_pin_mismatch_reason(link, why, sizeof(why));
         } else if (link->cert_error) {
             snprintf(why, sizeof(why), "%s:%d: certificate rejected: %s", link->host, link->port,
                      X509_verify_cert_error_string(link->cert_error));
@@ -978,7 +491,7 @@ static int on_lws_callback(struct lws *wsi, enum lws_callback_reasons reason, vo
 
     case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_CLIENT_VERIFY_CERTS:
         /* The client SSL_CTX, once, at context creation. */
-        watch_tls_alerts(link, user);
+        link_tls_watch_alerts(link, user);
         return 0;
 
     case LWS_CALLBACK_CLIENT_RECEIVE:
@@ -1082,7 +595,7 @@ int link_new(const struct link_params *params, const struct link_callbacks *call
     link->have_ca = params->ca_file && params->ca_file[0];
     snprintf(link->client_name, sizeof(link->client_name), "%s",
              params->client_name ? params->client_name : "hark");
-    seed_rng(link);
+    link_rng_seed(link);
 
     /* The link reports through its callbacks; lws's own log lines would go
      * to stderr behind the caller's back. */
