@@ -216,13 +216,13 @@ static const struct key keys[] = {
     {"wakeword", "dict", KEY_STRING, OFF(wakeword.dict), 0, 0, HARK_DICT,
      "set at build time (meson option `dict`)",
      "Pronunciation dictionary that the words of the wake phrases are looked up in.", NULL, false},
-    {"wakeword", "model", KEY_MODELS, OFF(wakeword.models), 0, 0, "builtin:hey-computer", NULL,
+    {"wakeword", "model", KEY_MODELS, OFF(wakeword.models), 0, 0, "", NULL,
      "Comma-separated neural wake-word model files (`.hwm`, made by `wakeword/train/hark-train`; "
      "the installed ones are in `DATADIR/hark/wakeword/`), or `builtin:hey-computer`, the "
      "\"hey computer\" model built into hark. Each model's phrase must be one of "
      "`phrases`, and no two models may have the same phrase; such a phrase is then heard by the "
-     "neural detector as `combine` says, the other phrases by PocketSphinx alone. The default "
-     "applies only when `phrases` lists \"hey computer\". Empty: PocketSphinx for every phrase.",
+     "neural detector as `combine` says, the other phrases by PocketSphinx alone. Empty (the "
+     "default for now, doc/wakeword.md): PocketSphinx for every phrase.",
      NULL, true},
     {"wakeword", "neural_threshold", KEY_DOUBLE, OFF(wakeword.neural_threshold), 0, 1, "0", NULL,
      "The neural detector's score (0 to 1) at or above which a phrase with a model is heard, "

@@ -73,8 +73,7 @@ static void test_defaults(void)
     CHECK(cfg.wakeword.phone_loop == 1e-3);
     CHECK(strcmp(cfg.wakeword.model_dir, HARK_MODEL_DIR) == 0);
     CHECK(strcmp(cfg.wakeword.dict, HARK_DICT) == 0);
-    CHECK(cfg.wakeword.n_models == 1);
-    CHECK(strcmp(cfg.wakeword.models[0], "builtin:hey-computer") == 0);
+    CHECK(cfg.wakeword.n_models == 0);
     CHECK(cfg.wakeword.neural_threshold == 0);
     CHECK(config_combine(&cfg) == CONFIG_COMBINE_NEURAL);
     CHECK(cfg.endpoint.silence_ms == 700);
@@ -858,12 +857,18 @@ static void test_models(void)
     CHECK(config_load_string(&cfg, name, "[wakeword]\nmodel = builtin:hey-computer, x.hwm\n", err,
                              sizeof(err)) == 0);
     CHECK(strcmp(cfg.wakeword.models[0], "builtin:hey-computer") == 0);
+    CHECK(config_load_models(&cfg, models, phrase_model, err, sizeof(err)) < 0); /* x.hwm is not there */
     config_init_defaults(&cfg);
+    cfg.wakeword.n_models = 1;
+    snprintf(cfg.wakeword.models[0], sizeof(cfg.wakeword.models[0]), "builtin:hey-computer");
     CHECK(config_load_models(&cfg, models, phrase_model, err, sizeof(err)) == 0);
     CHECK(models[0] && strcmp(models[0]->phrase, "hey computer") == 0 && phrase_model[0] == 0);
     nn_model_free(models[0]);
-    /* The default model with other phrases: not used, and no error ... */
+    /* As a default (no line of the file set it) with other phrases: not
+     * used, and no error ... */
     CHECK(config_load_string(&cfg, name, "[wakeword]\nphrases = ok hark\n", err, sizeof(err)) == 0);
+    cfg.wakeword.n_models = 1;
+    snprintf(cfg.wakeword.models[0], sizeof(cfg.wakeword.models[0]), "builtin:hey-computer");
     CHECK(config_load_models(&cfg, models, phrase_model, err, sizeof(err)) == 0);
     CHECK(models[0] == NULL && phrase_model[0] == -1);
     /* ... but named in the file, it must hear a listed phrase. */

@@ -1,7 +1,6 @@
 #!/bin/sh
-# The shipped default: the "hey computer" model built into hark
-# (`model = builtin:hey-computer`, combine = neural) through `hark listen`
-# with an empty config. It wakes, with the neural detector, on the sample
+# The "hey computer" model built into hark (`model = builtin:hey-computer`,
+# combine = neural) through `hark listen`. It wakes, with the neural detector, on the sample
 # requests and on every positive clip of the small corpus (voices it was
 # trained on, sentences it never heard, some in noise), each time at the
 # phrase; never on the corpus's speech without the phrase, its noise, or
@@ -10,16 +9,16 @@
 # network's window never reached the end of such a phrase and the
 # microphone tests heard nothing (the neural detector now gets its whole
 # receptive field of look-back).
-# usage: nn-default.sh HARK SAMPLES_DIR CORPUSDIR
+# usage: nn-builtin.sh HARK SAMPLES_DIR CORPUSDIR
 HARK=$1
 SAMPLES=$2
 CORPUS=$3
 . "$(dirname "$0")/lib.sh"
 
 [ -f "$CORPUS/STAMP" ] || fail "no corpus in $CORPUS"
-: >"$TMP/empty.conf"
+printf '[wakeword]\nmodel = builtin:hey-computer\n' >"$TMP/builtin.conf"
 listen() {
-    "$HARK" listen --config "$TMP/empty.conf" --input "$1" >"$TMP/out" 2>"$TMP/err" </dev/null ||
+    "$HARK" listen --config "$TMP/builtin.conf" --input "$1" >"$TMP/out" 2>"$TMP/err" </dev/null ||
         fail "listen on $1: $(cat "$TMP/err")"
     grep '"event":"wake"' "$TMP/out" >"$TMP/wakes" || true
     ! grep -v '"detector":"neural"' "$TMP/wakes" || fail "$1: a wake not by the neural detector"
