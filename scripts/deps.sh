@@ -16,11 +16,12 @@ build="meson ninja-build pkg-config gcc libc6-dev
 # (iproute2) shows that hark listens on no TCP or UDP port. The service test
 # runs systemd-analyze on the unit; the tune test finds its passes with ps
 # (procps). The neural wake word's parity test runs the trainer's network in
-# Debian's PyTorch (python3-torch, python3-numpy). scripts/fresh-root.sh bootstraps a
+# Debian's PyTorch (python3-torch, python3-numpy); the tiny training test
+# speaks with flite and espeak-ng. scripts/fresh-root.sh bootstraps a
 # minimal Debian 12 root with mmdebstrap to run the demo in.
 test="$build flite sox strace util-linux pocketsphinx openssl iproute2 procps
     pulseaudio pulseaudio-utils libasound2-plugins alsa-utils systemd mmdebstrap
-    python3-torch python3-numpy"
+    python3-torch python3-numpy espeak-ng"
 # The demo builds hark and hark-devcloud only (not the tests, whose corpus
 # needs flite and sox); scripts/fresh-root.sh checks that this is enough.
 demo="$build openssl"
