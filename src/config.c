@@ -1744,13 +1744,7 @@ int config_load_models(const struct hark_config *cfg, struct nn_model **ret_mode
                strcmp(cfg->wakeword.phrases[i].text, models[m]->phrase) != 0) {
             i++;
         }
-        if (i == cfg->wakeword.n_phrases && nn_builtin_named(file) &&
-            cfg->origin.lines[key_find("wakeword", "model") - keys] == 0) {
-            /* The default model, for a phrase the config does not list:
-             * not wanted, and no error (models[m] stays NULL). */
-            nn_model_free(models[m]);
-            models[m] = NULL;
-        } else if (i == cfg->wakeword.n_phrases) {
+        if (i == cfg->wakeword.n_phrases) {
             snprintf(err, errsz, "%s: the model's phrase \"%s\" is not one of [wakeword] phrases",
                      file, models[m]->phrase);
             r = -EINVAL;

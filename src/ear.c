@@ -111,9 +111,6 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
         };
     }
     for (size_t m = 0; m < cfg->wakeword.n_models; m++) {
-        if (!models[m]) {
-            continue; /* the default model, for a phrase not listed */
-        }
         r = nn_detector_new(models[m], threshold, &ear->nn[ear->n_nn]);
         if (r < 0) {
             snprintf(err, errsz, "%s: cannot set up the neural detector",
@@ -352,7 +349,7 @@ static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
 {
     uint64_t start = ear->position - n;
     uint64_t from = start > GATE_LOOKBACK ? start - GATE_LOOKBACK : 0;
-    uint64_t lo = from;
+    uint64_t lo;
     struct kws_detection nd, pd;
     size_t k, off;
     int r = 0, rn, rp;
