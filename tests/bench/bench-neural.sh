@@ -29,9 +29,11 @@
 #                         runs/SYSTEM after changing hark or a tool; a new
 #                         corpus or model makes every run again).
 #   --corpus DIR          the corpus (default WORKDIR/corpus; made when missing)
-#   --systems "S..."      among neural harkv sphinx oww (default: all; oww only
-#                         for alexa and hey jarvis)
-#   --neural-thresholds, --cutoffs, --sphinx-thresholds, --oww-thresholds "T..."
+#   --systems "S..."      among neural neuralv harkv sphinx oww (default: all;
+#                         oww only for alexa and hey jarvis). neuralv: the
+#                         neural detector with combine = verify
+#   --neural-thresholds, --neuralv-thresholds, --cutoffs, --sphinx-thresholds,
+#   --oww-thresholds "T..."
 #                         the sweeps
 #   --det-png FILE        the DET plot (default WORKDIR/det.png)
 #   --no-callgrind        skip the cost runs
@@ -53,6 +55,11 @@ hark_config() {
         neural)
             printf '[wakeword]\nphrases = %s\nmodel = %s\nneural_threshold = %s\ncombine = neural\n' \
                 "$PHRASE" "$MODEL" "$t" ;;
+        # The neural detector proposes, PocketSphinx's second pass decides
+        # at the shipped cut-off.
+        neuralv)
+            printf '[wakeword]\nphrases = %s\nmodel = %s\nneural_threshold = %s\ncombine = verify\n' \
+                "$PHRASE" "$MODEL" "$t" ;;
         # model = : PocketSphinx alone, whatever the default model is (a
         # run made while the default was the built-in neural model measured
         # the neural detector under this name).
@@ -64,7 +71,7 @@ hark_config() {
 cmd_of() {
     local sys=$1 t=$2 audio=$3 prefix=$4
     case $sys in
-        neural|harkv)
+        neural|neuralv|harkv)
             hark_config "$sys" "$t" "$prefix.ini"
             CMD=("$HARK" listen --config "$prefix.ini" --input "$audio") ;;
         sphinx)
@@ -106,6 +113,7 @@ WORKDIR=
 CORPUS=
 SYSTEMS=
 NEURAL_T=
+NEURALV_T=
 CUTOFFS=
 SPHINX_T=
 OWW_T=
@@ -122,6 +130,7 @@ while [[ $# -gt 0 ]]; do
         --corpus) CORPUS=$2; shift ;;
         --systems) SYSTEMS=$2; shift ;;
         --neural-thresholds) NEURAL_T=$2; shift ;;
+        --neuralv-thresholds) NEURALV_T=$2; shift ;;
         --cutoffs) CUTOFFS=$2; shift ;;
         --sphinx-thresholds) SPHINX_T=$2; shift ;;
         --oww-thresholds) OWW_T=$2; shift ;;
@@ -149,15 +158,16 @@ esac
 [[ -n $CORPUS ]] || CORPUS="$WORKDIR/corpus"
 [[ -n $DET_PNG ]] || DET_PNG="$WORKDIR/det.png"
 if [[ -z $SYSTEMS ]]; then
-    SYSTEMS="neural harkv sphinx"
+    SYSTEMS="neural neuralv harkv sphinx"
     [[ -n $OWW_MODEL ]] && SYSTEMS="$SYSTEMS oww"
 fi
 if [[ $QUICK == 1 ]]; then
     MODE=quick CG_SECONDS=20
-    : "${NEURAL_T:=0.5 0.9 0.99 0.999 0.9999}" "${CUTOFFS:=-1 -0.474}" "${SPHINX_T:=1e-30 1e-20}"
+    : "${NEURAL_T:=0.5 0.9 0.99 0.999 0.9999}" "${NEURALV_T:=0.5 0.9}" "${CUTOFFS:=-1 -0.474}" "${SPHINX_T:=1e-30 1e-20}"
 else
     MODE=full CG_SECONDS=60
     : "${NEURAL_T:=0.2 0.5 0.7 0.8 0.9 0.95 0.98 0.99 0.995 0.998 0.999 0.9995 0.9999}"
+    : "${NEURALV_T:=0.2 0.5 0.7 0.9 0.95}"
     : "${CUTOFFS:=-2 -1.5 -1 -0.75 -0.474 -0.25 0 0.25 0.5}"
     : "${SPHINX_T:=1e-50 1e-40 1e-30 1e-20 1e-10 1 1e10 1e20 1e30}"
 fi
@@ -166,14 +176,14 @@ fi
 HARK="$BUILDDIR/src/hark"
 for s in $SYSTEMS; do
     case $s in
-        neural) [[ -f $MODEL ]] || die "no model $MODEL (--model FILE; make one with wakeword/train/hark-train)"
+        neural|neuralv) [[ -f $MODEL ]] || die "no model $MODEL (--model FILE; make one with wakeword/train/hark-train)"
                 MODEL=$(cd "$(dirname "$MODEL")" && pwd)/$(basename "$MODEL") ;&
         harkv) [[ -x $HARK ]] || die "$HARK not built" ;;
         sphinx) command -v pocketsphinx_continuous >/dev/null 2>&1 || die "pocketsphinx_continuous not found (scripts/deps.sh bench)" ;;
         oww) [[ -n $OWW_MODEL ]] || die "openWakeWord has no released model for '$PHRASE'"
              command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 \
                  || die "node and npm not found (scripts/deps.sh bench)" ;;
-        *) die "unknown system $s (neural harkv sphinx oww)" ;;
+        *) die "unknown system $s (neural neuralv harkv sphinx oww)" ;;
     esac
 done
 for tool in sox soxi gnuplot xargs /usr/bin/time /usr/bin/python3; do
@@ -214,7 +224,7 @@ if [[ -x $HARK ]]; then
 fi
 [[ -n $DEFAULT_C && " $CUTOFFS " != *" $DEFAULT_C "* ]] && CUTOFFS="$CUTOFFS $DEFAULT_C"
 MODEL_T=
-if [[ " $SYSTEMS " == *" neural "* ]]; then
+if [[ " $SYSTEMS " == *" neural"* ]]; then
     MODEL_T=$(/usr/bin/python3 "$HERE/hwm-threshold.py" "$MODEL")
     [[ " $NEURAL_T " == *" $MODEL_T "* ]] || NEURAL_T="$NEURAL_T $MODEL_T"
 fi
@@ -253,6 +263,7 @@ fi
 sweep_of() {
     case $1 in
         neural) echo "$NEURAL_T" ;;
+        neuralv) echo "$NEURALV_T" ;;
         harkv) echo "$CUTOFFS" ;;
         sphinx) echo "$SPHINX_T" ;;
         oww) echo scores ;;  # one run; the thresholds are applied when scoring
@@ -294,7 +305,7 @@ log "runs done in $((SECONDS - START)) s"
 
 REV=$(git -C "$SRC" describe --always --dirty 2>/dev/null || true)
 /usr/bin/python3 "$HERE/score-neural.py" --corpus "$CORPUS" --work "$WORKDIR" --phrase "$PHRASE" \
-    --systems "$SYSTEMS" --neural "$NEURAL_T" --neural-default "$MODEL_T" --cutoffs "$CUTOFFS" \
+    --systems "$SYSTEMS" --neural "$NEURAL_T" --neuralv "$NEURALV_T" --neural-default "$MODEL_T" --cutoffs "$CUTOFFS" \
     --cutoff-default "${DEFAULT_C:-}" --verify-threshold "${VERIFY_T:-}" --sphinx "$SPHINX_T" \
     --oww "$OWW_T" --model "${MODEL:-}" --oww-model "${OWW_MODEL:-}" --det-png "$DET_PNG" \
     --callgrind "$CALLGRIND" --quick "$QUICK" \

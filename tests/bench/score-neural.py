@@ -24,9 +24,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import score as sc  # noqa: E402  (helpers of the issue-6 benchmark)
 
 DEBOUNCE_S = 1.5
-NAMES = {"neural": "hark-neural", "harkv": "hark-PocketSphinx (as shipped)",
+NAMES = {"neural": "hark-neural", "neuralv": "hark-neural + PocketSphinx's second pass",
+         "harkv": "hark-PocketSphinx (as shipped)",
          "sphinx": "pocketsphinx_continuous", "oww": "openWakeWord"}
-ORDER = ("neural", "harkv", "sphinx", "oww")
+ORDER = ("neural", "neuralv", "harkv", "sphinx", "oww")
 # Voices the trainer never uses (wakeword/train/hark-train, make-corpus.sh).
 HELD_OUT_FEST = {"kal_diphone", "cmu_us_slt_arctic_hts"}
 HELD_OUT_ESPEAK = ("en-029", "en-us-nyc")
@@ -97,7 +98,7 @@ def main():
     ap = argparse.ArgumentParser()
     for k in ("corpus", "work", "phrase", "systems"):
         ap.add_argument("--" + k, required=True)
-    for k in ("neural", "neural-default", "cutoffs", "cutoff-default", "verify-threshold", "sphinx",
+    for k in ("neural", "neuralv", "neural-default", "cutoffs", "cutoff-default", "verify-threshold", "sphinx",
               "oww", "model", "oww-model", "det-png", "callgrind", "quick", "cmdline",
               "rev", "elapsed", "load"):
         ap.add_argument("--" + k, default="")
@@ -106,8 +107,8 @@ def main():
     systems = [s for s in ORDER if s in a.systems.split()]
     # Each sweep in numeric order (the script appends the defaults).
     sweep = {k: sorted(set(v.split()), key=float) for k, v in (
-        ("neural", a.neural), ("harkv", a.cutoffs), ("sphinx", a.sphinx), ("oww", a.oww))}
-    dflt = {"neural": a.neural_default, "harkv": a.cutoff_default, "sphinx": "1e-20", "oww": "0.5"}
+        ("neural", a.neural), ("neuralv", a.neuralv), ("harkv", a.cutoffs), ("sphinx", a.sphinx), ("oww", a.oww))}
+    dflt = {"neural": a.neural_default, "neuralv": a.neural_default, "harkv": a.cutoff_default, "sphinx": "1e-20", "oww": "0.5"}
     dur = {r[0]: float(r[1]) for r in sc.read_tsv(os.path.join(a.work, "audio.tsv"))}
     positives = []
     for r in sc.read_tsv(os.path.join(a.corpus, "positives.tsv")):
@@ -166,6 +167,10 @@ def main():
         w("- hark-neural: `hark listen --config C --input FILE`, `[wakeword] phrases = %s`, "
           "`model = %s` (sha256 %s…), `neural_threshold = T`, `combine = neural`; its `wake` "
           "events." % (a.phrase, os.path.basename(a.model), sha256(a.model)))
+    if "neuralv" in systems:
+        w("- hark-neural + PocketSphinx's second pass: the same with `combine = verify`: the "
+          "network proposes at `neural_threshold = T`, the second pass decides at the shipped "
+          "cut-off (%s)." % a.cutoff_default)
     if "harkv" in systems:
         w("- hark-PocketSphinx as shipped: `phrases = %s/%s/C`, `verify = on`: spotter threshold "
           "%s, second-pass cut-off C (shipped: %s)." % (a.phrase, a.verify_threshold,
@@ -316,7 +321,8 @@ def main():
                     for fah, miss, t in pts:
                         f.write("%g\t%g\t%s\n" % (max(fah, FLOOR), miss, t))
                 plots.setdefault(panel, []).append(path)
-        style = {"neural": "lc rgb '#d62728' pt 7", "harkv": "lc rgb '#1f77b4' pt 5",
+        style = {"neural": "lc rgb '#d62728' pt 7", "neuralv": "lc rgb '#ff7f0e' pt 13",
+                 "harkv": "lc rgb '#1f77b4' pt 5",
                  "sphinx": "lc rgb '#999999' pt 6", "oww": "lc rgb '#2ca02c' pt 9"}
         panels = ""
         for panel, title in (("all", "all %d positives" % npos),
