@@ -51,6 +51,7 @@ struct audio_endpoint {
     uint64_t wake_frame; /* lengths count from here */
     uint64_t next_frame; /* first frame not looked at yet */
     uint64_t end_frame;  /* valid once a result other than CONTINUE came */
+    uint64_t tail_until; /* see audio_endpoint_skip_tail() */
     unsigned speech_run;
     unsigned silence_run;
     bool speech_started;
@@ -62,6 +63,11 @@ struct audio_endpoint {
  * after the phrase count); lengths are measured from wake_frame. */
 void audio_endpoint_init(struct audio_endpoint *ep, const struct audio_endpoint_params *params,
                          uint64_t scan_from, uint64_t wake_frame);
+
+/* When the end of the phrase is not known: speech right at scan_from, up to
+ * `frames` of it without a pause, is taken for the phrase's own tail and
+ * not for the request. Speech that goes on longer counts from there. */
+void audio_endpoint_skip_tail(struct audio_endpoint *ep, unsigned frames);
 
 /* Looks at the frames the VAD decided since the last call. Returns CONTINUE
  * until the request ends; from then on always the same result. */

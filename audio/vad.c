@@ -171,6 +171,11 @@ void audio_endpoint_init(struct audio_endpoint *ep, const struct audio_endpoint_
     };
 }
 
+void audio_endpoint_skip_tail(struct audio_endpoint *ep, unsigned frames)
+{
+    ep->tail_until = ep->next_frame + frames;
+}
+
 static unsigned frames_of(unsigned ms)
 {
     return (ms + 9) / 10;
@@ -194,8 +199,13 @@ enum audio_endpoint_result audio_endpoint_update(struct audio_endpoint *ep,
     for (; ep->next_frame < frames; ep->next_frame++) {
         uint64_t f = ep->next_frame;
         uint64_t since_wake = f >= ep->wake_frame ? f + 1 - ep->wake_frame : 0;
+        bool speech = audio_vad_is_speech(vad, f);
 
-        if (audio_vad_is_speech(vad, f)) {
+        if (f < ep->tail_until && speech) {
+            continue; /* still the phrase's tail */
+        }
+        ep->tail_until = 0;
+        if (speech) {
             ep->speech_run++;
             ep->silence_run = 0;
             if (ep->speech_run >= min_speech) {

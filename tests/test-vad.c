@@ -138,8 +138,9 @@ static void test_vad_noisy(void)
 static const struct audio_endpoint_params defaults = {
     .silence_ms = 700, .max_length_ms = 10000, .no_speech_ms = 5000, .min_speech_ms = 150};
 
-static enum audio_endpoint_result run_endpoint(const struct signal *sig, double scan_from,
-                                               double wake, struct audio_endpoint *ep)
+static enum audio_endpoint_result run_endpoint_tail(const struct signal *sig, double scan_from,
+                                                    double wake, unsigned tail,
+                                                    struct audio_endpoint *ep)
 {
     struct audio_vad *vad = NULL;
     struct audio_vad_params p = {.threshold_db = 9.0};
@@ -153,6 +154,9 @@ static enum audio_endpoint_result run_endpoint(const struct signal *sig, double 
         audio_vad_feed(vad, sig->s + i, sig->n - i < 320 ? sig->n - i : 320);
         if (!started && (double)(i + 320) / RATE >= wake) {
             audio_endpoint_init(ep, &defaults, (uint64_t)(scan_from * 100), (uint64_t)(wake * 100));
+            if (tail) {
+                audio_endpoint_skip_tail(ep, tail);
+            }
             started = true;
         }
         if (started) {
@@ -164,6 +168,12 @@ static enum audio_endpoint_result run_endpoint(const struct signal *sig, double 
     }
     audio_vad_free(vad);
     return r;
+}
+
+static enum audio_endpoint_result run_endpoint(const struct signal *sig, double scan_from,
+                                               double wake, struct audio_endpoint *ep)
+{
+    return run_endpoint_tail(sig, scan_from, wake, 0, ep);
 }
 
 static double end_s(const struct audio_endpoint *ep)
@@ -225,10 +235,49 @@ static void test_endpoint_reasons(void)
     free(sig.s);
 }
 
+/* The neural detector may fire before the phrase has ended: its tail is not
+ * the request (ear.c skips up to 0.4 s of it). */
+static void test_endpoint_tail(void)
+{
+    struct audio_endpoint ep;
+    struct signal sig;
+
+    /* "hey computer" 1.0-1.8, detected at 1.5; a pause of 0.9 s; the
+     * request 2.7-4.0. Counted as speech, the tail would end the request
+     * in the pause. */
+    sig = signal_new(12.0);
+    add_noise(&sig, 0.0, 12.0, -50);
+    add_voice(&sig, 1.0, 1.8, -18);
+    add_voice(&sig, 2.7, 4.0, -18);
+    CHECK(run_endpoint(&sig, 1.5, 1.5, &ep) == AUDIO_ENDPOINT_SILENCE);
+    CHECK(end_s(&ep) < 2.7);
+    CHECK(run_endpoint_tail(&sig, 1.5, 1.5, 40, &ep) == AUDIO_ENDPOINT_SILENCE);
+    CHECK(end_s(&ep) > 4.0 + 0.6 && end_s(&ep) < 4.0 + 0.9);
+    free(sig.s);
+
+    /* Said without a pause: the speech that goes on past the tail is the
+     * request, and ends it on the silence after it. */
+    sig = signal_new(12.0);
+    add_noise(&sig, 0.0, 12.0, -50);
+    add_voice(&sig, 1.0, 3.0, -18);
+    CHECK(run_endpoint_tail(&sig, 1.5, 1.5, 40, &ep) == AUDIO_ENDPOINT_SILENCE);
+    CHECK(ep.speech_started);
+    CHECK(end_s(&ep) > 3.0 + 0.6 && end_s(&ep) < 3.0 + 0.9);
+    free(sig.s);
+
+    /* Nothing after the phrase: no speech. */
+    sig = signal_new(12.0);
+    add_noise(&sig, 0.0, 12.0, -50);
+    add_voice(&sig, 1.0, 1.8, -18);
+    CHECK(run_endpoint_tail(&sig, 1.5, 1.5, 40, &ep) == AUDIO_ENDPOINT_NO_SPEECH);
+    free(sig.s);
+}
+
 int main(void)
 {
     test_vad_levels();
     test_vad_noisy();
     test_endpoint_reasons();
+    test_endpoint_tail();
     return check_status();
 }
