@@ -216,13 +216,14 @@ static const struct key keys[] = {
     {"wakeword", "dict", KEY_STRING, OFF(wakeword.dict), 0, 0, HARK_DICT,
      "set at build time (meson option `dict`)",
      "Pronunciation dictionary that the words of the wake phrases are looked up in.", NULL, false},
-    {"wakeword", "model", KEY_MODELS, OFF(wakeword.models), 0, 0, "", NULL,
+    {"wakeword", "model", KEY_MODELS, OFF(wakeword.models), 0, 0, "builtin", NULL,
      "Comma-separated neural wake-word model files (`.hwm`, made by `wakeword/train/hark-train`; "
      "the installed ones are in `DATADIR/hark/wakeword/`), or `builtin:hey-computer`, the "
      "\"hey computer\" model built into hark. Each model's phrase must be one of "
      "`phrases`, and no two models may have the same phrase; such a phrase is then heard by the "
-     "neural detector as `combine` says, the other phrases by PocketSphinx alone. Empty (the "
-     "default for now, doc/wakeword.md): PocketSphinx for every phrase.",
+     "neural detector as `combine` says, the other phrases by PocketSphinx alone. `builtin` "
+     "(the default) is the built-in model of the first phrase that has one, and nothing if no "
+     "phrase has one (\"hey computer\" is the only one). Empty: PocketSphinx for every phrase.",
      NULL, true},
     {"wakeword", "neural_threshold", KEY_DOUBLE, OFF(wakeword.neural_threshold), 0, 1, "0", NULL,
      "The neural detector's score (0 to 1) at or above which a phrase with a model is heard, "
@@ -1306,6 +1307,30 @@ static int parse_value(const struct key *k, const char *value, struct hark_confi
 /* A relative model path is taken from the folder of the file that names
  * it, made absolute, so that a sample config can name the model beside it
  * and the dump reads the same from anywhere. */
+/* The entry "builtin" becomes the built-in model of the first phrase that
+ * has one, and goes when none has: the default config hears "hey computer"
+ * with the neural detector and a phrase of the user's own with PocketSphinx,
+ * without a change to `model`. */
+static void resolve_builtin(struct hark_config *cfg)
+{
+    const char *entry = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; i < cfg->wakeword.n_phrases && !entry; i++) {
+        entry = nn_builtin_for_phrase(cfg->wakeword.phrases[i].text);
+    }
+    for (size_t i = 0; i < cfg->wakeword.n_models; i++) {
+        char *m = cfg->wakeword.models[i];
+
+        if (strcmp(m, NN_BUILTIN_ANY) != 0) {
+            memmove(cfg->wakeword.models[n++], m, strlen(m) + 1);
+        } else if (entry) {
+            snprintf(cfg->wakeword.models[n++], CONFIG_STRING_MAX, "%s", entry);
+        }
+    }
+    cfg->wakeword.n_models = n;
+}
+
 static int resolve_models(struct hark_config *cfg, const char *name, char *msg, size_t msgsz)
 {
     const char *slash = strrchr(name, '/');
@@ -1319,6 +1344,7 @@ static int resolve_models(struct hark_config *cfg, const char *name, char *msg, 
     } else {
         snprintf(dir, sizeof(dir), ".");
     }
+    resolve_builtin(cfg);
     for (size_t i = 0; i < cfg->wakeword.n_models; i++) {
         char *m = cfg->wakeword.models[i];
         char full[2 * PATH_MAX];
@@ -1373,6 +1399,7 @@ static void parse_defaults(struct hark_config *cfg)
 static void init_defaults(struct hark_config *cfg)
 {
     parse_defaults(cfg);
+    resolve_builtin(cfg);
     resolve_thresholds(cfg);
 }
 

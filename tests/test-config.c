@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "hark-build.h"
+#include "nn-builtin.h"
 #include "nn-model.h"
 
 #include "check.h"
@@ -73,7 +74,8 @@ static void test_defaults(void)
     CHECK(cfg.wakeword.phone_loop == 1e-3);
     CHECK(strcmp(cfg.wakeword.model_dir, HARK_MODEL_DIR) == 0);
     CHECK(strcmp(cfg.wakeword.dict, HARK_DICT) == 0);
-    CHECK(cfg.wakeword.n_models == 0);
+    CHECK(cfg.wakeword.n_models == 1);
+    CHECK(strcmp(cfg.wakeword.models[0], "builtin:hey-computer") == 0);
     CHECK(cfg.wakeword.neural_threshold == 0);
     CHECK(config_combine(&cfg) == CONFIG_COMBINE_NEURAL);
     CHECK(cfg.endpoint.silence_ms == 700);
@@ -864,6 +866,28 @@ static void test_models(void)
     CHECK(config_load_models(&cfg, models, phrase_model, err, sizeof(err)) == 0);
     CHECK(models[0] && strcmp(models[0]->phrase, "hey computer") == 0 && phrase_model[0] == 0);
     nn_model_free(models[0]);
+    /* "builtin", the default: the built-in model of a listed phrase that
+     * has one, and nothing when none has, beside the files named. */
+    CHECK(config_load_string(&cfg, name, "[wakeword]\nphrases = ok hark\n", err,
+                             sizeof(err)) == 0);
+    CHECK(cfg.wakeword.n_models == 0);
+    CHECK(config_load_string(&cfg, name,
+                             "[wakeword]\nphrases = ok hark, hey computer\n"
+                             "model = /abs/ok-hark.hwm, builtin\n",
+                             err, sizeof(err)) == 0);
+    CHECK(cfg.wakeword.n_models == 2);
+    CHECK(strcmp(cfg.wakeword.models[0], "/abs/ok-hark.hwm") == 0);
+    CHECK(strcmp(cfg.wakeword.models[1], "builtin:hey-computer") == 0);
+    CHECK(config_load_string(&cfg, name, "[wakeword]\nphrases = ok hark\nmodel = builtin, "
+                                         "/abs/ok-hark.hwm\n",
+                             err, sizeof(err)) == 0);
+    CHECK(cfg.wakeword.n_models == 1);
+    CHECK(strcmp(cfg.wakeword.models[0], "/abs/ok-hark.hwm") == 0);
+    CHECK(config_load_string(&cfg, name, "[wakeword]\nmodel =\n", err, sizeof(err)) == 0);
+    CHECK(cfg.wakeword.n_models == 0);
+    CHECK(nn_builtin_for_phrase("hey computer") &&
+          strcmp(nn_builtin_for_phrase("hey computer"), "builtin:hey-computer") == 0);
+    CHECK(!nn_builtin_for_phrase("hey"));
     /* It must hear a listed phrase. */
     CHECK(config_load_string(&cfg, name,
                              "[wakeword]\nphrases = ok hark\nmodel = builtin:hey-computer\n", err,

@@ -10,6 +10,9 @@
 #include "nn-model.h"
 
 #define NN_BUILTIN_PREFIX "builtin:"
+/* The config entry that means "the built-in model of a phrase that has one"
+ * (the default): see nn_builtin_for_phrase(). */
+#define NN_BUILTIN_ANY "builtin"
 
 /* Whether a config's model entry names a built-in model. */
 static inline int nn_builtin_named(const char *entry)
@@ -22,5 +25,9 @@ static inline int nn_builtin_named(const char *entry)
  * (no such built-in model; err lists the ones there are), or what
  * nn_model_parse returns. */
 int nn_builtin_load(const char *entry, char *err, size_t errsz, struct nn_model **ret_model);
+
+/* "builtin:NAME", the built-in model for the wake phrase (lower case, words
+ * separated by one space), or NULL if it has none. */
+const char *nn_builtin_for_phrase(const char *phrase);
 
 #endif
