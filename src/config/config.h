@@ -13,7 +13,7 @@
 /* The [privacy] rule lists: room for the policy's 64 entries of a few words. */
 #define CONFIG_LIST_MAX 4096
 #define CONFIG_MAX_PINS 4
-/* Keys in the table (config.c checks that they fit). */
+/* Keys in the table (the table checks that they fit). */
 #define CONFIG_KEYS_MAX 64
 #define CONFIG_FILE_NAME_MAX 4096
 /* Neural wake-word models in [wakeword] model. */
