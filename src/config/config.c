@@ -66,6 +66,8 @@ enum key_type {
     KEY_MODELS,   /* the neural model files (wakeword.models and n_models) */
 };
 
+/* One entry of the key table, written with designated initialisers: a
+ * field left out is 0, NULL or false. */
 struct key {
     const char *section;
     const char *name;
@@ -141,207 +143,368 @@ static const struct section sections[] = {
 
 /* Every key. */
 static const struct key keys[] = {
-    {"audio", "input", KEY_STRING, OFF(audio.input), 0, 0, "mic", NULL,
-     "Where audio comes from: `mic` (the default input device), `mic:NAME` (the input device "
-     "whose name contains NAME, or whose index is NAME), either with `@RATE` to capture at RATE "
-     "Hz and resample in hark (`mic@48000`), `-` (raw signed 16-bit little-endian 16 kHz mono "
-     "on standard input) or the path of a sound file.",
-     check_input, false},
-    {"audio", "output", KEY_STRING, OFF(audio.output), 0, 0, "speaker", NULL,
-     "Where `hark run` plays the answers: `speaker` (the default output device) or "
-     "`speaker:NAME` (the output device whose name contains NAME, or whose index is NAME; "
-     "`hark devices` lists them). The default device missing is a warning (the answers are "
-     "still shown); a device named here missing is an error. `hark run --output FILE` writes "
-     "them to a WAV file instead.",
-     check_output, false},
-    {"audio", "ring", KEY_DURATION, OFF(audio.ring_ms), 100, 10000, "2s", NULL,
-     "Capture buffer between the sound card and hark. Sound that arrives while it is full is "
-     "dropped and counted as an overrun.",
-     NULL, false},
-    {"audio", "preroll", KEY_DURATION, OFF(audio.preroll_ms), 0, 2000, "500ms", NULL,
-     "Sound kept from before the wake phrase was recognised, in memory only, so that a request "
-     "spoken without a pause is not cut off.",
-     NULL, false},
-    {"audio", "wake_chime", KEY_BOOL, OFF(audio.wake_chime), 0, 0, "off", NULL,
-     "A short rising chime on the speaker when the wake phrase is heard (`hark run`, not into "
-     "an `--output` file). Off by default: the request hears silence while it plays (see "
-     "`chime_tail`), which cuts the first words of a request spoken without a pause.",
-     NULL, false},
-    {"audio", "error_chime", KEY_BOOL, OFF(audio.error_chime), 0, 0, "on", NULL,
-     "A falling chime on the speaker when a request cannot be served (the cloud is not "
-     "connected, or the request failed).",
-     NULL, false},
-    {"audio", "chime_tail", KEY_DURATION, OFF(audio.chime_tail_ms), 0, 2000, "250ms", NULL,
-     "While the wake chime plays and this long after it (the speaker's delay), the request "
-     "hears silence instead of the microphone, so the chime is neither sent nor taken for "
-     "speech.",
-     NULL, false},
-    {"wakeword", "phrases", KEY_PHRASES, OFF(wakeword.phrases), 1e-50, 1e50, "hey computer", NULL,
-     "Comma-separated wake phrases, each `PHRASE`, `PHRASE/THRESHOLD` or "
-     "`PHRASE/THRESHOLD/CUTOFF`, for example `hey computer/1e-20, ok speaker/1e-10/-0.5` "
-     "(`hark tune` writes them). A phrase is 1 to 4 words of letters and apostrophes (upper "
-     "case is folded to lower case), and its words must be in `dict`. A phrase without a "
-     "threshold uses `threshold`, one without a cut-off `verify_threshold`.",
-     NULL, false},
-    {"wakeword", "threshold", KEY_DOUBLE, OFF(wakeword.threshold), 1e-50, 1e50, THRESHOLD_DEFAULT,
-     NULL,
-     "PocketSphinx keyword-spotting threshold (`-kws_threshold`) for phrases that name none: "
-     "how readily the spotter proposes a candidate. With `verify` on, the second pass decides; "
-     "keep this low and tune `verify_threshold`. `hark tune` measures both.",
-     NULL, false},
-    {"wakeword", "phone_loop", KEY_DOUBLE, OFF(wakeword.phone_loop), 1e-10, 1, PHONE_LOOP_DEFAULT,
-     NULL,
-     "PocketSphinx's phone-loop probability (`-kws_plp`): the spotter weighs the phrase against "
-     "a loop of phones that pays this at every phone. Lower proposes more candidates, so the "
-     "phrase is found more often in noise and the second pass has more to turn down "
-     "(PocketSphinx's own default is 0.1; see doc/wakeword.md).",
-     NULL, false},
-    {"wakeword", "verify", KEY_BOOL, OFF(wakeword.verify), 0, 0, VERIFY_DEFAULT, NULL,
-     "Check every candidate a second time before waking: the phrase is aligned to its own "
-     "context-dependent phones and compared with a free loop of phones over the same audio. "
-     "A candidate that fails opens nothing and leaves no trace but a counter (`hark ctl "
-     "status`). See doc/wakeword.md.",
-     NULL, false},
-    {"wakeword", "verify_threshold", KEY_DOUBLE, OFF(wakeword.verify_threshold), VERIFY_MIN,
-     VERIFY_MAX, VERIFY_THRESHOLD_DEFAULT, NULL,
-     "The second pass's cut-off, for phrases that name none (`PHRASE/THRESHOLD/CUTOFF`): how "
-     "much better, in nats per 10 ms frame, the phrase's own phones must explain its audio "
-     "than the phone loop does (0: as well; a true wake in noise often scores below 0). Raise "
-     "it if hark wakes when nobody said the phrase; lower it if it misses the phrase. `hark "
-     "tune` measures it.",
-     NULL, false},
-    {"wakeword", "model_dir", KEY_STRING, OFF(wakeword.model_dir), 0, 0, HARK_MODEL_DIR,
-     "set at build time (meson option `model_dir`)",
-     "Directory of the PocketSphinx acoustic model.", NULL, false},
-    {"wakeword", "dict", KEY_STRING, OFF(wakeword.dict), 0, 0, HARK_DICT,
-     "set at build time (meson option `dict`)",
-     "Pronunciation dictionary that the words of the wake phrases are looked up in.", NULL, false},
-    {"wakeword", "model", KEY_MODELS, OFF(wakeword.models), 0, 0, "", NULL,
-     "Comma-separated neural wake-word model files (`.hwm`, made by `wakeword/train/hark-train`; "
-     "the installed ones are in `DATADIR/hark/wakeword/`), or `builtin:hey-computer`, the "
-     "\"hey computer\" model built into hark. Each model's phrase must be one of "
-     "`phrases`, and no two models may have the same phrase; such a phrase is then heard by the "
-     "neural detector as `combine` says, the other phrases by PocketSphinx alone. Empty (the "
-     "default for now, doc/wakeword.md): PocketSphinx for every phrase.",
-     NULL, true},
-    {"wakeword", "neural_threshold", KEY_DOUBLE, OFF(wakeword.neural_threshold), 0, 1, "0", NULL,
-     "The neural detector's score (0 to 1) at or above which a phrase with a model is heard, "
-     "for every model; below 1. 0: each model's own threshold, from its file. `hark tune` "
-     "measures it.",
-     check_neural_threshold, false},
-    {"wakeword", "combine", KEY_STRING, OFF(wakeword.combine), 0, 0, "neural", NULL,
-     "How a phrase that has a model is heard. `neural`: the neural detector alone decides, and "
-     "PocketSphinx is not even loaded when no phrase needs it. `verify`: the neural detector "
-     "proposes, and PocketSphinx's second pass (as `verify`, at the phrase's cut-off) must "
-     "accept the phrase in the last seconds of audio. `either`: the neural detector, or "
-     "PocketSphinx's spotter and second pass as for a phrase without a model, wakes hark. The "
-     "phrase's words must be in `dict` for `verify` and `either`.",
-     check_combine, false},
-    {"endpoint", "silence", KEY_DURATION, OFF(endpoint.silence_ms), 200, 5000, "700ms", NULL,
-     "A request ends after this much silence following speech.", NULL, false},
-    {"endpoint", "max_length", KEY_DURATION, OFF(endpoint.max_length_ms), 1000, 60000, "10s", NULL,
-     "A request ends at this length even if the speaker goes on.", NULL, false},
-    {"endpoint", "no_speech", KEY_DURATION, OFF(endpoint.no_speech_ms), 500, 30000, "5s", NULL,
-     "A request is abandoned when no speech starts within this time after the wake phrase.", NULL,
-     false},
-    {"endpoint", "min_speech", KEY_DURATION, OFF(endpoint.min_speech_ms), 30, 1000, "150ms", NULL,
-     "Sound shorter than this does not count as the start of speech (a click, a cough).", NULL,
-     false},
-    {"endpoint", "vad_threshold_db", KEY_DOUBLE, OFF(endpoint.vad_threshold_db), 3, 30, "9", NULL,
-     "Sound this many decibels above the measured noise floor counts as speech. Raise it if "
-     "background noise is taken for speech; lower it if quiet speech is missed.",
-     NULL, false},
-    {"cloud", "url", KEY_STRING, OFF(cloud.url), 0, 0, "", NULL,
-     "The assistant cloud's websocket address, `wss://HOST:PORT/PATH` (the path defaults to "
-     "`/v1/assist`). Only `wss://` is accepted: the link is always TLS. Empty: no cloud, and "
-     "`hark run` refuses to start.",
-     check_url, true},
-    {"cloud", "pins", KEY_STRING, OFF(cloud.pins), 0, 0, "", NULL,
-     "Comma-separated SHA-256 pins of the server's public key, `sha256/<base64>` as "
-     "`hark pin CERT.pem` prints them. The server must present one of them or it receives "
-     "nothing but the TLS handshake. Give two in production: the current key and a backup. "
-     "Required by `hark run` until a signed update (`doc/updates.md`) is applied; from then "
-     "on the update's pins are used instead.",
-     check_pins, true},
-    {"cloud", "ca_file", KEY_STRING, OFF(cloud.ca_file), 0, 0, "", NULL,
-     "Optional PEM file of certificate authorities: the server's chain and host name are then "
-     "checked as well. It never replaces the pins.",
-     NULL, true},
-    {"cloud", "bitrate", KEY_UINT, OFF(cloud.bitrate), 6000, 64000, "24000", NULL,
-     "Opus bitrate of the request audio, in bit/s.", NULL, false},
-    {"cloud", "complexity", KEY_UINT, OFF(cloud.complexity), 0, 10, "5", NULL,
-     "Opus encoder complexity: 0 is cheapest, 10 sounds best for the bits.", NULL, false},
-    {"storage", "dir", KEY_STRING, OFF(storage.dir), 0, 0, "", NULL,
-     "Directory of the device identity (`hark provision`), created 0700. Empty: "
-     "`$STATE_DIRECTORY` under systemd, else `$XDG_STATE_HOME/hark`, else "
-     "`~/.local/state/hark`.",
-     NULL, true},
-    {"control", "socket", KEY_STRING, OFF(control.socket), 0, 0, "", NULL,
-     "Path of the socket. Empty: `$RUNTIME_DIRECTORY/control` under systemd, else "
-     "`$XDG_RUNTIME_DIR/hark/control`, else `/tmp/hark-UID/control`.",
-     NULL, true},
-    {"control", "persist_mute", KEY_BOOL, OFF(control.persist_mute), 0, 0, "off", NULL,
-     "Keep a mute across restarts (a file `muted` in the storage directory): hark then starts "
-     "muted, with the microphone closed.",
-     NULL, false},
-    {"hooks", "on_idle", KEY_STRING, OFF(hooks.on_idle), 0, 0, "", NULL,
-     "Run when hark is ready and waiting for the wake phrase.", check_command, true},
-    {"hooks", "on_listening", KEY_STRING, OFF(hooks.on_listening), 0, 0, "", NULL,
-     "Run at a wake, while the request streams to the cloud.", check_command, true},
-    {"hooks", "on_thinking", KEY_STRING, OFF(hooks.on_thinking), 0, 0, "", NULL,
-     "Run at the end of speech, while the cloud works on the answer.", check_command, true},
-    {"hooks", "on_speaking", KEY_STRING, OFF(hooks.on_speaking), 0, 0, "", NULL,
-     "Run when the answer starts.", check_command, true},
-    {"hooks", "on_muted", KEY_STRING, OFF(hooks.on_muted), 0, 0, "", NULL,
-     "Run at a mute.", check_command, true},
-    {"hooks", "on_error", KEY_STRING, OFF(hooks.on_error), 0, 0, "", NULL,
-     "Run when a request fails.", check_command, true},
-    {"hooks", "on_disconnected", KEY_STRING, OFF(hooks.on_disconnected), 0, 0, "", NULL,
-     "Run when the cloud link goes down.", check_command, true},
-    {"hooks", "timeout", KEY_DURATION, OFF(hooks.timeout_ms), 100, 60000, "5s", NULL,
-     "A hook still running after this is killed.", NULL, false},
-    {"privacy", "history", KEY_BOOL, OFF(privacy.history), 0, 0, "on", NULL,
-     "Keep a history of requests on the device (encrypted; see `hark history`). `off`: "
-     "nothing new is written; a history left from before still expires by `retention` while "
-     "hark runs (`hark history wipe --yes` destroys it).",
-     NULL, false},
-    {"privacy", "retention", KEY_PERIOD, OFF(privacy.retention_s), 1, 10.0 * 365 * 86400, "7d",
-     NULL,
-     "How long a request stays in the history: `30s`, `24h`, `7d`, `6mo` (units s, min, h, d, "
-     "w, mo = 30 d, y = 365 d). Older records are removed at start, on every append and every "
-     "minute, and the keys of their epochs destroyed.",
-     NULL, false},
-    {"privacy", "max_entries", KEY_UINT, OFF(privacy.max_entries), 0, 1000000, "1000", NULL,
-     "At most this many records; the oldest go first. 0: no limit but the retention.", NULL,
-     false},
-    {"privacy", "passphrase_file", KEY_STRING, OFF(privacy.passphrase_file), 0, 0, "", NULL,
-     "A file (mode 0600) whose first line is the passphrase the history key is derived from "
-     "(Argon2id). Not set: a random key in `history.key` in the storage directory.",
-     NULL, true},
-    {"privacy", "debug_recording", KEY_BOOL, OFF(privacy.debug_recording), 0, 0, "off", NULL,
-     "Also keep the audio of each request that the rules let into the history (encrypted, "
-     "expires with it). For debugging only.",
-     NULL, false},
-    {"privacy", "drop_intents", KEY_LIST, OFF(privacy.drop_intents), 0, 0,
-     "banking.*, payment.*, health.*, password.*, pin.*", NULL,
-     "Intents never remembered, as globs.", check_intents, true},
-    {"privacy", "drop_words", KEY_LIST, OFF(privacy.drop_words), 0, 0,
-     "password*, passcode*, pin, pins, pin number, pin code, security code, cvv, "
-     "social security",
-     NULL, "Words that make a request never remembered.", check_words, true},
-    {"privacy", "redact_intents", KEY_LIST, OFF(privacy.redact_intents), 0, 0, "", NULL,
-     "Intents remembered redacted, as globs.", check_intents, true},
-    {"privacy", "redact_words", KEY_LIST, OFF(privacy.redact_words), 0, 0, "", NULL,
-     "Words that make a request remembered redacted.", check_words, true},
-    {"privacy", "allow_intents", KEY_LIST, OFF(privacy.allow_intents), 0, 0, "", NULL,
-     "Intents remembered as they are, as globs.", check_intents, true},
-    {"privacy", "default_action", KEY_STRING, OFF(privacy.default_action), 0, 0, "redact", NULL,
-     "What happens to a request no rule names: `drop`, `redact` or `allow`.", check_action,
-     false},
-    {"privacy", "policy_updates", KEY_BOOL, OFF(privacy.policy_updates), 0, 0, "on", NULL,
-     "Let a signed update (`doc/updates.md`) replace the rules above that it carries. `off`: "
-     "the rules of this file hold whatever an update brings; its server pins still apply.",
-     NULL, false},
+    {
+        .section = "audio", .name = "input", .type = KEY_STRING,
+        .offset = OFF(audio.input), .def = "mic",
+        .check = check_input,
+        .help = "Where audio comes from: `mic` (the default input device), `mic:NAME` (the input "
+                "device whose name contains NAME, or whose index is NAME), either with `@RATE` to "
+                "capture at RATE Hz and resample in hark (`mic@48000`), `-` (raw signed 16-bit "
+                "little-endian 16 kHz mono on standard input) or the path of a sound file.",
+    },
+    {
+        .section = "audio", .name = "output", .type = KEY_STRING,
+        .offset = OFF(audio.output), .def = "speaker",
+        .check = check_output,
+        .help = "Where `hark run` plays the answers: `speaker` (the default output device) or "
+                "`speaker:NAME` (the output device whose name contains NAME, or whose index is "
+                "NAME; `hark devices` lists them). The default device missing is a warning (the "
+                "answers are still shown); a device named here missing is an error. `hark run "
+                "--output FILE` writes them to a WAV file instead.",
+    },
+    {
+        .section = "audio", .name = "ring", .type = KEY_DURATION,
+        .offset = OFF(audio.ring_ms), .min = 100, .max = 10000, .def = "2s",
+        .help = "Capture buffer between the sound card and hark. Sound that arrives while it is "
+                "full is dropped and counted as an overrun.",
+    },
+    {
+        .section = "audio", .name = "preroll", .type = KEY_DURATION,
+        .offset = OFF(audio.preroll_ms), .min = 0, .max = 2000, .def = "500ms",
+        .help = "Sound kept from before the wake phrase was recognised, in memory only, so that a "
+                "request spoken without a pause is not cut off.",
+    },
+    {
+        .section = "audio", .name = "wake_chime", .type = KEY_BOOL,
+        .offset = OFF(audio.wake_chime), .def = "off",
+        .help = "A short rising chime on the speaker when the wake phrase is heard (`hark run`, "
+                "not into an `--output` file). Off by default: the request hears silence while it "
+                "plays (see `chime_tail`), which cuts the first words of a request spoken without "
+                "a pause.",
+    },
+    {
+        .section = "audio", .name = "error_chime", .type = KEY_BOOL,
+        .offset = OFF(audio.error_chime), .def = "on",
+        .help = "A falling chime on the speaker when a request cannot be served (the cloud is not "
+                "connected, or the request failed).",
+    },
+    {
+        .section = "audio", .name = "chime_tail", .type = KEY_DURATION,
+        .offset = OFF(audio.chime_tail_ms), .min = 0, .max = 2000, .def = "250ms",
+        .help = "While the wake chime plays and this long after it (the speaker's delay), the "
+                "request hears silence instead of the microphone, so the chime is neither sent "
+                "nor taken for speech.",
+    },
+    {
+        .section = "wakeword", .name = "phrases", .type = KEY_PHRASES,
+        .offset = OFF(wakeword.phrases), .min = 1e-50, .max = 1e50, .def = "hey computer",
+        .help = "Comma-separated wake phrases, each `PHRASE`, `PHRASE/THRESHOLD` or "
+                "`PHRASE/THRESHOLD/CUTOFF`, for example `hey computer/1e-20, ok "
+                "speaker/1e-10/-0.5` (`hark tune` writes them). A phrase is 1 to 4 words of "
+                "letters and apostrophes (upper case is folded to lower case), and its words must "
+                "be in `dict`. A phrase without a threshold uses `threshold`, one without a "
+                "cut-off `verify_threshold`.",
+    },
+    {
+        .section = "wakeword", .name = "threshold", .type = KEY_DOUBLE,
+        .offset = OFF(wakeword.threshold), .min = 1e-50, .max = 1e50, .def = THRESHOLD_DEFAULT,
+        .help = "PocketSphinx keyword-spotting threshold (`-kws_threshold`) for phrases that name "
+                "none: how readily the spotter proposes a candidate. With `verify` on, the second "
+                "pass decides; keep this low and tune `verify_threshold`. `hark tune` measures "
+                "both.",
+    },
+    {
+        .section = "wakeword", .name = "phone_loop", .type = KEY_DOUBLE,
+        .offset = OFF(wakeword.phone_loop), .min = 1e-10, .max = 1, .def = PHONE_LOOP_DEFAULT,
+        .help = "PocketSphinx's phone-loop probability (`-kws_plp`): the spotter weighs the "
+                "phrase against a loop of phones that pays this at every phone. Lower proposes "
+                "more candidates, so the phrase is found more often in noise and the second pass "
+                "has more to turn down (PocketSphinx's own default is 0.1; see doc/wakeword.md).",
+    },
+    {
+        .section = "wakeword", .name = "verify", .type = KEY_BOOL,
+        .offset = OFF(wakeword.verify), .def = VERIFY_DEFAULT,
+        .help = "Check every candidate a second time before waking: the phrase is aligned to its "
+                "own context-dependent phones and compared with a free loop of phones over the "
+                "same audio. A candidate that fails opens nothing and leaves no trace but a "
+                "counter (`hark ctl status`). See doc/wakeword.md.",
+    },
+    {
+        .section = "wakeword", .name = "verify_threshold", .type = KEY_DOUBLE,
+        .offset = OFF(wakeword.verify_threshold), .min = VERIFY_MIN, .max = VERIFY_MAX,
+        .def = VERIFY_THRESHOLD_DEFAULT,
+        .help = "The second pass's cut-off, for phrases that name none "
+                "(`PHRASE/THRESHOLD/CUTOFF`): how much better, in nats per 10 ms frame, the "
+                "phrase's own phones must explain its audio than the phone loop does (0: as well; "
+                "a true wake in noise often scores below 0). Raise it if hark wakes when nobody "
+                "said the phrase; lower it if it misses the phrase. `hark tune` measures it.",
+    },
+    {
+        .section = "wakeword", .name = "model_dir", .type = KEY_STRING,
+        .offset = OFF(wakeword.model_dir), .def = HARK_MODEL_DIR,
+        .doc_def = "set at build time (meson option `model_dir`)",
+        .help = "Directory of the PocketSphinx acoustic model.",
+    },
+    {
+        .section = "wakeword", .name = "dict", .type = KEY_STRING,
+        .offset = OFF(wakeword.dict), .def = HARK_DICT,
+        .doc_def = "set at build time (meson option `dict`)",
+        .help = "Pronunciation dictionary that the words of the wake phrases are looked up in.",
+    },
+    {
+        .section = "wakeword", .name = "model", .type = KEY_MODELS,
+        .offset = OFF(wakeword.models), .def = "",
+        .optional = true,
+        .help = "Comma-separated neural wake-word model files (`.hwm`, made by "
+                "`wakeword/train/hark-train`; the installed ones are in "
+                "`DATADIR/hark/wakeword/`), or `builtin:hey-computer`, the \"hey computer\" model "
+                "built into hark. Each model's phrase must be one of `phrases`, and no two models "
+                "may have the same phrase; such a phrase is then heard by the neural detector as "
+                "`combine` says, the other phrases by PocketSphinx alone. Empty (the default for "
+                "now, doc/wakeword.md): PocketSphinx for every phrase.",
+    },
+    {
+        .section = "wakeword", .name = "neural_threshold", .type = KEY_DOUBLE,
+        .offset = OFF(wakeword.neural_threshold), .min = 0, .max = 1, .def = "0",
+        .check = check_neural_threshold,
+        .help = "The neural detector's score (0 to 1) at or above which a phrase with a model is "
+                "heard, for every model; below 1. 0: each model's own threshold, from its file. "
+                "`hark tune` measures it.",
+    },
+    {
+        .section = "wakeword", .name = "combine", .type = KEY_STRING,
+        .offset = OFF(wakeword.combine), .def = "neural",
+        .check = check_combine,
+        .help = "How a phrase that has a model is heard. `neural`: the neural detector alone "
+                "decides, and PocketSphinx is not even loaded when no phrase needs it. `verify`: "
+                "the neural detector proposes, and PocketSphinx's second pass (as `verify`, at "
+                "the phrase's cut-off) must accept the phrase in the last seconds of audio. "
+                "`either`: the neural detector, or PocketSphinx's spotter and second pass as for "
+                "a phrase without a model, wakes hark. The phrase's words must be in `dict` for "
+                "`verify` and `either`.",
+    },
+    {
+        .section = "endpoint", .name = "silence", .type = KEY_DURATION,
+        .offset = OFF(endpoint.silence_ms), .min = 200, .max = 5000, .def = "700ms",
+        .help = "A request ends after this much silence following speech.",
+    },
+    {
+        .section = "endpoint", .name = "max_length", .type = KEY_DURATION,
+        .offset = OFF(endpoint.max_length_ms), .min = 1000, .max = 60000, .def = "10s",
+        .help = "A request ends at this length even if the speaker goes on.",
+    },
+    {
+        .section = "endpoint", .name = "no_speech", .type = KEY_DURATION,
+        .offset = OFF(endpoint.no_speech_ms), .min = 500, .max = 30000, .def = "5s",
+        .help = "A request is abandoned when no speech starts within this time after the wake "
+                "phrase.",
+    },
+    {
+        .section = "endpoint", .name = "min_speech", .type = KEY_DURATION,
+        .offset = OFF(endpoint.min_speech_ms), .min = 30, .max = 1000, .def = "150ms",
+        .help = "Sound shorter than this does not count as the start of speech (a click, a cough).",
+    },
+    {
+        .section = "endpoint", .name = "vad_threshold_db", .type = KEY_DOUBLE,
+        .offset = OFF(endpoint.vad_threshold_db), .min = 3, .max = 30, .def = "9",
+        .help = "Sound this many decibels above the measured noise floor counts as speech. Raise "
+                "it if background noise is taken for speech; lower it if quiet speech is missed.",
+    },
+    {
+        .section = "cloud", .name = "url", .type = KEY_STRING,
+        .offset = OFF(cloud.url), .def = "",
+        .check = check_url,
+        .optional = true,
+        .help = "The assistant cloud's websocket address, `wss://HOST:PORT/PATH` (the path "
+                "defaults to `/v1/assist`). Only `wss://` is accepted: the link is always TLS. "
+                "Empty: no cloud, and `hark run` refuses to start.",
+    },
+    {
+        .section = "cloud", .name = "pins", .type = KEY_STRING,
+        .offset = OFF(cloud.pins), .def = "",
+        .check = check_pins,
+        .optional = true,
+        .help = "Comma-separated SHA-256 pins of the server's public key, `sha256/<base64>` as "
+                "`hark pin CERT.pem` prints them. The server must present one of them or it "
+                "receives nothing but the TLS handshake. Give two in production: the current key "
+                "and a backup. Required by `hark run` until a signed update (`doc/updates.md`) is "
+                "applied; from then on the update's pins are used instead.",
+    },
+    {
+        .section = "cloud", .name = "ca_file", .type = KEY_STRING,
+        .offset = OFF(cloud.ca_file), .def = "",
+        .optional = true,
+        .help = "Optional PEM file of certificate authorities: the server's chain and host name "
+                "are then checked as well. It never replaces the pins.",
+    },
+    {
+        .section = "cloud", .name = "bitrate", .type = KEY_UINT,
+        .offset = OFF(cloud.bitrate), .min = 6000, .max = 64000, .def = "24000",
+        .help = "Opus bitrate of the request audio, in bit/s.",
+    },
+    {
+        .section = "cloud", .name = "complexity", .type = KEY_UINT,
+        .offset = OFF(cloud.complexity), .min = 0, .max = 10, .def = "5",
+        .help = "Opus encoder complexity: 0 is cheapest, 10 sounds best for the bits.",
+    },
+    {
+        .section = "storage", .name = "dir", .type = KEY_STRING,
+        .offset = OFF(storage.dir), .def = "",
+        .optional = true,
+        .help = "Directory of the device identity (`hark provision`), created 0700. Empty: "
+                "`$STATE_DIRECTORY` under systemd, else `$XDG_STATE_HOME/hark`, else "
+                "`~/.local/state/hark`.",
+    },
+    {
+        .section = "control", .name = "socket", .type = KEY_STRING,
+        .offset = OFF(control.socket), .def = "",
+        .optional = true,
+        .help = "Path of the socket. Empty: `$RUNTIME_DIRECTORY/control` under systemd, else "
+                "`$XDG_RUNTIME_DIR/hark/control`, else `/tmp/hark-UID/control`.",
+    },
+    {
+        .section = "control", .name = "persist_mute", .type = KEY_BOOL,
+        .offset = OFF(control.persist_mute), .def = "off",
+        .help = "Keep a mute across restarts (a file `muted` in the storage directory): hark then "
+                "starts muted, with the microphone closed.",
+    },
+    {
+        .section = "hooks", .name = "on_idle", .type = KEY_STRING,
+        .offset = OFF(hooks.on_idle), .def = "",
+        .check = check_command,
+        .optional = true,
+        .help = "Run when hark is ready and waiting for the wake phrase.",
+    },
+    {
+        .section = "hooks", .name = "on_listening", .type = KEY_STRING,
+        .offset = OFF(hooks.on_listening), .def = "",
+        .check = check_command,
+        .optional = true,
+        .help = "Run at a wake, while the request streams to the cloud.",
+    },
+    {
+        .section = "hooks", .name = "on_thinking", .type = KEY_STRING,
+        .offset = OFF(hooks.on_thinking), .def = "",
+        .check = check_command,
+        .optional = true,
+        .help = "Run at the end of speech, while the cloud works on the answer.",
+    },
+    {
+        .section = "hooks", .name = "on_speaking", .type = KEY_STRING,
+        .offset = OFF(hooks.on_speaking), .def = "",
+        .check = check_command,
+        .optional = true,
+        .help = "Run when the answer starts.",
+    },
+    {
+        .section = "hooks", .name = "on_muted", .type = KEY_STRING,
+        .offset = OFF(hooks.on_muted), .def = "",
+        .check = check_command,
+        .optional = true,
+        .help = "Run at a mute.",
+    },
+    {
+        .section = "hooks", .name = "on_error", .type = KEY_STRING,
+        .offset = OFF(hooks.on_error), .def = "",
+        .check = check_command,
+        .optional = true,
+        .help = "Run when a request fails.",
+    },
+    {
+        .section = "hooks", .name = "on_disconnected", .type = KEY_STRING,
+        .offset = OFF(hooks.on_disconnected), .def = "",
+        .check = check_command,
+        .optional = true,
+        .help = "Run when the cloud link goes down.",
+    },
+    {
+        .section = "hooks", .name = "timeout", .type = KEY_DURATION,
+        .offset = OFF(hooks.timeout_ms), .min = 100, .max = 60000, .def = "5s",
+        .help = "A hook still running after this is killed.",
+    },
+    {
+        .section = "privacy", .name = "history", .type = KEY_BOOL,
+        .offset = OFF(privacy.history), .def = "on",
+        .help = "Keep a history of requests on the device (encrypted; see `hark history`). `off`: "
+                "nothing new is written; a history left from before still expires by `retention` "
+                "while hark runs (`hark history wipe --yes` destroys it).",
+    },
+    {
+        .section = "privacy", .name = "retention", .type = KEY_PERIOD,
+        .offset = OFF(privacy.retention_s), .min = 1, .max = 10.0 * 365 * 86400, .def = "7d",
+        .help = "How long a request stays in the history: `30s`, `24h`, `7d`, `6mo` (units s, "
+                "min, h, d, w, mo = 30 d, y = 365 d). Older records are removed at start, on "
+                "every append and every minute, and the keys of their epochs destroyed.",
+    },
+    {
+        .section = "privacy", .name = "max_entries", .type = KEY_UINT,
+        .offset = OFF(privacy.max_entries), .min = 0, .max = 1000000, .def = "1000",
+        .help = "At most this many records; the oldest go first. 0: no limit but the retention.",
+    },
+    {
+        .section = "privacy", .name = "passphrase_file", .type = KEY_STRING,
+        .offset = OFF(privacy.passphrase_file), .def = "",
+        .optional = true,
+        .help = "A file (mode 0600) whose first line is the passphrase the history key is derived "
+                "from (Argon2id). Not set: a random key in `history.key` in the storage directory.",
+    },
+    {
+        .section = "privacy", .name = "debug_recording", .type = KEY_BOOL,
+        .offset = OFF(privacy.debug_recording), .def = "off",
+        .help = "Also keep the audio of each request that the rules let into the history "
+                "(encrypted, expires with it). For debugging only.",
+    },
+    {
+        .section = "privacy", .name = "drop_intents", .type = KEY_LIST,
+        .offset = OFF(privacy.drop_intents),
+        .def = "banking.*, payment.*, health.*, password.*, pin.*",
+        .check = check_intents,
+        .optional = true,
+        .help = "Intents never remembered, as globs.",
+    },
+    {
+        .section = "privacy", .name = "drop_words", .type = KEY_LIST,
+        .offset = OFF(privacy.drop_words),
+        .def = "password*, passcode*, pin, pins, pin number, pin code, security code, cvv, social "
+               "security",
+        .check = check_words,
+        .optional = true,
+        .help = "Words that make a request never remembered.",
+    },
+    {
+        .section = "privacy", .name = "redact_intents", .type = KEY_LIST,
+        .offset = OFF(privacy.redact_intents), .def = "",
+        .check = check_intents,
+        .optional = true,
+        .help = "Intents remembered redacted, as globs.",
+    },
+    {
+        .section = "privacy", .name = "redact_words", .type = KEY_LIST,
+        .offset = OFF(privacy.redact_words), .def = "",
+        .check = check_words,
+        .optional = true,
+        .help = "Words that make a request remembered redacted.",
+    },
+    {
+        .section = "privacy", .name = "allow_intents", .type = KEY_LIST,
+        .offset = OFF(privacy.allow_intents), .def = "",
+        .check = check_intents,
+        .optional = true,
+        .help = "Intents remembered as they are, as globs.",
+    },
+    {
+        .section = "privacy", .name = "default_action", .type = KEY_STRING,
+        .offset = OFF(privacy.default_action), .def = "redact",
+        .check = check_action,
+        .help = "What happens to a request no rule names: `drop`, `redact` or `allow`.",
+    },
+    {
+        .section = "privacy", .name = "policy_updates", .type = KEY_BOOL,
+        .offset = OFF(privacy.policy_updates), .def = "on",
+        .help = "Let a signed update (`doc/updates.md`) replace the rules above that it carries. "
+                "`off`: the rules of this file hold whatever an update brings; its server pins "
+                "still apply.",
+    },
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
