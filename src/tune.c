@@ -29,7 +29,7 @@
 #define MAX_FILES 4096
 #define MAX_THRESHOLDS 16
 #define ERRSZ 512
-/* The cut-off that turns every detection down (config.c's upper bound). */
+/* The cut-off that turns every detection down (the config's upper bound, VERIFY_MAX). */
 #define REJECT_ALL 20.0
 
 /* What a recording holds: the phrase once, no phrase, or something close

@@ -1014,7 +1014,7 @@ static void test_files(void)
     struct hark_config cfg;
     char err[512] = "";
     char want[128];
-    char *path;
+    char *path, *big;
     int r;
 
     path = write_temp(good, sizeof(good) - 1);
@@ -1033,6 +1033,32 @@ static void test_files(void)
         expect_error(r, err, want, "NUL byte", "NUL byte");
         expect_defaults(&cfg);
         unlink(path);
+    }
+
+    /* The limit through a file: 64 KiB of comments read, one byte more
+     * refused with the file's name. */
+    big = malloc(64 * 1024 + 1);
+    CHECK(big);
+    if (big) {
+        for (size_t i = 0; i < 64 * 1024 + 1; i++) {
+            big[i] = i % 64 == 63 ? '\n' : (i % 64 == 0 ? ';' : 'c');
+        }
+        path = write_temp(big, 64 * 1024);
+        if (path) {
+            CHECK(config_load(&cfg, path, err, sizeof(err)) == 0);
+            unlink(path);
+        }
+        path = write_temp(big, 64 * 1024 + 1);
+        if (path) {
+            memset(&cfg, 0x5a, sizeof(cfg));
+            r = config_load(&cfg, path, err, sizeof(err));
+            CHECK(r == -EFBIG);
+            snprintf(want, sizeof(want), "%s: ", path);
+            expect_error(r, err, want, "file too large (more than 64 KiB)", "too large");
+            expect_defaults(&cfg);
+            unlink(path);
+        }
+        free(big);
     }
 
     memset(&cfg, 0x5a, sizeof(cfg));
