@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "audio-source.h"
+#include "base-err.h"
 #include "cli.h"
 #include "config.h"
 #include "ear.h"
@@ -28,7 +29,6 @@
 
 #define MAX_FILES 4096
 #define MAX_THRESHOLDS 16
-#define ERRSZ 512
 /* The cut-off that turns every detection down (the config's upper bound, VERIFY_MAX). */
 #define REJECT_ALL 20.0
 

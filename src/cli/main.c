@@ -11,6 +11,8 @@
 #include <sys/resource.h>
 
 #include "audio-source.h"
+#include "base-err.h"
+#include "base-file.h"
 #include "cli.h"
 #include "capture.h"
 #include "config.h"
@@ -29,7 +31,6 @@
 #include "signals.h"
 #include "update-store.h"
 
-#define ERRSZ 512
 /* A release key file is one line; anything much longer is the wrong file. */
 #define KEY_FILE_MAX 256
 
@@ -354,41 +355,15 @@ static int cmd_run(int argc, char **argv)
     return run_main(&cfg, &args.run);
 }
 
-/* Reads at most max bytes of path into buf; -EFBIG when there is more, left
- * for the caller to say what that means. Other errors are logged, naming
- * the file. */
-static int read_small_file(const char *path, uint8_t *buf, size_t max, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rbe");
-    size_t n;
-
-    if (!f) {
-        log_error("%s: %s", path, strerror(errno));
-        return -errno;
-    }
-    n = fread(buf, 1, max, f);
-    if (ferror(f)) {
-        log_error("%s: cannot read: %s", path, strerror(errno));
-        fclose(f);
-        return -EIO;
-    }
-    if (n == max && fgetc(f) != EOF) {
-        fclose(f);
-        return -EFBIG;
-    }
-    fclose(f);
-    *ret_len = n;
-    return 0;
-}
-
 static int read_release_key(const char *path, uint8_t ret[UPDATE_KEY_BYTES])
 {
     uint8_t buf[KEY_FILE_MAX];
     size_t len = 0;
 
-    int r = read_small_file(path, buf, sizeof(buf), &len);
+    int r = file_read(path, buf, sizeof(buf), &len);
 
     if (r < 0 && r != -EFBIG) {
+        log_error("%s: %s", path, strerror(-r));
         return -EINVAL;
     }
     if (r == -EFBIG || update_key_parse((const char *)buf, len, ret) < 0) {
@@ -551,12 +526,13 @@ static int cmd_verify_update(int argc, char **argv)
         return 2;
     }
     path = argv[optind];
-    r = read_small_file(path, data, sizeof(data), &len);
+    r = file_read(path, data, sizeof(data), &len);
     if (r == -EFBIG) {
         log_error("%s: refused: more than %d bytes, not an update bundle", path, UPDATE_BUNDLE_MAX);
         return 1;
     }
     if (r < 0) {
+        log_error("%s: %s", path, strerror(-r));
         return 1;
     }
     if (cli_load_config(config_path, &cfg) < 0) {
