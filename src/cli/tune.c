@@ -620,29 +620,20 @@ static void print_point(FILE *f, const struct tune *t, const struct point *p, co
     fprintf(f, "%s\n", mark);
 }
 
-/* Rewrites the [wakeword] keys of path (or makes the file): the tuned
- * phrase with its threshold and cut-off, and verify; for a phrase with a
- * neural model, neural_threshold and (combine = verify) the phrase's
- * cut-off. */
+/* Rewrites the [wakeword] keys of path (or makes the file) through the
+ * config's own writer: the tuned phrase with its threshold and cut-off,
+ * and verify; for a phrase with a neural model, neural_threshold and
+ * (combine = verify) the phrase's cut-off. */
 static int write_config(const char *path, const struct hark_config *cfg, const struct tune *t,
                         const char *phrase, const struct point *best, size_t n_pos)
 {
-    char tmp[4096], phrases[CONFIG_MAX_PHRASES * (CONFIG_PHRASE_MAX + 48)] = "";
-    char lines[sizeof(phrases) + 128];
-    static const char *const ps_keys[] = {"phrases", "verify", "phone_loop", NULL};
-    static const char *const nn_keys[] = {"neural_threshold", NULL};
-    static const char *const nn_verify_keys[] = {"neural_threshold", "phrases", NULL};
-    const char *const *keys = !t->model ? ps_keys : t->cutoffs ? nn_verify_keys : nn_keys;
-    bool found = false, in_section = false, written = false;
-    FILE *in = fopen(path, "re"), *out;
-    char *line = NULL;
-    size_t cap = 0;
-    int fd, r = 0;
+    char phrases[CONFIG_MAX_PHRASES * (CONFIG_PHRASE_MAX + 48)] = "";
+    char phone_loop[32], neural[32], comment[128], err[ERRSZ];
+    struct config_change changes[3];
+    size_t n = 0;
+    bool found = false;
+    int r;
 
-    if (!in && errno != ENOENT) {
-        log_error("tune: %s: %s", path, strerror(errno));
-        return -errno;
-    }
     for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
         const struct config_phrase *p = &cfg->wakeword.phrases[i];
         size_t len = strlen(phrases);
@@ -659,77 +650,24 @@ static int write_config(const char *path, const struct hark_config *cfg, const s
         snprintf(phrases + len, sizeof(phrases) - len, "%s%s/%g/%.3f", len ? ", " : "", phrase,
                  best->threshold, best->verify ? best->cutoff : -REJECT_ALL);
     }
+    snprintf(phone_loop, sizeof(phone_loop), "%g", cfg->wakeword.phone_loop);
+    snprintf(neural, sizeof(neural), "%g", best->threshold);
     if (!t->model) {
-        snprintf(lines, sizeof(lines), "phrases = %s\nverify = on\nphone_loop = %g\n", phrases,
-                 cfg->wakeword.phone_loop);
-    } else if (t->cutoffs) {
-        snprintf(lines, sizeof(lines), "neural_threshold = %g\nphrases = %s\n", best->threshold,
-                 phrases);
+        changes[n++] = (struct config_change){"wakeword", "phrases", phrases};
+        changes[n++] = (struct config_change){"wakeword", "verify", "on"};
+        changes[n++] = (struct config_change){"wakeword", "phone_loop", phone_loop};
     } else {
-        snprintf(lines, sizeof(lines), "neural_threshold = %g\n", best->threshold);
-    }
-    snprintf(tmp, sizeof(tmp), "%s.tune-XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0 || !(out = fdopen(fd, "w"))) {
-        log_error("tune: cannot write next to %s: %s", path, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
+        changes[n++] = (struct config_change){"wakeword", "neural_threshold", neural};
+        if (t->cutoffs) {
+            changes[n++] = (struct config_change){"wakeword", "phrases", phrases};
         }
-        if (in) {
-            fclose(in);
-        }
-        return -errno;
     }
-    /* The rewritten file keeps the mode it had. */
-    {
-        struct stat st;
-
-        fchmod(fd, in && fstat(fileno(in), &st) == 0 ? st.st_mode & 07777 : 0644);
-    }
-    while (in && getline(&line, &cap, in) > 0) {
-        const char *s = line + strspn(line, " \t");
-        size_t klen = strcspn(s, " \t=");
-
-        if (*s == '[') {
-            in_section = strncmp(s, "[wakeword]", 10) == 0;
-            fputs(line, out);
-            if (in_section && !written) {
-                fprintf(out, "# hark tune: %zu of %zu wake words found, %.2f false alarms per "
-                             "hour\n%s",
-                        best->hits, n_pos, best->fa_h, lines);
-                written = true;
-            }
-            continue;
-        }
-        if (in_section) {
-            bool replaced = false;
-
-            for (size_t k = 0; keys[k]; k++) {
-                replaced |= klen == strlen(keys[k]) && strncmp(s, keys[k], klen) == 0;
-            }
-            if (replaced) {
-                continue;
-            }
-        }
-        fputs(line, out);
-    }
-    if (!written) {
-        fprintf(out, "%s[wakeword]\n%s", in ? "\n" : "", lines);
-    }
-    free(line);
-    if (in) {
-        fclose(in);
-    }
-    if (fflush(out) != 0 || fsync(fileno(out)) != 0) {
-        r = -errno;
-    }
-    fclose(out);
-    if (r == 0 && rename(tmp, path) < 0) {
-        r = -errno;
-    }
+    snprintf(comment, sizeof(comment),
+             "hark tune: %zu of %zu wake words found, %.2f false alarms per hour", best->hits,
+             n_pos, best->fa_h);
+    r = config_write_changes(path, changes, n, comment, err, sizeof(err));
     if (r < 0) {
-        unlink(tmp);
-        log_error("tune: cannot write %s: %s", path, strerror(-r));
+        log_error("tune: %s", err);
     }
     return r;
 }
