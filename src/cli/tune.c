@@ -759,7 +759,80 @@ static void block_stop_signals(void)
     sigprocmask(SIG_BLOCK, &stop, NULL);
 }
 
-int tune_main(int argc, char **argv)
+/* What the command line asks for; the recordings go into struct tune. */
+struct tune_options {
+    const char *config_path, *phrase, *det, *write;
+    double target;     /* false alarms per hour */
+    size_t near_limit; /* near misses woken; SIZE_MAX: no limit */
+    long jobs;
+    bool thresholds_given;
+};
+
+/* One option of the getopt loop. Returns -1 to go on, or the exit code to
+ * return at once: 0 after --help, 1 for a value it logged as wrong, 2 for
+ * a usage error. */
+static int parse_option(struct tune *t, int c, struct tune_options *o, bool *have_neg)
+{
+    unsigned long long v;
+    char *end;
+
+    switch (c) {
+    case 'c':
+        o->config_path = optarg;
+        return -1;
+    case 'p':
+        o->phrase = optarg;
+        return -1;
+    case 'T':
+        o->target = strtod(optarg, &end);
+        if (*end || !(o->target >= 0)) {
+            log_error("tune: --target wants false alarms per hour, 0 or more");
+            return 1;
+        }
+        return -1;
+    case 't':
+        o->thresholds_given = true;
+        return parse_thresholds(t, optarg) < 0 ? 1 : -1;
+    case 'L':
+        errno = 0;
+        v = strtoull(optarg, &end, 10);
+        if (*end || end == optarg || errno || optarg[0] == '-') {
+            log_error("tune: --near-limit wants a number of near misses, 0 or more");
+            return 1;
+        }
+        o->near_limit = (size_t)v;
+        return -1;
+    case 'j':
+        o->jobs = strtol(optarg, &end, 10);
+        if (*end || o->jobs < 1) {
+            log_error("tune: --jobs wants a positive number");
+            return 1;
+        }
+        return -1;
+    case 'd':
+        o->det = optarg;
+        return -1;
+    case 'w':
+        o->write = optarg;
+        return -1;
+    case 'P':
+    case 'N':
+    case 'M':
+        *have_neg |= c == 'N';
+        return add_path(t, optarg, c == 'P' ? POSITIVE : c == 'N' ? NEGATIVE : NEAR_MISS) < 0 ? 1
+                                                                                           : -1;
+    case 'h':
+        tune_usage(stdout);
+        return 0;
+    default:
+        tune_usage(stderr);
+        return 2;
+    }
+}
+
+/* The options into o, the recordings into t. Returns -1 to go on, or the
+ * exit code to return at once (--help, a usage error, a bad value). */
+static int parse_options(struct tune *t, int argc, char **argv, struct tune_options *o)
 {
     static const struct option opts[] = {
         {"config", required_argument, NULL, 'c'},    {"phrase", required_argument, NULL, 'p'},
@@ -770,253 +843,215 @@ int tune_main(int argc, char **argv)
         {"near-limit", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
         {0},
     };
-    struct tune *t = calloc(1, sizeof(*t));
-    const char *config_path = NULL, *phrase = NULL, *det = NULL, *write = NULL;
-    double target = 1.0;
-    size_t near_limit = SIZE_MAX;
-    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-    struct hark_config cfg;
-    struct point best = {0};
-    bool have_best = false, have_neg = false, thresholds_given = false;
-    FILE *detf = NULL;
-    int c, r = 0, stop_signal = 0;
+    bool have_neg = false;
+    int c, r;
 
-    if (!t) {
-        return 1;
-    }
-    block_stop_signals();
+    *o = (struct tune_options){
+        .target = 1.0, .near_limit = SIZE_MAX, .jobs = sysconf(_SC_NPROCESSORS_ONLN)};
     parse_thresholds(t, "1e-50,1e-40,1e-30,1e-20");
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:p:T:t:j:d:w:P:N:M:L:h", opts, NULL)) != -1) {
-        char *end;
-
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'p':
-            phrase = optarg;
-            break;
-        case 'T':
-            target = strtod(optarg, &end);
-            if (*end || !(target >= 0)) {
-                log_error("tune: --target wants false alarms per hour, 0 or more");
-                r = -EINVAL;
-            }
-            break;
-        case 't':
-            r = parse_thresholds(t, optarg);
-            thresholds_given = true;
-            break;
-        case 'L': {
-            unsigned long long v;
-
-            errno = 0;
-            v = strtoull(optarg, &end, 10);
-            if (*end || end == optarg || errno || optarg[0] == '-') {
-                log_error("tune: --near-limit wants a number of near misses, 0 or more");
-                r = -EINVAL;
-            }
-            near_limit = (size_t)v;
-            break;
-        }
-        case 'j':
-            jobs = strtol(optarg, &end, 10);
-            if (*end || jobs < 1) {
-                log_error("tune: --jobs wants a positive number");
-                r = -EINVAL;
-            }
-            break;
-        case 'd':
-            det = optarg;
-            break;
-        case 'w':
-            write = optarg;
-            break;
-        case 'P':
-        case 'N':
-        case 'M':
-            r = add_path(t, optarg, c == 'P' ? POSITIVE : c == 'N' ? NEGATIVE : NEAR_MISS);
-            have_neg |= c == 'N';
-            break;
-        case 'h':
-            tune_usage(stdout);
-            free(t);
-            return 0;
-        default:
-            tune_usage(stderr);
-            free(t);
-            return 2;
-        }
-        if (r < 0) {
-            goto finish;
+        r = parse_option(t, c, o, &have_neg);
+        if (r >= 0) {
+            return r;
         }
     }
     if (optind != argc || !have_neg || t->n_files == 0) {
         tune_usage(stderr);
-        free(t);
         return 2;
     }
     for (size_t i = 0; i < t->n_files; i++) {
         t->n_pos += t->files[i].kind == POSITIVE;
         t->n_near_files += t->files[i].kind == NEAR_MISS;
     }
-    if (near_limit != SIZE_MAX && !t->n_near_files) {
+    if (o->near_limit != SIZE_MAX && !t->n_near_files) {
         log_error("tune: --near-limit counts near misses: give them with --near-misses");
-        free(t);
         return 2;
     }
     if (t->n_pos == 0) {
         tune_usage(stderr);
-        free(t);
         return 2;
     }
-    r = cli_load_config(write && !config_path && access(write, F_OK) == 0 ? write : config_path,
-                        &cfg);
+    return -1;
+}
+
+/* The config (FILE's own for --write without --config), the phrase, and
+ * whether a neural model hears it: then the thresholds are its scores. */
+static int prepare(struct tune *t, struct tune_options *o, struct hark_config *cfg)
+{
+    const char *write = o->write;
+    int r;
+
+    r = cli_load_config(write && !o->config_path && access(write, F_OK) == 0 ? write
+                                                                             : o->config_path,
+                        cfg);
     if (r < 0) {
-        goto finish;
+        return r;
     }
-    if (!phrase) {
-        phrase = cfg.wakeword.phrases[0].text;
+    if (!o->phrase) {
+        o->phrase = cfg->wakeword.phrases[0].text;
     }
-    r = find_model(t, &cfg, phrase);
+    r = find_model(t, cfg, o->phrase);
     if (r < 0) {
-        goto finish;
+        return r;
     }
-    if (t->model && !thresholds_given) {
+    if (t->model && !o->thresholds_given) {
         parse_thresholds(t, NEURAL_THRESHOLDS);
     }
     for (size_t i = 0; t->model && i < t->n_thresholds; i++) {
         if (t->thresholds[i] >= 1 || !((float)t->thresholds[i] > 0)) {
             log_error("tune: '%s' has a neural model: --thresholds are its scores, between 0 "
                       "and 1 (%g is not)",
-                      phrase, t->thresholds[i]);
-            r = -EINVAL;
-            goto finish;
+                      o->phrase, t->thresholds[i]);
+            return -EINVAL;
         }
     }
     if (t->model) {
-        fprintf(stderr, "tune: '%s' is the neural detector's (%s, combine = %s)\n", phrase,
+        fprintf(stderr, "tune: '%s' is the neural detector's (%s, combine = %s)\n", o->phrase,
                 t->model, t->cutoffs ? "verify" : "neural");
     }
     fprintf(stderr, "tune: '%s', %zu recordings with it, %zu without, %zu thresholds, %ld jobs\n",
-            phrase, t->n_pos, t->n_files - t->n_pos, t->n_thresholds, jobs);
-    r = run_passes(t, &cfg, phrase, (unsigned)jobs, &stop_signal);
-    if (r < 0) {
-        goto finish;
+            o->phrase, t->n_pos, t->n_files - t->n_pos, t->n_thresholds, o->jobs);
+    return 0;
+}
+
+/* --det FILE: a DET curve, a row per point of the sweep. */
+static int det_open(const char *path, FILE **ret)
+{
+    FILE *f;
+
+    *ret = NULL;
+    if (!path) {
+        return 0;
     }
-    for (size_t i = 0; i < t->n_files; i++) {
-        t->neg_hours += t->files[i].kind == NEGATIVE ? t->results[0][i].seconds / 3600.0 : 0;
+    f = fopen(path, "we");
+    if (!f) {
+        log_error("tune: %s: %s", path, strerror(errno));
+        return -errno;
     }
-    if (det) {
-        detf = fopen(det, "we");
-        if (!detf) {
-            log_error("tune: %s: %s", det, strerror(errno));
-            r = -errno;
-            goto finish;
+    fprintf(f, "threshold\tverify\tcutoff\thits\tpositives\tmisses\tmiss_rate\tfalse_alarms"
+               "\tfa_per_hour\tnear_misses_woken\n");
+    *ret = f;
+    return 0;
+}
+
+static void det_point(FILE *f, const struct tune *t, const struct point *p)
+{
+    if (!f) {
+        return;
+    }
+    fprintf(f, "%g\t%s\t", p->threshold, p->verify ? "on" : "off");
+    if (p->verify) {
+        fprintf(f, "%.3f", p->cutoff);
+    }
+    fprintf(f, "\t%zu\t%zu\t%zu\t%.4f\t%zu\t%.3f\t%zu\n", p->hits, t->n_pos, t->n_pos - p->hits,
+            (double)(t->n_pos - p->hits) / (double)t->n_pos, p->fas, p->fa_h, p->near);
+}
+
+/* One threshold: its row without the second pass, then each cut-off (for
+ * the DET file); *ret_best the best point within the target, if any. */
+static int sweep_threshold(const struct tune *t, size_t ti, const struct tune_options *o,
+                           FILE *detf, struct point *ret_best, bool *ret_found)
+{
+    struct point off = point_at(t, ti, NAN), best = {0};
+    bool found = false;
+    double *cuts;
+    size_t n = cutoffs(t, ti, &cuts);
+
+    if (!cuts) {
+        return -ENOMEM;
+    }
+    print_point(stdout, t, &off, "");
+    if (off.fa_h <= o->target && off.near <= o->near_limit) {
+        best = off;
+        found = true;
+    }
+    /* The neural detector alone: no second pass, no cut-off. */
+    if (!t->cutoffs) {
+        n = 0;
+    }
+    det_point(detf, t, &off);
+    for (size_t k = 0; k < n; k++) {
+        struct point p = point_at(t, ti, cuts[k]);
+
+        det_point(detf, t, &p);
+        if (p.fa_h <= o->target && p.near <= o->near_limit && (!found || better(&p, &best))) {
+            best = p;
+            found = true;
         }
-        fprintf(detf, "threshold\tverify\tcutoff\thits\tpositives\tmisses\tmiss_rate\tfalse_alarms"
-                      "\tfa_per_hour\tnear_misses_woken\n");
     }
+    free(cuts);
+    if (found && best.verify) {
+        print_point(stdout, t, &best, "  (best cut-off within the target)");
+    }
+    *ret_best = best;
+    *ret_found = found;
+    return 0;
+}
+
+/* The report: a row per threshold, and the best point of all within the
+ * target in *ret_best (*ret_found false: none). */
+static int sweep(const struct tune *t, const struct tune_options *o, FILE *detf,
+                 struct point *ret_best, bool *ret_found)
+{
     printf("'%s': %zu recordings with the phrase, %.2f h without it; target %.2f false alarms "
            "per hour",
-           phrase, t->n_pos, t->neg_hours, target);
-    if (near_limit != SIZE_MAX) {
-        printf(", at most %zu near misses woken", near_limit);
+           o->phrase, t->n_pos, t->neg_hours, o->target);
+    if (o->near_limit != SIZE_MAX) {
+        printf(", at most %zu near misses woken", o->near_limit);
     }
     printf("\n\n");
     printf("threshold  verify   hits         miss     FAs     FA/h%s\n",
            t->n_near_files ? "   near" : "");
+    *ret_found = false;
     for (size_t ti = 0; ti < t->n_thresholds; ti++) {
-        struct point off = point_at(t, ti, NAN), tbest = {0};
-        bool have_tbest = false;
-        double *cuts;
-        size_t n = cutoffs(t, ti, &cuts);
+        struct point p;
+        bool found;
+        int r = sweep_threshold(t, ti, o, detf, &p, &found);
 
-        if (!cuts) {
-            r = -ENOMEM;
-            goto finish;
+        if (r < 0) {
+            return r;
         }
-        print_point(stdout, t, &off, "");
-        if (off.fa_h <= target && off.near <= near_limit) {
-            tbest = off;
-            have_tbest = true;
-        }
-        /* The neural detector alone: no second pass, no cut-off. */
-        if (!t->cutoffs) {
-            n = 0;
-        }
-        if (detf) {
-            fprintf(detf, "%g\toff\t\t%zu\t%zu\t%zu\t%.4f\t%zu\t%.3f\t%zu\n", off.threshold,
-                    off.hits, t->n_pos, t->n_pos - off.hits,
-                    (double)(t->n_pos - off.hits) / (double)t->n_pos, off.fas, off.fa_h, off.near);
-        }
-        for (size_t k = 0; k < n; k++) {
-            struct point p = point_at(t, ti, cuts[k]);
-
-            if (detf) {
-                fprintf(detf, "%g\ton\t%.3f\t%zu\t%zu\t%zu\t%.4f\t%zu\t%.3f\t%zu\n", p.threshold,
-                        p.cutoff, p.hits, t->n_pos, t->n_pos - p.hits,
-                        (double)(t->n_pos - p.hits) / (double)t->n_pos, p.fas, p.fa_h, p.near);
-            }
-            if (p.fa_h <= target && p.near <= near_limit && (!have_tbest || better(&p, &tbest))) {
-                tbest = p;
-                have_tbest = true;
-            }
-        }
-        free(cuts);
-        if (have_tbest && tbest.verify) {
-            print_point(stdout, t, &tbest, "  (best cut-off within the target)");
-        }
-        if (have_tbest && (!have_best || better(&tbest, &best))) {
-            best = tbest;
-            have_best = true;
+        if (found && (!*ret_found || better(&p, ret_best))) {
+            *ret_best = p;
+            *ret_found = true;
         }
     }
-    if (!have_best) {
-        printf("\nno setting meets the target of %.2f false alarms per hour", target);
-        if (near_limit != SIZE_MAX) {
-            printf(" with at most %zu near misses woken", near_limit);
+    return 0;
+}
+
+/* The choice: the best point and where its false alarms came from, or why
+ * there is none to write (-ERANGE). */
+static int choose(const struct tune *t, const struct tune_options *o, const struct point *best,
+                  bool found)
+{
+    if (!found) {
+        printf("\nno setting meets the target of %.2f false alarms per hour", o->target);
+        if (o->near_limit != SIZE_MAX) {
+            printf(" with at most %zu near misses woken", o->near_limit);
         }
         printf("\n");
-        r = -ERANGE;
-        goto finish;
+        return -ERANGE;
     }
     printf("\nbest within the target:\n");
-    print_point(stdout, t, &best, "");
-    print_breakdown(stdout, t, &best);
+    print_point(stdout, t, best, "");
+    print_breakdown(stdout, t, best);
     /* A setting that never wakes is no setting: the recordings are not what
      * they were said to be, or the phrase is not in them. */
-    if (best.hits == 0) {
+    if (best->hits == 0) {
         printf("\nno setting finds any of the %zu recordings with the phrase\n", t->n_pos);
-        if (write) {
+        if (o->write) {
             log_error("tune: %s not written: no setting finds any of the %zu recordings with the "
                       "phrase '%s' (check that they hold it, loud enough to hear)",
-                      write, t->n_pos, phrase);
+                      o->write, t->n_pos, o->phrase);
         }
-        r = -ERANGE;
-        goto finish;
+        return -ERANGE;
     }
-    stop_signal = stop_signal_pending();
-    if (stop_signal) {
-        r = -EINTR;
-        goto finish;
-    }
-    if (write) {
-        r = write_config(write, &cfg, t, phrase, &best, t->n_pos);
-        if (r >= 0) {
-            printf("written to %s\n", write);
-        }
-    }
+    return 0;
+}
 
-finish:
-    if (detf && fclose(detf) != 0 && r >= 0) {
-        r = -EIO;
-    }
-    if (r == -EINTR && stop_signal) {
-        fprintf(stderr, "tune: stopped by %s; nothing written\n",
-                stop_signal == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
-    }
+static void tune_free(struct tune *t)
+{
     for (size_t ti = 0; ti < MAX_THRESHOLDS; ti++) {
         for (size_t i = 0; t->results[ti] && i < t->n_files; i++) {
             free(t->results[ti][i].scores);
@@ -1027,7 +1062,59 @@ finish:
         free(t->files[i].path);
     }
     free(t);
+}
+
+int tune_main(int argc, char **argv)
+{
+    struct tune *t = calloc(1, sizeof(*t));
+    struct tune_options o;
+    struct hark_config cfg;
+    struct point best = {0};
+    bool found = false;
+    FILE *detf = NULL;
+    int r, stop_signal = 0;
+
+    if (!t) {
+        return 1;
+    }
+    block_stop_signals();
+    r = parse_options(t, argc, argv, &o);
+    if (r >= 0) {
+        tune_free(t);
+        return r;
+    }
+    r = prepare(t, &o, &cfg);
+    if (r >= 0) {
+        r = run_passes(t, &cfg, o.phrase, (unsigned)o.jobs, &stop_signal);
+    }
+    for (size_t i = 0; r >= 0 && i < t->n_files; i++) {
+        t->neg_hours += t->files[i].kind == NEGATIVE ? t->results[0][i].seconds / 3600.0 : 0;
+    }
+    if (r >= 0) {
+        r = det_open(o.det, &detf);
+    }
+    if (r >= 0) {
+        r = sweep(t, &o, detf, &best, &found);
+    }
+    if (r >= 0) {
+        r = choose(t, &o, &best, found);
+    }
+    if (r >= 0 && (stop_signal = stop_signal_pending())) {
+        r = -EINTR;
+    }
+    if (r >= 0 && o.write) {
+        r = write_config(o.write, &cfg, t, o.phrase, &best, t->n_pos);
+        if (r >= 0) {
+            printf("written to %s\n", o.write);
+        }
+    }
+    if (detf && fclose(detf) != 0 && r >= 0) {
+        r = -EIO;
+    }
+    tune_free(t);
     if (r == -EINTR && stop_signal) {
+        fprintf(stderr, "tune: stopped by %s; nothing written\n",
+                stop_signal == SIGINT ? "SIGINT (Ctrl-C)" : "SIGTERM");
         return 128 + stop_signal;
     }
     return r < 0 ? 1 : 0;
