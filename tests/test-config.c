@@ -4,6 +4,7 @@
  *
  * Usage: test-config DOC_CONFIG_MD SAMPLE_HARK_CONF
  * With HARK_WRITE_REFERENCE=1 in the environment it rewrites DOC_CONFIG_MD. */
+#include <dirent.h>
 #include <errno.h>
 #include <locale.h>
 #include <stdio.h>
@@ -1038,7 +1039,7 @@ static void test_files(void)
     struct hark_config cfg;
     char err[512] = "";
     char want[128];
-    char *path;
+    char *path, *big;
     int r;
 
     path = write_temp(good, sizeof(good) - 1);
@@ -1057,6 +1058,32 @@ static void test_files(void)
         expect_error(r, err, want, "NUL byte", "NUL byte");
         expect_defaults(&cfg);
         unlink(path);
+    }
+
+    /* The limit through a file: 64 KiB of comments read, one byte more
+     * refused with the file's name. */
+    big = malloc(64 * 1024 + 1);
+    CHECK(big);
+    if (big) {
+        for (size_t i = 0; i < 64 * 1024 + 1; i++) {
+            big[i] = i % 64 == 63 ? '\n' : (i % 64 == 0 ? ';' : 'c');
+        }
+        path = write_temp(big, 64 * 1024);
+        if (path) {
+            CHECK(config_load(&cfg, path, err, sizeof(err)) == 0);
+            unlink(path);
+        }
+        path = write_temp(big, 64 * 1024 + 1);
+        if (path) {
+            memset(&cfg, 0x5a, sizeof(cfg));
+            r = config_load(&cfg, path, err, sizeof(err));
+            CHECK(r == -EFBIG);
+            snprintf(want, sizeof(want), "%s: ", path);
+            expect_error(r, err, want, "file too large (more than 64 KiB)", "too large");
+            expect_defaults(&cfg);
+            unlink(path);
+        }
+        free(big);
     }
 
     memset(&cfg, 0x5a, sizeof(cfg));
@@ -1310,6 +1337,132 @@ static void test_reference(const char *doc)
     free(want);
 }
 
+/* The file as it is now, NUL-terminated, or NULL. */
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char *buf = calloc(1, 65536);
+    size_t n;
+
+    if (!f || !buf) {
+        if (f) {
+            fclose(f);
+        }
+        free(buf);
+        return NULL;
+    }
+    n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* config_write_changes edits a file as a person would: the changed keys
+ * in their section, every other line and comment kept, the mode kept; a
+ * change it cannot make leaves the file as it was. */
+static void test_write_changes(void)
+{
+    static const char before[] = "; my settings\n"
+                                 "[audio]\n"
+                                 "preroll = 700ms ; longer\n"
+                                 "\n"
+                                 "[wakeword]\n"
+                                 "verify = off\n"
+                                 "# keep this\n"
+                                 "phrases = hey computer/1e-20\r\n"
+                                 "threshold = 1e-30\n"
+                                 "\n"
+                                 "[endpoint]\n"
+                                 "silence = 800ms";
+    static const char after[] = "; my settings\n"
+                                "[audio]\n"
+                                "preroll = 700ms ; longer\n"
+                                "\n"
+                                "[wakeword]\n"
+                                "# tuned\n"
+                                "phrases = hey computer/1e-40/-0.5\n"
+                                "verify = on\n"
+                                "# keep this\n"
+                                "threshold = 1e-30\n"
+                                "\n"
+                                "[endpoint]\n"
+                                "silence = 800ms\n"
+                                "\n"
+                                "[cloud]\n"
+                                "# tuned\n"
+                                "bitrate = 16000\n";
+    const struct config_change changes[] = {
+        {"wakeword", "phrases", "hey computer/1e-40/-0.5"},
+        {"wakeword", "verify", "on"},
+        {"cloud", "bitrate", "16000"},
+    };
+    const struct config_change unknown[] = {{"wakeword", "phrase", "hey computer"}};
+    const struct config_change bad[] = {{"wakeword", "verify", "yes"}};
+    const struct config_change twice[] = {{"cloud", "bitrate", "16000"},
+                                          {"cloud", "bitrate", "8000"}};
+    char dir[] = "/tmp/test-config-write-XXXXXX", path[128], err[512] = "";
+    struct hark_config cfg;
+    struct stat st;
+    char *text;
+    FILE *f;
+
+    if (!mkdtemp(dir)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/hark.conf", dir);
+    f = fopen(path, "w");
+    CHECK(f && fputs(before, f) >= 0 && fclose(f) == 0);
+    CHECK(chmod(path, 0600) == 0);
+
+    CHECK(config_write_changes(path, changes, 3, "tuned", err, sizeof(err)) == 0);
+    text = slurp(path);
+    CHECK(text && strcmp(text, after) == 0);
+    if (text && strcmp(text, after) != 0) {
+        fprintf(stderr, "written:\n%s\n", text);
+    }
+    free(text);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK(config_load(&cfg, path, err, sizeof(err)) == 0);
+    CHECK(cfg.wakeword.verify && cfg.cloud.bitrate == 16000 && cfg.audio.preroll_ms == 700);
+    CHECK(cfg.wakeword.n_phrases == 1 && cfg.wakeword.phrases[0].threshold == 1e-40);
+
+    /* Refused, and the file is what it was. */
+    CHECK(config_write_changes(path, unknown, 1, NULL, err, sizeof(err)) == -EINVAL);
+    CHECK(strstr(err, "unknown key 'phrase' in [wakeword]") != NULL);
+    CHECK(config_write_changes(path, bad, 1, NULL, err, sizeof(err)) == -EINVAL);
+    CHECK(strstr(err, "is not on or off") != NULL);
+    CHECK(config_write_changes(path, twice, 2, NULL, err, sizeof(err)) == -EINVAL);
+    text = slurp(path);
+    CHECK(text && strcmp(text, after) == 0);
+    free(text);
+
+    /* A missing file is made, with just its section; no file but it is left. */
+    unlink(path);
+    CHECK(config_write_changes(path, changes + 1, 1, NULL, err, sizeof(err)) == 0);
+    text = slurp(path);
+    CHECK(text && strcmp(text, "[wakeword]\nverify = on\n") == 0);
+    free(text);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+    {
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        unsigned n = 0;
+
+        while (d && (e = readdir(d))) {
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+                n++;
+            }
+        }
+        if (d) {
+            closedir(d);
+        }
+        CHECK(n == 1);
+    }
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -1324,6 +1477,7 @@ int main(int argc, char **argv)
     test_long_values();
     test_dump();
     test_files();
+    test_write_changes();
     test_permissions();
     test_fifo();
     test_check();

@@ -1,9 +1,9 @@
 /* The config every subcommand starts from (cli.h): main.c, tune.c and
  * history-cmd.c all load it here, so none of them calls back into another. */
+#include "base-err.h"
 #include "cli.h"
 #include "log.h"
 
-#define ERRSZ 512
 
 int cli_load_config(const char *path, struct hark_config *cfg)
 {

@@ -1,5 +1,6 @@
-/* hark: the command line. Each subcommand parses its own options, loads the
- * config once and logs errors once, here at the edge. */
+/* hark: the command line. The table of subcommands (name, function, usage)
+ * dispatches them and makes `hark --help`; each subcommand parses its own
+ * options, loads the config once and logs errors once, here at the edge. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,6 +12,8 @@
 #include <sys/resource.h>
 
 #include "audio-source.h"
+#include "base-err.h"
+#include "base-file.h"
 #include "cli.h"
 #include "capture.h"
 #include "config.h"
@@ -18,63 +21,16 @@
 #include "ear.h"
 #include "events.h"
 #include "hark-build.h"
+#include "device-cmd.h"
 #include "history-cmd.h"
 #include "tune.h"
-#include "identity.h"
 #include "log.h"
 #include "nn-model.h"
 #include "protocol.h"
 #include "pin.h"
 #include "run.h"
 #include "signals.h"
-#include "update-store.h"
 
-#define ERRSZ 512
-/* A release key file is one line; anything much longer is the wrong file. */
-#define KEY_FILE_MAX 256
-
-/* One row per line of the usage: a command may have several (check-config).
- * Each command's --help prints its own rows; `hark --help` all of them. */
-struct command_help {
-    const char *name;
-    const char *synopsis; /* after "hark " */
-    const char *summary;  /* lines separated by '\n' */
-};
-
-static const struct command_help command_help[] = {
-    {"listen", "listen [--config F] [--input SRC] [--realtime]",
-     "run the local pipeline (wake word, end of speech);\n"
-     "prints JSON Lines events; never opens a network socket"},
-    {"run", "run [--config F] [--input SRC] [--realtime] [--output WAV]",
-     "the whole pipeline: stream each request to the cloud\n"
-     "and show or play the answer; prints JSON Lines events"},
-    {"provision", "provision [--config F] [--force] [--release-key FILE]",
-     "make this device's key and certificate; prints the\n"
-     "fingerprint to register with the cloud; with\n"
-     "--release-key, fix the key updates must be signed by"},
-    {"provision", "provision [--config F] --show",
-     "print the fingerprint of this device's key again"},
-    {"verify-update", "verify-update [--config F] [--apply] FILE",
-     "check a signed update bundle as hark would (signature,\n"
-     "newer version, this device); --apply also stores it"},
-    {"history", "history [--config F] list|show|delete|purge|export|verify|audio|wipe ...",
-     "what hark remembers, and forgetting it\n"
-     "(`hark history --help`)"},
-    {"ctl", "ctl [--config F] mute|unmute|status",
-     "mute (the microphone is closed), unmute, or ask a\n"
-     "running `hark run` what it is doing"},
-    {"tune", "tune --positives PATH --negatives PATH [--write F] ...",
-     "measure the wake word on recordings and set the\n"
-     "threshold that meets a false-alarm target\n"
-     "(`hark tune --help`)"},
-    {"pin", "pin CERT.pem", "print a certificate's public-key pin (for [cloud] pins)"},
-    {"check-config", "check-config [FILE] [--dump]",
-     "validate a config file (default: the default path)"},
-    {"check-config", "check-config --reference",
-     "print the reference of every config key (doc/config.md)"},
-    {"devices", "devices", "list audio input and output devices"},
-    {"version", "version", "print the version"},
-};
 
 #define HELP_COLUMN 25
 
@@ -110,7 +66,7 @@ static bool stdout_reported;
 /* Flushes stdout and says once, on stderr, when what it carried was lost: a
  * full disk or a closed pipe must not pass for success. note: what the user
  * should know besides, or NULL. Returns 0 or a negative errno. */
-static int check_stdout(const char *note)
+int cli_check_stdout(const char *note)
 {
     int r = 0;
 
@@ -127,35 +83,6 @@ static int check_stdout(const char *note)
         stdout_reported = true;
     }
     return r;
-}
-
-static void usage(FILE *out)
-{
-    fputs("usage: hark [-v] COMMAND [OPTIONS]\n\ncommands:\n", out);
-    for (size_t i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++) {
-        int n = fprintf(out, "  %s", command_help[i].synopsis);
-        print_summary(out, command_help[i].summary, n, HELP_COLUMN);
-    }
-    fprintf(out, "\n%s-v raises the log level (repeat for debug). See doc/cli.md.\n", source_help);
-}
-
-/* `hark CMD --help`: the command's own lines. */
-static void command_usage(FILE *out, const char *name)
-{
-    bool first = true;
-
-    for (size_t i = 0; i < sizeof(command_help) / sizeof(command_help[0]); i++) {
-        if (strcmp(command_help[i].name, name) != 0) {
-            continue;
-        }
-        fprintf(out, "%s hark %s\n", first ? "usage:" : "      ", command_help[i].synopsis);
-        print_summary(out, command_help[i].summary, 0, 11);
-        first = false;
-    }
-    if (strcmp(name, "listen") == 0 || strcmp(name, "run") == 0) {
-        fprintf(out, "\n%s", source_help);
-    }
-    fputs("See doc/cli.md.\n", out);
 }
 
 /* The options `hark listen` and `hark run` share; --output is run's only. */
@@ -196,10 +123,10 @@ static int parse_pipeline_args(const char *cmd, bool with_output, int argc, char
             ret->run.realtime = true;
             break;
         case 'h':
-            command_usage(stdout, cmd);
+            cli_command_usage(stdout, cmd);
             return 0;
         default:
-            command_usage(stderr, cmd);
+            cli_command_usage(stderr, cmd);
             return 2;
         }
     }
@@ -354,253 +281,6 @@ static int cmd_run(int argc, char **argv)
     return run_main(&cfg, &args.run);
 }
 
-/* Reads at most max bytes of path into buf; -EFBIG when there is more, left
- * for the caller to say what that means. Other errors are logged, naming
- * the file. */
-static int read_small_file(const char *path, uint8_t *buf, size_t max, size_t *ret_len)
-{
-    FILE *f = fopen(path, "rbe");
-    size_t n;
-
-    if (!f) {
-        log_error("%s: %s", path, strerror(errno));
-        return -errno;
-    }
-    n = fread(buf, 1, max, f);
-    if (ferror(f)) {
-        log_error("%s: cannot read: %s", path, strerror(errno));
-        fclose(f);
-        return -EIO;
-    }
-    if (n == max && fgetc(f) != EOF) {
-        fclose(f);
-        return -EFBIG;
-    }
-    fclose(f);
-    *ret_len = n;
-    return 0;
-}
-
-static int read_release_key(const char *path, uint8_t ret[UPDATE_KEY_BYTES])
-{
-    uint8_t buf[KEY_FILE_MAX];
-    size_t len = 0;
-
-    int r = read_small_file(path, buf, sizeof(buf), &len);
-
-    if (r < 0 && r != -EFBIG) {
-        return -EINVAL;
-    }
-    if (r == -EFBIG || update_key_parse((const char *)buf, len, ret) < 0) {
-        log_error("%s: not an Ed25519 public key (one line: 44 characters of base64 or 64 of "
-                  "hex, as `hark-sign keygen` writes it)",
-                  path);
-        return -EINVAL;
-    }
-    return 0;
-}
-
-static int cmd_provision(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"force", no_argument, NULL, 'f'},
-        {"release-key", required_argument, NULL, 'k'},
-        {"show", no_argument, NULL, 's'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
-    char dir[CONFIG_STRING_MAX + 32], fingerprint[PIN_STRING_MAX], err[ERRSZ];
-    char key_text[UPDATE_KEY_TEXT], note[CONFIG_STRING_MAX + 128];
-    const char *config_path = NULL, *key_file = NULL, *cert_path, *key_path;
-    uint8_t release_key[UPDATE_KEY_BYTES];
-    struct hark_config cfg;
-    bool force = false, kept = false, show = false;
-    int c, r;
-
-    while ((c = getopt_long(argc, argv, "c:fk:sh", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'f':
-            force = true;
-            break;
-        case 'k':
-            key_file = optarg;
-            break;
-        case 's':
-            show = true;
-            break;
-        case 'h':
-            command_usage(stdout, "provision");
-            return 0;
-        default:
-            command_usage(stderr, "provision");
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        log_error("provision: unexpected argument '%s'", argv[optind]);
-        return 2;
-    }
-    if (show && (force || key_file)) {
-        log_error("provision: --show changes nothing, so it takes neither --force nor "
-                  "--release-key");
-        return 2;
-    }
-    /* The key file before anything is written: a wrong one changes nothing. */
-    if (key_file && read_release_key(key_file, release_key) < 0) {
-        return 1;
-    }
-    if (cli_load_config(config_path, &cfg) < 0) {
-        return 1;
-    }
-    if (config_storage_dir(&cfg, dir, sizeof(dir)) < 0) {
-        log_error("no storage directory: set [storage] dir");
-        return 1;
-    }
-    if (show) {
-        if (identity_fingerprint(dir, fingerprint, err, sizeof(err)) < 0) {
-            log_error("%s", err);
-            return 1;
-        }
-        printf("%s\n", fingerprint);
-        return 0;
-    }
-    r = identity_provision(dir, force, fingerprint, err, sizeof(err));
-    if (r == -EEXIST && key_file) {
-        /* A device provisioned before it had a release key keeps its
-         * registered identity and gains the key. */
-        r = identity_load(dir, fingerprint, &cert_path, &key_path, err, sizeof(err));
-        kept = true;
-    }
-    if (r < 0) {
-        log_error("%s", err);
-        return 1;
-    }
-    if (key_file) {
-        r = update_store_set_key(dir, release_key, force, err, sizeof(err));
-        if (r < 0) {
-            log_error("%s", err);
-            return 1;
-        }
-        update_key_format(release_key, key_text);
-        fprintf(stderr, "release key %s %s %s/%s\n", key_text,
-                r == 1 ? "was already in" : "written to", dir, UPDATE_KEY_FILE);
-    }
-    printf("%s\n", fingerprint);
-    /* The key is made: a fingerprint lost on the way must not look like a
-     * failed provision, which the user would repeat with --force. */
-    snprintf(note, sizeof(note),
-             "the device identity in %s was %s all the same: `hark provision --show` prints its "
-             "fingerprint",
-             dir, kept ? "kept" : "made");
-    if (check_stdout(note) < 0) {
-        return 1;
-    }
-    if (kept) {
-        fprintf(stderr, "device identity in %s kept\n", dir);
-    } else {
-        fprintf(stderr, "device identity written to %s; register this fingerprint with the cloud\n",
-                dir);
-    }
-    return 0;
-}
-
-/* hark verify-update: the checks `hark run` makes of a pushed update, for
- * the device's updater; --apply stores it as hark run would. */
-static int cmd_verify_update(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"apply", no_argument, NULL, 'a'},
-        {"help", no_argument, NULL, 'h'},
-        {0},
-    };
-    char dir[CONFIG_STRING_MAX + 32], fingerprint[PIN_STRING_MAX], err[ERRSZ];
-    char what[UPDATE_DESCRIBE_MAX];
-    const char *config_path = NULL, *path, *cert_path, *key_path, *device = NULL;
-    uint8_t data[UPDATE_BUNDLE_MAX];
-    struct update_bundle applied, b;
-    struct update_state st;
-    struct hark_config cfg;
-    uint64_t before;
-    bool apply = false;
-    size_t len = 0;
-    int c, r;
-
-    while ((c = getopt_long(argc, argv, "c:ah", opts, NULL)) != -1) {
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'a':
-            apply = true;
-            break;
-        case 'h':
-            command_usage(stdout, "verify-update");
-            return 0;
-        default:
-            command_usage(stderr, "verify-update");
-            return 2;
-        }
-    }
-    if (optind + 1 != argc) {
-        log_error("usage: hark verify-update [--config F] [--apply] FILE");
-        return 2;
-    }
-    path = argv[optind];
-    r = read_small_file(path, data, sizeof(data), &len);
-    if (r == -EFBIG) {
-        log_error("%s: refused: more than %d bytes, not an update bundle", path, UPDATE_BUNDLE_MAX);
-        return 1;
-    }
-    if (r < 0) {
-        return 1;
-    }
-    if (cli_load_config(config_path, &cfg) < 0) {
-        return 1;
-    }
-    if (config_storage_dir(&cfg, dir, sizeof(dir)) < 0) {
-        log_error("no storage directory: set [storage] dir");
-        return 1;
-    }
-    /* Without an identity only a bundle for any device can pass. */
-    if (identity_load(dir, fingerprint, &cert_path, &key_path, err, sizeof(err)) == 0) {
-        device = fingerprint;
-    } else {
-        log_info("%s", err);
-    }
-    if (update_store_load(dir, &st, err, sizeof(err)) < 0) {
-        log_error("%s", err);
-        return 1;
-    }
-    /* The stored version decides; a stored bundle that fails its checks is
-     * what a newer one is there to replace. */
-    r = update_store_load_applied(dir, &st, device, &applied, err, sizeof(err));
-    if (r < 0) {
-        log_warning("%s", err);
-    }
-    before = st.version;
-    if (apply) {
-        r = update_store_apply(dir, &st, data, len, device, &b, err, sizeof(err));
-    } else {
-        r = update_store_check(&st, data, len, device, &b, err, sizeof(err));
-    }
-    if (r < 0) {
-        log_error("%s: refused: %s", path, err);
-        return 1;
-    }
-    update_describe(&b, what, sizeof(what));
-    printf("%s: %s: %s; the applied version %s %" PRIu64 "\n", path,
-           apply ? "applied" : "would be accepted", what, apply ? "was" : "is", before);
-    if (apply) {
-        fprintf(stderr, "a running `hark run` uses it from its next start\n");
-    }
-    return 0;
-}
-
 static int cmd_ctl(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -619,10 +299,10 @@ static int cmd_ctl(int argc, char **argv)
             config_path = optarg;
             break;
         case 'h':
-            command_usage(stdout, "ctl");
+            cli_command_usage(stdout, "ctl");
             return 0;
         default:
-            command_usage(stderr, "ctl");
+            cli_command_usage(stderr, "ctl");
             return 2;
         }
     }
@@ -653,7 +333,7 @@ static int cmd_pin(int argc, char **argv)
 
     if (argc != 2 || argv[1][0] == '-') {
         if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-            command_usage(stdout, "pin");
+            cli_command_usage(stdout, "pin");
             return 0;
         }
         log_error("usage: hark pin CERT.pem");
@@ -747,10 +427,10 @@ static int cmd_check_config(int argc, char **argv)
             config_write_reference(stdout);
             return 0;
         case 'h':
-            command_usage(stdout, "check-config");
+            cli_command_usage(stdout, "check-config");
             return 0;
         default:
-            command_usage(stderr, "check-config");
+            cli_command_usage(stderr, "check-config");
             return 2;
         }
     }
@@ -822,7 +502,7 @@ static int cmd_devices(int argc, char **argv)
 
     if (argc > 1) {
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-            command_usage(stdout, "devices");
+            cli_command_usage(stdout, "devices");
             return 0;
         }
         log_error("devices: unexpected argument '%s'", argv[1]);
@@ -876,7 +556,7 @@ static int cmd_version(int argc, char **argv)
 {
     if (argc > 1) {
         if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-            command_usage(stdout, "version");
+            cli_command_usage(stdout, "version");
             return 0;
         }
         log_error("version: unexpected argument '%s'", argv[1]);
@@ -886,8 +566,121 @@ static int cmd_version(int argc, char **argv)
     return 0;
 }
 
+/* Lists the table below. */
+static void usage(FILE *out);
+
+/* `hark help`: the usage, as `hark --help` prints it. */
+static int cmd_help(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    usage(stdout);
+    return 0;
+}
+
+/* A line of the usage: a command may have two forms (check-config). Each
+ * command's --help prints its own lines; `hark --help` all of them. */
+#define USAGES_MAX 2
+struct command_usage {
+    const char *synopsis; /* after "hark " */
+    const char *summary;  /* lines separated by '\n' */
+};
+
+/* The subcommands, in the order `hark --help` lists them. */
+struct command {
+    const char *name;
+    int (*main)(int argc, char **argv); /* argv[0] is the name; returns the exit code */
+    struct command_usage usage[USAGES_MAX]; /* none: not listed (help) */
+};
+
+static const struct command commands[] = {
+    {.name = "listen", .main = cmd_listen,
+     .usage = {{"listen [--config F] [--input SRC] [--realtime]",
+                "run the local pipeline (wake word, end of speech);\n"
+                "prints JSON Lines events; never opens a network socket"}}},
+    {.name = "run", .main = cmd_run,
+     .usage = {{"run [--config F] [--input SRC] [--realtime] [--output WAV]",
+                "the whole pipeline: stream each request to the cloud\n"
+                "and show or play the answer; prints JSON Lines events"}}},
+    {.name = "provision", .main = device_cmd_provision,
+     .usage = {{"provision [--config F] [--force] [--release-key FILE]",
+                "make this device's key and certificate; prints the\n"
+                "fingerprint to register with the cloud; with\n"
+                "--release-key, fix the key updates must be signed by"},
+               {"provision [--config F] --show",
+                "print the fingerprint of this device's key again"}}},
+    {.name = "verify-update", .main = device_cmd_verify_update,
+     .usage = {{"verify-update [--config F] [--apply] FILE",
+                "check a signed update bundle as hark would (signature,\n"
+                "newer version, this device); --apply also stores it"}}},
+    {.name = "history", .main = history_cmd_main,
+     .usage = {{"history [--config F] list|show|delete|purge|export|verify|audio|wipe ...",
+                "what hark remembers, and forgetting it\n"
+                "(`hark history --help`)"}}},
+    {.name = "ctl", .main = cmd_ctl,
+     .usage = {{"ctl [--config F] mute|unmute|status",
+                "mute (the microphone is closed), unmute, or ask a\n"
+                "running `hark run` what it is doing"}}},
+    {.name = "tune", .main = tune_main,
+     .usage = {{"tune --positives PATH --negatives PATH [--write F] ...",
+                "measure the wake word on recordings and set the\n"
+                "threshold that meets a false-alarm target\n"
+                "(`hark tune --help`)"}}},
+    {.name = "pin", .main = cmd_pin,
+     .usage = {{"pin CERT.pem", "print a certificate's public-key pin (for [cloud] pins)"}}},
+    {.name = "check-config", .main = cmd_check_config,
+     .usage = {{"check-config [FILE] [--dump]",
+                "validate a config file (default: the default path)"},
+               {"check-config --reference",
+                "print the reference of every config key (doc/config.md)"}}},
+    {.name = "devices", .main = cmd_devices,
+     .usage = {{"devices", "list audio input and output devices"}}},
+    {.name = "version", .main = cmd_version, .usage = {{"version", "print the version"}}},
+    {.name = "help", .main = cmd_help},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct command *command_find(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+static void usage(FILE *out)
+{
+    fputs("usage: hark [-v] COMMAND [OPTIONS]\n\ncommands:\n", out);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        for (size_t u = 0; u < USAGES_MAX && commands[i].usage[u].synopsis; u++) {
+            int n = fprintf(out, "  %s", commands[i].usage[u].synopsis);
+            print_summary(out, commands[i].usage[u].summary, n, HELP_COLUMN);
+        }
+    }
+    fprintf(out, "\n%s-v raises the log level (repeat for debug). See doc/cli.md.\n", source_help);
+}
+
+/* `hark CMD --help`: the command's own lines. */
+void cli_command_usage(FILE *out, const char *name)
+{
+    const struct command *cmd = command_find(name);
+
+    for (size_t u = 0; cmd && u < USAGES_MAX && cmd->usage[u].synopsis; u++) {
+        fprintf(out, "%s hark %s\n", u == 0 ? "usage:" : "      ", cmd->usage[u].synopsis);
+        print_summary(out, cmd->usage[u].summary, 0, 11);
+    }
+    if (strcmp(name, "listen") == 0 || strcmp(name, "run") == 0) {
+        fprintf(out, "\n%s", source_help);
+    }
+    fputs("See doc/cli.md.\n", out);
+}
+
 static int hark_main(int argc, char **argv)
 {
+    const struct command *cmd;
     int level = LOG_LEVEL_WARNING;
     int i = 1;
 
@@ -918,42 +711,9 @@ static int hark_main(int argc, char **argv)
     }
     argc -= i;
     argv += i;
-    if (strcmp(argv[0], "listen") == 0) {
-        return cmd_listen(argc, argv);
-    }
-    if (strcmp(argv[0], "run") == 0) {
-        return cmd_run(argc, argv);
-    }
-    if (strcmp(argv[0], "provision") == 0) {
-        return cmd_provision(argc, argv);
-    }
-    if (strcmp(argv[0], "history") == 0) {
-        return history_cmd_main(argc, argv);
-    }
-    if (strcmp(argv[0], "ctl") == 0) {
-        return cmd_ctl(argc, argv);
-    }
-    if (strcmp(argv[0], "tune") == 0) {
-        return tune_main(argc, argv);
-    }
-    if (strcmp(argv[0], "verify-update") == 0) {
-        return cmd_verify_update(argc, argv);
-    }
-    if (strcmp(argv[0], "pin") == 0) {
-        return cmd_pin(argc, argv);
-    }
-    if (strcmp(argv[0], "check-config") == 0) {
-        return cmd_check_config(argc, argv);
-    }
-    if (strcmp(argv[0], "devices") == 0) {
-        return cmd_devices(argc, argv);
-    }
-    if (strcmp(argv[0], "version") == 0) {
-        return cmd_version(argc, argv);
-    }
-    if (strcmp(argv[0], "help") == 0) {
-        usage(stdout);
-        return 0;
+    cmd = command_find(argv[0]);
+    if (cmd) {
+        return cmd->main(argc, argv);
     }
     log_error("unknown command '%s'", argv[0]);
     usage(stderr);
@@ -966,7 +726,7 @@ int main(int argc, char **argv)
 
     /* Whatever the command printed, its usage and version included, is only
      * out once stdout is flushed and closed without an error. */
-    if (check_stdout(NULL) < 0) {
+    if (cli_check_stdout(NULL) < 0) {
         fclose(stdout);
         return status == 0 ? 1 : status;
     }

@@ -13,7 +13,7 @@
 /* The [privacy] rule lists: room for the policy's 64 entries of a few words. */
 #define CONFIG_LIST_MAX 4096
 #define CONFIG_MAX_PINS 4
-/* Keys in the table (config.c checks that they fit). */
+/* Keys in the table (the table checks that they fit). */
 #define CONFIG_KEYS_MAX 64
 #define CONFIG_FILE_NAME_MAX 4096
 /* Neural wake-word models in [wakeword] model. */
@@ -189,3 +189,24 @@ int config_control_socket(const struct hark_config *cfg, char *ret_path, size_t 
 /* The storage directory: [storage] dir, else $STATE_DIRECTORY (systemd), else
  * $XDG_STATE_HOME/hark, else ~/.local/state/hark. */
 int config_storage_dir(const struct hark_config *cfg, char *ret_dir, size_t size);
+
+/* One key to change in a configuration file, its value as the file would
+ * say it. */
+struct config_change {
+    const char *section; /* "wakeword" */
+    const char *name;    /* "phrases" */
+    const char *value;
+};
+
+/* Changes keys of the file at path as a person would edit it: in each
+ * section that has changes, they are written (after "# comment" when
+ * comment is not NULL) right after its first header and its old lines of
+ * those keys are dropped; a section the file lacks is added at its end,
+ * and a missing file is made (mode 0644). Every other line stays as it
+ * was, and the file keeps its mode. The file is replaced atomically
+ * (written beside it, fsynced, renamed over it, the directory fsynced).
+ * A key that is not in the table, named twice, or a value that would not
+ * read back: -EINVAL, and nothing is written. On error returns a negative
+ * errno and writes "FILE: message" into err. */
+int config_write_changes(const char *path, const struct config_change *changes, size_t n,
+                         const char *comment, char *err, size_t errsz);
