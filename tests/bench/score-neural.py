@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import score as sc  # noqa: E402  (helpers of the issue-6 benchmark)
 
 DEBOUNCE_S = 1.5
-NAMES = {"neural": "hark-neural", "neuralv": "hark-neural + PocketSphinx's second pass",
+NAMES = {"neural": "hark-neural", "neuralv": "hark-neural, verified (combine = verify)",
          "harkv": "hark-PocketSphinx (as shipped)",
          "sphinx": "pocketsphinx_continuous", "oww": "openWakeWord"}
 ORDER = ("neural", "neuralv", "harkv", "sphinx", "oww")
