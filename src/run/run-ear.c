@@ -26,32 +26,23 @@ static int push(struct run *run, const struct item *it, bool wait)
 
 static void send_frame(struct run *run)
 {
-    struct item it = {.kind = ITEM_FRAME, .id = run->next_id};
-    uint8_t packet[PROTO_OPUS_MAX];
+    struct item it = {.kind = ITEM_FRAME, .id = run->next_id, .seq = run->seq};
     ssize_t n;
-    int len;
 
-    n = audio_opus_encode(run->encoder, run->pcm, packet, sizeof(packet));
+    n = audio_opus_encode(run->encoder, run->pcm, it.opus, sizeof(it.opus));
     explicit_bzero(run->pcm, sizeof(run->pcm));
     run->pcm_fill = 0;
-    if (n < 0) {
+    if (n <= 0) {
         run->overflowed = true;
         return;
     }
-    len = proto_frame_pack(PROTO_FRAME_UPLINK, run->next_id, run->seq, packet, (size_t)n, it.data,
-                           sizeof(it.data));
-    explicit_bzero(packet, sizeof(packet));
-    if (len < 0) {
-        run->overflowed = true;
-        return;
-    }
-    it.len = (size_t)len;
+    it.len = (size_t)n;
     if (run->overflowed || push(run, &it, !run->live) < 0) {
         /* Once a frame is lost the request is broken: drop the rest too. */
         run->overflowed = true;
     }
     run->seq++;
-    explicit_bzero(it.data, sizeof(it.data));
+    explicit_bzero(it.opus, sizeof(it.opus));
 }
 
 static void on_ear_wake(void *userdata, const struct ear_wake *wake)
@@ -114,7 +105,11 @@ static void on_ear_end(void *userdata, const struct ear_end *end)
         memset(run->pcm + run->pcm_fill, 0, (AUDIO_OPUS_FRAME - run->pcm_fill) * sizeof(int16_t));
         send_frame(run);
     }
-    snprintf(it.text, sizeof(it.text), "%s", run->overflowed ? "overflow" : end->reason);
+    if (run->overflowed) {
+        it.kind = ITEM_OVERFLOW;
+    } else {
+        snprintf(it.text, sizeof(it.text), "%s", end->reason);
+    }
     push(run, &it, true);
 }
 
