@@ -133,7 +133,7 @@ static void connect_now(struct link *link)
      * our verify callback, which sees OpenSSL's own findings as errors. No
      * LCCSCF_ALLOW_* flag: with one, lws answers OpenSSL's error call for a
      * self-signed certificate itself, without asking the callback. OpenSSL
-     * 3 happens to ask again for the leaf afterwards (tests/test-link.c
+     * 3 happens to ask again for the leaf afterwards (tests/unit/test-link.c
      * shows a wrong pin refused either way), but the pin must not depend on
      * that. */
     i.ssl_connection =
