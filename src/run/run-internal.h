@@ -1,7 +1,8 @@
-/* The `hark run` daemon's inside, shared by its files (not for other
- * modules): the state of a run, the items on the queue between the ear
- * thread and the loop thread, and the functions each file gives the others.
- * Which thread may touch which field is said in struct run. */
+/* The `hark run` daemon's inside, shared by its files and by
+ * tests/unit/test-run-request.c (not for other modules): the state of a run,
+ * the items on the queue between the ear thread and the loop thread, and the
+ * functions each file gives the others. Which thread may touch which field
+ * is said in struct run. */
 #pragma once
 
 #include <pthread.h>
