@@ -15,7 +15,6 @@
 #include "base-err.h"
 #include "base-file.h"
 #include "cli.h"
-#include "capture.h"
 #include "config.h"
 #include "control.h"
 #include "ear.h"
@@ -23,6 +22,7 @@
 #include "hark-build.h"
 #include "device-cmd.h"
 #include "history-cmd.h"
+#include "listen-loop.h"
 #include "tune.h"
 #include "log.h"
 #include "nn-model.h"
@@ -172,8 +172,24 @@ static void on_end(void *userdata, const struct ear_end *end)
     events_utterance_end(end->t, end->reason, end->duration_s);
 }
 
+static void on_capture_lost(void *userdata, const char *why)
+{
+    (void)userdata;
+    events_capture_lost(why);
+}
+
+static void on_capture_restored(void *userdata, const char *device)
+{
+    (void)userdata;
+    events_capture_restored(device);
+}
+
 static int cmd_listen(int argc, char **argv)
 {
+    static const struct listen_loop_callbacks loop_callbacks = {
+        .on_capture_lost = on_capture_lost,
+        .on_capture_restored = on_capture_restored,
+    };
     const struct ear_callbacks callbacks = {
         .on_wake = on_wake,
         .on_audio = on_audio,
@@ -186,7 +202,6 @@ static int cmd_listen(int argc, char **argv)
     struct hark_config cfg;
     struct audio_source *source = NULL;
     struct ear *ear = NULL;
-    int16_t buf[2048];
     char err[ERRSZ];
     int r;
 
@@ -214,37 +229,10 @@ static int cmd_listen(int argc, char **argv)
     log_info("listening to %s", audio_source_describe(source));
     signals_install();
 
-    while (!signals_stop_requested()) {
-        ssize_t n = audio_source_read(source, buf, sizeof(buf) / sizeof(buf[0]), err, sizeof(err));
-        if (n == -EINTR) {
-            continue;
-        }
-        if (n == -ENODEV) {
-            events_capture_lost(err);
-            r = capture_reopen(source, err, sizeof(err));
-            if (r == -EINTR) {
-                break;
-            }
-            if (r < 0) {
-                log_error("%s", err);
-                goto finish;
-            }
-            events_capture_restored(audio_source_describe(source));
-            continue;
-        }
-        if (n < 0) {
-            r = (int)n;
-            log_error("%s", err);
-            goto finish;
-        }
-        if (n == 0) {
-            break;
-        }
-        r = ear_feed(ear, buf, (size_t)n, err, sizeof(err));
-        if (r < 0) {
-            log_error("%s", err);
-            goto finish;
-        }
+    r = listen_loop_run(source, ear, &loop_callbacks, NULL, err, sizeof(err));
+    if (r < 0) {
+        log_error("%s", err);
+        goto finish;
     }
     r = ear_finish(ear, err, sizeof(err));
     if (r < 0) {
@@ -261,7 +249,6 @@ static int cmd_listen(int argc, char **argv)
 finish:
     audio_source_free(source);
     ear_free(ear);
-    explicit_bzero(buf, sizeof(buf));
     return r < 0 ? 1 : 0;
 }
 

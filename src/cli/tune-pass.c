@@ -17,6 +17,7 @@
 #include "audio-source.h"
 #include "base-err.h"
 #include "ear.h"
+#include "listen-loop.h"
 #include "log.h"
 #include "tune-internal.h"
 
@@ -47,32 +48,33 @@ static void on_candidate(void *userdata, const struct ear_wake *c, bool woke)
     col->n++;
 }
 
+static void on_read(void *userdata, int16_t *samples, size_t n)
+{
+    uint64_t *samples_read = userdata;
+
+    (void)samples;
+    *samples_read += n;
+}
+
 /* Plays one recording into ear, then the silence after it; *ret_samples:
  * the recording's length. */
 static int play_file(struct ear *ear, const struct hark_config *cfg, const char *path,
                      uint64_t *ret_samples)
 {
+    static const struct listen_loop_callbacks loop_callbacks = {.on_read = on_read};
     struct audio_source_options sopts = {.ring_ms = cfg->audio.ring_ms};
     struct audio_source *src = NULL;
-    int16_t buf[2048];
+    int16_t buf[2048] = {0};
     uint64_t samples = 0, gap = (uint64_t)(GAP_SECONDS * AUDIO_RATE);
     char err[ERRSZ];
     int r;
 
     r = audio_source_open(path, &sopts, err, sizeof(err), &src);
-    while (r >= 0) {
-        ssize_t n = audio_source_read(src, buf, sizeof(buf) / sizeof(buf[0]), err, sizeof(err));
-
-        if (n <= 0) {
-            r = (int)n;
-            break;
-        }
-        samples += (uint64_t)n;
-        r = ear_feed(ear, buf, (size_t)n, err, sizeof(err));
+    if (r >= 0) {
+        r = listen_loop_run(src, ear, &loop_callbacks, &samples, err, sizeof(err));
     }
     audio_source_free(src);
-    memset(buf, 0, sizeof(buf));
-    for (uint64_t k = 0; r >= 0 && k < gap; k += sizeof(buf) / sizeof(buf[0])) {
+    for (uint64_t k = 0; r == 0 && k < gap; k += sizeof(buf) / sizeof(buf[0])) {
         size_t n = gap - k < sizeof(buf) / sizeof(buf[0]) ? (size_t)(gap - k)
                                                            : sizeof(buf) / sizeof(buf[0]);
         r = ear_feed(ear, buf, n, err, sizeof(err));

@@ -1,4 +1,4 @@
-/* The cloud link's inside, shared by its files and by tests/test-link.c (which
+/* The cloud link's inside, shared by its files and by tests/unit/test-link.c (which
  * looks at a connection's pin state and the backoff): the struct behind
  * struct link and the functions that are not part of link.h. Not for any
  * other module. */
@@ -104,7 +104,7 @@ void link_tls_watch_alerts(struct link *link, SSL_CTX *ctx);
 void link_pin_mismatch_reason(struct link *link, char *out, size_t outsz);
 
 /* Test-only hooks, compiled into hark-link-test alone (src/link/meson.build),
- * which tests/test-link.c links: LCCSCF_* flags added to every connection
+ * which tests/unit/test-link.c links: LCCSCF_* flags added to every connection
  * and the verify callback bypassed. They show what the flags do to the pin
  * check, and that the check before the upgrade request stops a connection on
  * its own. hark-link, which hark links, has neither. */

@@ -133,7 +133,7 @@ static void connect_now(struct link *link)
      * our verify callback, which sees OpenSSL's own findings as errors. No
      * LCCSCF_ALLOW_* flag: with one, lws answers OpenSSL's error call for a
      * self-signed certificate itself, without asking the callback. OpenSSL
-     * 3 happens to ask again for the leaf afterwards (tests/test-link.c
+     * 3 happens to ask again for the leaf afterwards (tests/unit/test-link.c
      * shows a wrong pin refused either way), but the pin must not depend on
      * that. */
     i.ssl_connection =
@@ -745,18 +745,27 @@ int link_send_text(struct link *link, const char *json)
     return queue_push(link, json, len, false);
 }
 
-int link_send_binary(struct link *link, const uint8_t *data, size_t len)
+int link_send_audio(struct link *link, uint32_t id, uint32_t seq, const uint8_t *opus, size_t len)
 {
-    if (!link || !data) {
+    uint8_t frame[PROTO_BINARY_MAX];
+    int n, r;
+
+    if (!link || !opus) {
         return -EINVAL;
     }
     if (!link->ready) {
         return -ENOTCONN;
     }
-    if (len == 0 || len > PROTO_BINARY_MAX) {
+    if (len == 0 || len > PROTO_OPUS_MAX) {
         return -EMSGSIZE;
     }
-    return queue_push(link, data, len, true);
+    n = proto_frame_pack(PROTO_FRAME_UPLINK, id, seq, opus, len, frame, sizeof(frame));
+    if (n < 0) {
+        return n;
+    }
+    r = queue_push(link, frame, (size_t)n, true);
+    explicit_bzero(frame, (size_t)n);
+    return r;
 }
 
 void link_get_stats(const struct link *link, struct link_stats *ret_stats)

@@ -71,11 +71,13 @@ int link_set_pins(struct link *link, const char *const *pins, size_t n_pins, cha
 
 /* Whether ready has been received on the current connection. */
 bool link_is_ready(const struct link *link);
-/* Queues a text message (JSON) or a binary frame to be written when the
+/* Queues a text message (JSON), or one Opus packet of request id's uplink
+ * as its frame seq (packed here, doc/protocol.md), to be written when the
  * socket is writeable. -ENOTCONN when not ready, -ENOBUFS when the bounded
- * send queue is full (the caller drops the request), -EMSGSIZE when too big. */
+ * send queue is full (the caller drops the request), -EMSGSIZE when empty
+ * or too big. */
 int link_send_text(struct link *link, const char *json);
-int link_send_binary(struct link *link, const uint8_t *data, size_t len);
+int link_send_audio(struct link *link, uint32_t id, uint32_t seq, const uint8_t *opus, size_t len);
 
 struct link_stats {
     uint64_t connects;       /* attempts */

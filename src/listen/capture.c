@@ -28,20 +28,19 @@ static bool wait_unless_stopped(double seconds)
     return !signals_stop_requested();
 }
 
-int capture_reopen(struct audio_source *source, char *err, size_t errsz)
+int capture_retry(int (*attempt)(void *userdata, char *why, size_t whysz), void *userdata,
+                  char *err, size_t errsz, unsigned *ret_attempts)
 {
     char why[ERRSZ];
     double delay = FIRST_DELAY_S;
     unsigned attempts = 0;
 
-    log_warning("%s; reopening it", err);
     while (wait_unless_stopped(delay)) {
-        int r = audio_source_reopen(source, why, sizeof(why));
+        int r = attempt(userdata, why, sizeof(why));
 
         attempts++;
         if (r == 0) {
-            log_info("capture restored after %u attempt%s: %s", attempts, attempts == 1 ? "" : "s",
-                     audio_source_describe(source));
+            *ret_attempts = attempts;
             return 0;
         }
         if (r == -ENOTRECOVERABLE) {
@@ -54,4 +53,23 @@ int capture_reopen(struct audio_source *source, char *err, size_t errsz)
         delay = delay * 2 > MAX_DELAY_S ? MAX_DELAY_S : delay * 2;
     }
     return -EINTR;
+}
+
+static int reopen_source(void *userdata, char *why, size_t whysz)
+{
+    return audio_source_reopen(userdata, why, whysz);
+}
+
+int capture_reopen(struct audio_source *source, char *err, size_t errsz)
+{
+    unsigned attempts = 0;
+    int r;
+
+    log_warning("%s; reopening it", err);
+    r = capture_retry(reopen_source, source, err, errsz, &attempts);
+    if (r == 0) {
+        log_info("capture restored after %u attempt%s: %s", attempts, attempts == 1 ? "" : "s",
+                 audio_source_describe(source));
+    }
+    return r;
 }

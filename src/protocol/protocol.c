@@ -1,9 +1,11 @@
 /* The cloud protocol, version 1 (doc/protocol.md): a strict parser for the
- * JSON text messages a peer sends, builders for ours, and the binary frames. */
+ * JSON text messages a peer sends, driven by a table of each type's fields,
+ * and builders for ours. The binary frames are in protocol-frame.c. */
 #include "protocol.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <mbedtls/base64.h>
 
 #include "base-err.h"
+#include "protocol-internal.h"
 
 /* The audio format a start announces; version 1 knows no other. */
 #define START_CODEC "opus"
@@ -25,192 +28,138 @@
  * to say, where a double printed in full reads 0.87340000000000002. */
 #define SCORE_SCALE 1e4
 
-static const char *const type_names[] = {
-    [PROTO_UNKNOWN] = "unknown",
-    [PROTO_HELLO] = "hello",
-    [PROTO_START] = "start",
-    [PROTO_END] = "end",
-    [PROTO_CANCEL] = "cancel",
-    [PROTO_PING] = "ping",
-    [PROTO_READY] = "ready",
-    [PROTO_TRANSCRIPT] = "transcript",
-    [PROTO_INTENT] = "intent",
-    [PROTO_RESPONSE] = "response",
-    [PROTO_RESPONSE_END] = "response_end",
-    [PROTO_ERROR] = "error",
-    [PROTO_PONG] = "pong",
-    [PROTO_UPDATE] = "update",
+/* ---- The fields of each type (doc/protocol.md) ------------------------ */
+
+/* What a field holds, and so how it is checked and where it goes. */
+enum field_kind {
+    FIELD_ID,      /* a request id, 0 to 2^32 - 1: id and has_id */
+    FIELD_U32,     /* a whole number from 0 to 2^32 - 1: sequence numbers, counts */
+    FIELD_VERSION, /* the protocol version, 0 to INT_MAX (the server judges it) */
+    FIELD_STRING,  /* a string of at most PROTO_STRING_MAX bytes, copied */
+    FIELD_NUMBER,  /* a finite number */
+    FIELD_BOOL,
+    FIELD_FIXED,   /* a whole number version 1 fixes (start's audio format) */
+    FIELD_CODEC,   /* the codec, which version 1 fixes */
+    FIELD_SLOTS,   /* an object of at most PROTO_SLOTS_MAX strings */
+    FIELD_BUNDLE,  /* canonical base64 of an update bundle */
 };
 
-#define N_TYPES (sizeof(type_names) / sizeof(type_names[0]))
+struct field {
+    const char *name;
+    enum field_kind kind;
+    bool optional;  /* absent or null: left zero */
+    size_t offset;  /* of its member of struct proto_msg (not for FIXED, CODEC) */
+    uint32_t fixed; /* FIXED: the value */
+};
+
+#define AT(member) offsetof(struct proto_msg, member)
+
+/* The protocol version is not checked here: refusing a wrong one (close
+ * 4001) is the server's decision and needs the number. */
+static const struct field hello_fields[] = {
+    {.name = "protocol", .kind = FIELD_VERSION, .offset = AT(protocol)},
+    {.name = "client", .kind = FIELD_STRING, .offset = AT(client)},
+};
+static const struct field ready_fields[] = {
+    {.name = "protocol", .kind = FIELD_VERSION, .offset = AT(protocol)},
+    {.name = "server", .kind = FIELD_STRING, .offset = AT(server)},
+};
+static const struct field start_fields[] = {
+    {.name = "id", .kind = FIELD_ID},
+    {.name = "phrase", .kind = FIELD_STRING, .offset = AT(phrase)},
+    {.name = "score", .kind = FIELD_NUMBER, .offset = AT(score)},
+    {.name = "preroll_ms", .kind = FIELD_U32, .offset = AT(preroll_ms)},
+    {.name = "codec", .kind = FIELD_CODEC},
+    {.name = "rate", .kind = FIELD_FIXED, .fixed = START_RATE},
+    {.name = "channels", .kind = FIELD_FIXED, .fixed = START_CHANNELS},
+    {.name = "frame_ms", .kind = FIELD_FIXED, .fixed = START_FRAME_MS},
+};
+static const struct field end_fields[] = {
+    {.name = "id", .kind = FIELD_ID},
+    {.name = "reason", .kind = FIELD_STRING, .offset = AT(reason)},
+    {.name = "frames", .kind = FIELD_U32, .offset = AT(frames)},
+};
+static const struct field cancel_fields[] = {
+    {.name = "id", .kind = FIELD_ID},
+    {.name = "reason", .kind = FIELD_STRING, .offset = AT(reason)},
+};
+static const struct field seq_fields[] = {
+    {.name = "seq", .kind = FIELD_U32, .offset = AT(seq)},
+};
+static const struct field transcript_fields[] = {
+    {.name = "id", .kind = FIELD_ID},
+    {.name = "text", .kind = FIELD_STRING, .offset = AT(text)},
+};
+static const struct field intent_fields[] = {
+    {.name = "id", .kind = FIELD_ID},
+    {.name = "name", .kind = FIELD_STRING, .offset = AT(name)},
+    {.name = "slots", .kind = FIELD_SLOTS, .optional = true},
+    {.name = "sensitive", .kind = FIELD_BOOL, .offset = AT(sensitive)},
+};
+static const struct field response_fields[] = {
+    {.name = "id", .kind = FIELD_ID},
+    {.name = "text", .kind = FIELD_STRING, .offset = AT(text)},
+    {.name = "audio", .kind = FIELD_BOOL, .optional = true, .offset = AT(audio)},
+};
+static const struct field response_end_fields[] = {
+    {.name = "id", .kind = FIELD_ID},
+    {.name = "frames", .kind = FIELD_U32, .offset = AT(frames)},
+};
+/* Only the code is required: an error that finishes a request must not be
+ * lost for want of a human-readable message. */
+static const struct field error_fields[] = {
+    {.name = "id", .kind = FIELD_ID, .optional = true},
+    {.name = "code", .kind = FIELD_STRING, .offset = AT(code)},
+    {.name = "message", .kind = FIELD_STRING, .optional = true, .offset = AT(message)},
+};
+static const struct field update_fields[] = {
+    {.name = "bundle", .kind = FIELD_BUNDLE},
+};
+
+#define TYPE(type, name_, fields_)                                                             \
+    [type] = {.name = name_, .fields = fields_, .n_fields = sizeof(fields_) / sizeof(fields_[0])}
+
+static const struct message_type {
+    const char *name;
+    const struct field *fields;
+    size_t n_fields;
+} types[] = {
+    [PROTO_UNKNOWN] = {.name = "unknown"},
+    TYPE(PROTO_HELLO, "hello", hello_fields),
+    TYPE(PROTO_START, "start", start_fields),
+    TYPE(PROTO_END, "end", end_fields),
+    TYPE(PROTO_CANCEL, "cancel", cancel_fields),
+    TYPE(PROTO_PING, "ping", seq_fields),
+    TYPE(PROTO_READY, "ready", ready_fields),
+    TYPE(PROTO_TRANSCRIPT, "transcript", transcript_fields),
+    TYPE(PROTO_INTENT, "intent", intent_fields),
+    TYPE(PROTO_RESPONSE, "response", response_fields),
+    TYPE(PROTO_RESPONSE_END, "response_end", response_end_fields),
+    TYPE(PROTO_ERROR, "error", error_fields),
+    TYPE(PROTO_PONG, "pong", seq_fields),
+    TYPE(PROTO_UPDATE, "update", update_fields),
+};
+#undef TYPE
+
+#define N_TYPES (sizeof(types) / sizeof(types[0]))
 
 const char *proto_type_name(enum proto_type type)
 {
     if ((size_t)type >= N_TYPES) {
-        return type_names[PROTO_UNKNOWN];
+        return types[PROTO_UNKNOWN].name;
     }
-    return type_names[type];
+    return types[type].name;
 }
 
-/* ---- The text, before cJSON sees it ---------------------------------- */
-
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_sequence(const unsigned char *s, size_t left)
+const char *proto_field_name(enum proto_type type, size_t i, bool *ret_required)
 {
-    unsigned char lo = 0x80, hi = 0xBF;
-    size_t n;
-
-    if (s[0] < 0x80) {
-        return 1;
+    if ((size_t)type >= N_TYPES || i >= types[type].n_fields) {
+        return NULL;
     }
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        n = 2;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        n = 3;
-        if (s[0] == 0xE0) {
-            lo = 0xA0;
-        } else if (s[0] == 0xED) {
-            hi = 0x9F;
-        }
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        n = 4;
-        if (s[0] == 0xF0) {
-            lo = 0x90;
-        } else if (s[0] == 0xF4) {
-            hi = 0x8F;
-        }
-    } else {
-        return 0;
+    if (ret_required) {
+        *ret_required = !types[type].fields[i].optional;
     }
-    if (left < n || s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (size_t i = 2; i < n; i++) {
-        if (s[i] < 0x80 || s[i] > 0xBF) {
-            return 0;
-        }
-    }
-    return n;
-}
-
-static bool is_digit(unsigned char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static bool is_number_char(unsigned char c)
-{
-    return is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
-}
-
-/* Length of the RFC 8259 number at s, or 0 when the run of number
- * characters there is not exactly one. */
-static size_t number_length(const unsigned char *s, size_t left)
-{
-    size_t i = 0;
-
-    if (i < left && s[i] == '-') {
-        i++;
-    }
-    if (i < left && s[i] == '0') {
-        i++;
-    } else if (i < left && is_digit(s[i])) {
-        while (i < left && is_digit(s[i])) {
-            i++;
-        }
-    } else {
-        return 0;
-    }
-    if (i < left && s[i] == '.') {
-        i++;
-        if (i >= left || !is_digit(s[i])) {
-            return 0;
-        }
-        while (i < left && is_digit(s[i])) {
-            i++;
-        }
-    }
-    if (i < left && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        if (i < left && (s[i] == '+' || s[i] == '-')) {
-            i++;
-        }
-        if (i >= left || !is_digit(s[i])) {
-            return 0;
-        }
-        while (i < left && is_digit(s[i])) {
-            i++;
-        }
-    }
-    if (i < left && is_number_char(s[i])) {
-        return 0;
-    }
-    return i;
-}
-
-/* cJSON is lenient where a peer must not be: it takes raw control characters
- * inside strings, cuts a string at \u0000 without saying so (so "a\u0000b"
- * would silently arrive as "a"), reads 01 and 1. as numbers and never looks
- * at UTF-8. One pass holds the text to RFC 8259 on those points; the grammar
- * itself is left to cJSON. */
-static int check_text(const unsigned char *s, size_t len, char *err, size_t errsz)
-{
-    bool in_string = false;
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n;
-
-        if (c == '\0') {
-            err_set(err, errsz, "a NUL byte at offset %zu", i);
-            return -EBADMSG;
-        }
-        if (c >= 0x80) {
-            n = utf8_sequence(s + i, len - i);
-            if (n == 0) {
-                err_set(err, errsz, "invalid UTF-8 at offset %zu", i);
-                return -EBADMSG;
-            }
-            i += n;
-            continue;
-        }
-        if (in_string) {
-            if (c == '"') {
-                in_string = false;
-            } else if (c < 0x20) {
-                err_set(err, errsz, "an unescaped control character in a string at offset %zu",
-                          i);
-                return -EBADMSG;
-            } else if (c == '\\') {
-                if (len - i >= 6 && memcmp(s + i + 1, "u0000", 5) == 0) {
-                    err_set(err, errsz, "a NUL (\\u0000) in a string at offset %zu", i);
-                    return -EBADMSG;
-                }
-                /* Skips the escaped character, which may be a quote. */
-                i++;
-            }
-            i++;
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-            i++;
-            continue;
-        }
-        if (c == '-' || is_digit(c)) {
-            n = number_length(s + i, len - i);
-            if (n == 0) {
-                err_set(err, errsz, "a malformed number at offset %zu", i);
-                return -EBADMSG;
-            }
-            i += n;
-            continue;
-        }
-        i++;
-    }
-    return 0;
+    return types[type].fields[i].name;
 }
 
 /* ---- Fields ------------------------------------------------------------ */
@@ -486,120 +435,65 @@ static int parse_bundle(const struct fields *f, struct proto_msg *msg)
     return r;
 }
 
-/* The fields of each type (doc/protocol.md); the first failure wins. */
+/* The codec a start announces: version 1 knows only START_CODEC. */
+static int expect_codec(const struct fields *f, const char *name)
+{
+    char *codec = NULL;
+    int r = get_string(f, name, REQUIRED, &codec);
+
+    if (r >= 0 && strcmp(codec, START_CODEC) != 0) {
+        err_set(f->err, f->errsz, "%s: \"%s\" is \"%.32s\", not \"%s\"", f->type, name, codec,
+                START_CODEC);
+        r = -EBADMSG;
+    }
+    free(codec);
+    return r;
+}
+
+/* One field of the table into msg. */
+static int parse_field(const struct fields *f, const struct field *field, struct proto_msg *msg)
+{
+    enum presence presence = field->optional ? OPTIONAL : REQUIRED;
+    void *at = (char *)msg + field->offset;
+    uint32_t u = 0;
+    int r;
+
+    switch (field->kind) {
+    case FIELD_ID:
+        return get_uint(f, field->name, presence, (double)UINT32_MAX, &msg->id, &msg->has_id);
+    case FIELD_U32:
+        return get_uint(f, field->name, presence, (double)UINT32_MAX, at, NULL);
+    case FIELD_VERSION:
+        r = get_uint(f, field->name, presence, INT_MAX, &u, NULL);
+        *(int *)at = (int)u;
+        return r;
+    case FIELD_STRING:
+        return get_string(f, field->name, presence, at);
+    case FIELD_NUMBER:
+        return get_number(f, field->name, at);
+    case FIELD_BOOL:
+        return get_bool(f, field->name, presence, at);
+    case FIELD_FIXED:
+        return expect_uint(f, field->name, field->fixed);
+    case FIELD_CODEC:
+        return expect_codec(f, field->name);
+    case FIELD_SLOTS:
+        return parse_slots(f, msg);
+    case FIELD_BUNDLE:
+        return parse_bundle(f, msg);
+    }
+    return -EBADMSG;
+}
+
+/* The fields of the message's type, in the table's order; the first
+ * failure wins. */
 static int parse_fields(const struct fields *f, struct proto_msg *msg)
 {
-    uint32_t u = 0;
+    const struct message_type *type = &types[msg->type];
     int r = 0;
 
-    switch (msg->type) {
-    case PROTO_HELLO:
-    case PROTO_READY:
-        /* The version is not checked here: refusing a wrong one (close 4001)
-         * is the server's decision and needs the number. */
-        r = get_uint(f, "protocol", REQUIRED, INT_MAX, &u, NULL);
-        msg->protocol = (int)u;
-        if (r >= 0) {
-            r = msg->type == PROTO_HELLO ? get_string(f, "client", REQUIRED, &msg->client)
-                                         : get_string(f, "server", REQUIRED, &msg->server);
-        }
-        break;
-    case PROTO_START:
-        r = get_u32(f, "id", &msg->id);
-        msg->has_id = r >= 0;
-        if (r >= 0) {
-            r = get_string(f, "phrase", REQUIRED, &msg->phrase);
-        }
-        if (r >= 0) {
-            r = get_number(f, "score", &msg->score);
-        }
-        if (r >= 0) {
-            r = get_u32(f, "preroll_ms", &u);
-            msg->preroll_ms = u;
-        }
-        if (r >= 0) {
-            char *codec = NULL;
-
-            r = get_string(f, "codec", REQUIRED, &codec);
-            if (r >= 0 && strcmp(codec, START_CODEC) != 0) {
-                err_set(f->err, f->errsz, "start: \"codec\" is \"%.32s\", not \"%s\"", codec,
-                          START_CODEC);
-                r = -EBADMSG;
-            }
-            free(codec);
-        }
-        if (r >= 0) {
-            r = expect_uint(f, "rate", START_RATE);
-        }
-        if (r >= 0) {
-            r = expect_uint(f, "channels", START_CHANNELS);
-        }
-        if (r >= 0) {
-            r = expect_uint(f, "frame_ms", START_FRAME_MS);
-        }
-        break;
-    case PROTO_END:
-    case PROTO_CANCEL:
-        r = get_u32(f, "id", &msg->id);
-        msg->has_id = r >= 0;
-        if (r >= 0) {
-            r = get_string(f, "reason", REQUIRED, &msg->reason);
-        }
-        if (r >= 0 && msg->type == PROTO_END) {
-            r = get_u32(f, "frames", &msg->frames);
-        }
-        break;
-    case PROTO_PING:
-    case PROTO_PONG:
-        r = get_u32(f, "seq", &msg->seq);
-        break;
-    case PROTO_TRANSCRIPT:
-    case PROTO_RESPONSE:
-        r = get_u32(f, "id", &msg->id);
-        msg->has_id = r >= 0;
-        if (r >= 0) {
-            r = get_string(f, "text", REQUIRED, &msg->text);
-        }
-        if (r >= 0 && msg->type == PROTO_RESPONSE) {
-            r = get_bool(f, "audio", OPTIONAL, &msg->audio);
-        }
-        break;
-    case PROTO_INTENT:
-        r = get_u32(f, "id", &msg->id);
-        msg->has_id = r >= 0;
-        if (r >= 0) {
-            r = get_string(f, "name", REQUIRED, &msg->name);
-        }
-        if (r >= 0) {
-            r = parse_slots(f, msg);
-        }
-        if (r >= 0) {
-            r = get_bool(f, "sensitive", REQUIRED, &msg->sensitive);
-        }
-        break;
-    case PROTO_RESPONSE_END:
-        r = get_u32(f, "id", &msg->id);
-        msg->has_id = r >= 0;
-        if (r >= 0) {
-            r = get_u32(f, "frames", &msg->frames);
-        }
-        break;
-    case PROTO_ERROR:
-        /* Only the code is required: an error that finishes a request must
-         * not be lost for want of a human-readable message. */
-        r = get_uint(f, "id", OPTIONAL, (double)UINT32_MAX, &msg->id, &msg->has_id);
-        if (r >= 0) {
-            r = get_string(f, "code", REQUIRED, &msg->code);
-        }
-        if (r >= 0) {
-            r = get_string(f, "message", OPTIONAL, &msg->message);
-        }
-        break;
-    case PROTO_UPDATE:
-        r = parse_bundle(f, msg);
-        break;
-    case PROTO_UNKNOWN:
-        break;
+    for (size_t i = 0; r >= 0 && i < type->n_fields; i++) {
+        r = parse_field(f, &type->fields[i], msg);
     }
     return r;
 }
@@ -626,7 +520,7 @@ int proto_parse(const char *text, size_t len, struct proto_msg *ret_msg, char *e
         err_set(err, errsz, "an empty message");
         return -EBADMSG;
     }
-    r = check_text((const unsigned char *)text, len, err, errsz);
+    r = proto_check_text((const unsigned char *)text, len, err, errsz);
     if (r < 0) {
         goto cleanup;
     }
@@ -666,12 +560,12 @@ int proto_parse(const char *text, size_t len, struct proto_msg *ret_msg, char *e
     }
     msg.type = PROTO_UNKNOWN;
     for (size_t i = PROTO_UNKNOWN + 1; i < N_TYPES; i++) {
-        if (strcmp(msg.type_name, type_names[i]) == 0) {
+        if (strcmp(msg.type_name, types[i].name) == 0) {
             msg.type = (enum proto_type)i;
             break;
         }
     }
-    f.type = type_names[msg.type];
+    f.type = types[msg.type].name;
     r = parse_fields(&f, &msg);
     if (r < 0) {
         goto cleanup;
@@ -752,7 +646,7 @@ static cJSON *new_message(enum proto_type type)
 {
     cJSON *obj = cJSON_CreateObject();
 
-    if (obj && !cJSON_AddStringToObject(obj, "type", type_names[type])) {
+    if (obj && !cJSON_AddStringToObject(obj, "type", types[type].name)) {
         cJSON_Delete(obj);
         return NULL;
     }
@@ -920,58 +814,4 @@ char *proto_build_update(const uint8_t *bundle, size_t len)
     }
     o = new_message(PROTO_UPDATE);
     return finish(o, add_string(o, "bundle", (const char *)b64));
-}
-
-/* ---- Binary frames ----------------------------------------------------- */
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static bool valid_kind(int kind)
-{
-    return kind == PROTO_FRAME_UPLINK || kind == PROTO_FRAME_DOWNLINK;
-}
-
-int proto_frame_pack(enum proto_frame_kind kind, uint32_t id, uint32_t seq, const uint8_t *opus,
-                     size_t len, uint8_t *out, size_t outsz)
-{
-    if (!valid_kind((int)kind) || !opus || len == 0 || len > PROTO_OPUS_MAX || !out ||
-        outsz < PROTO_FRAME_HEADER + len) {
-        return -EINVAL;
-    }
-    out[0] = (uint8_t)kind;
-    put_be32(out + 1, id);
-    put_be32(out + 5, seq);
-    memmove(out + PROTO_FRAME_HEADER, opus, len);
-    return (int)(PROTO_FRAME_HEADER + len);
-}
-
-int proto_frame_parse(const uint8_t *data, size_t len, struct proto_frame *ret_frame)
-{
-    if (!ret_frame) {
-        return -EINVAL;
-    }
-    /* An empty packet is refused: Opus has no zero-length packet, and a
-     * frame that carries nothing is a peer's bug, not silence. */
-    if (!data || len <= PROTO_FRAME_HEADER || len > PROTO_BINARY_MAX || !valid_kind(data[0])) {
-        return -EBADMSG;
-    }
-    *ret_frame = (struct proto_frame){
-        .kind = (enum proto_frame_kind)data[0],
-        .id = get_be32(data + 1),
-        .seq = get_be32(data + 5),
-        .opus = data + PROTO_FRAME_HEADER,
-        .opus_len = len - PROTO_FRAME_HEADER,
-    };
-    return 0;
 }

@@ -92,6 +92,9 @@ void proto_msg_finish(struct proto_msg *msg);
 void proto_wipe_json_memory(void);
 
 const char *proto_type_name(enum proto_type type);
+/* The i-th field of a type, in the order doc/protocol.md lists them (and the
+ * parser checks them), and whether it is required; NULL past the last. */
+const char *proto_field_name(enum proto_type type, size_t i, bool *ret_required);
 
 /* Builders: each returns a malloc'd NUL-terminated JSON text, or NULL when
  * out of memory. Strings are escaped. */

@@ -29,7 +29,8 @@ struct held {
 };
 
 struct interaction {
-    const struct policy *policy;
+    struct policy *policy;
+    struct policy *next_policy; /* from the next request on */
     struct history *history;
     bool record_audio;
 
@@ -125,12 +126,13 @@ static void wipe(struct interaction *in)
     in->id = 0;
 }
 
-int interaction_new(const struct policy *policy, struct history *history, bool record_audio,
+int interaction_new(struct policy *policy, struct history *history, bool record_audio,
                     struct interaction **ret)
 {
     struct interaction *in = calloc(1, sizeof(*in));
 
     if (!in) {
+        policy_free(policy);
         return -ENOMEM;
     }
     in->policy = policy;
@@ -150,17 +152,27 @@ void interaction_free(struct interaction *in)
         explicit_bzero(in->audio, in->audio_cap);
         free(in->audio);
     }
+    policy_free(in->policy);
+    policy_free(in->next_policy);
     free(in);
 }
 
-void interaction_set_policy(struct interaction *in, const struct policy *policy)
+void interaction_set_policy(struct interaction *in, struct policy *policy)
 {
-    in->policy = policy;
+    policy_free(in->next_policy);
+    in->next_policy = policy;
 }
 
 void interaction_begin(struct interaction *in, uint32_t id)
 {
     wipe(in);
+    if (in->next_policy) {
+        /* Between requests: the last one was decided by the old rules. */
+        policy_free(in->policy);
+        in->policy = in->next_policy;
+        in->next_policy = NULL;
+        log_info("the rules of the last update apply from this request on");
+    }
     in->id = id;
 }
 

@@ -22,17 +22,21 @@
 
 struct interaction;
 
-/* history NULL: nothing is remembered. record_audio: keep the uplink of a
- * remembered request (debug recording). */
-int interaction_new(const struct policy *policy, struct history *history, bool record_audio,
+/* The interaction owns the policy from here on, even when this fails: it is
+ * the one owner of the rules in force. history NULL: nothing is remembered.
+ * record_audio: keep the uplink of a remembered request (debug recording). */
+int interaction_new(struct policy *policy, struct history *history, bool record_audio,
                     struct interaction **ret);
+/* Frees the policy too. Accepts NULL. */
 void interaction_free(struct interaction *in);
 
-/* The rules the next requests are decided by (a signed update brought new
- * ones); call it between requests. */
-void interaction_set_policy(struct interaction *in, const struct policy *policy);
+/* New rules (a signed update brought them), owned by the interaction from
+ * here on: they decide from the next interaction_begin() on, never the
+ * request open now. Rules given again before then replace these. */
+void interaction_set_policy(struct interaction *in, struct policy *policy);
 
-/* A new request; whatever the last one left is wiped. */
+/* A new request; whatever the last one left is wiped, and rules given
+ * since the last request take over. */
 void interaction_begin(struct interaction *in, uint32_t id);
 
 /* What the cloud said about the request: held, unseen. After the decision

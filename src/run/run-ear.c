@@ -6,7 +6,7 @@
 
 #include "base-clock.h"
 #include "base-err.h"
-#include "capture.h"
+#include "listen-loop.h"
 #include "log.h"
 #include "queue.h"
 #include "run-internal.h"
@@ -26,32 +26,23 @@ static int push(struct run *run, const struct item *it, bool wait)
 
 static void send_frame(struct run *run)
 {
-    struct item it = {.kind = ITEM_FRAME, .id = run->next_id};
-    uint8_t packet[PROTO_OPUS_MAX];
+    struct item it = {.kind = ITEM_FRAME, .id = run->next_id, .seq = run->seq};
     ssize_t n;
-    int len;
 
-    n = audio_opus_encode(run->encoder, run->pcm, packet, sizeof(packet));
+    n = audio_opus_encode(run->encoder, run->pcm, it.opus, sizeof(it.opus));
     explicit_bzero(run->pcm, sizeof(run->pcm));
     run->pcm_fill = 0;
-    if (n < 0) {
+    if (n <= 0) {
         run->overflowed = true;
         return;
     }
-    len = proto_frame_pack(PROTO_FRAME_UPLINK, run->next_id, run->seq, packet, (size_t)n, it.data,
-                           sizeof(it.data));
-    explicit_bzero(packet, sizeof(packet));
-    if (len < 0) {
-        run->overflowed = true;
-        return;
-    }
-    it.len = (size_t)len;
+    it.len = (size_t)n;
     if (run->overflowed || push(run, &it, !run->live) < 0) {
         /* Once a frame is lost the request is broken: drop the rest too. */
         run->overflowed = true;
     }
     run->seq++;
-    explicit_bzero(it.data, sizeof(it.data));
+    explicit_bzero(it.opus, sizeof(it.opus));
 }
 
 static void on_ear_wake(void *userdata, const struct ear_wake *wake)
@@ -114,7 +105,11 @@ static void on_ear_end(void *userdata, const struct ear_end *end)
         memset(run->pcm + run->pcm_fill, 0, (AUDIO_OPUS_FRAME - run->pcm_fill) * sizeof(int16_t));
         send_frame(run);
     }
-    snprintf(it.text, sizeof(it.text), "%s", run->overflowed ? "overflow" : end->reason);
+    if (run->overflowed) {
+        it.kind = ITEM_OVERFLOW;
+    } else {
+        snprintf(it.text, sizeof(it.text), "%s", end->reason);
+    }
     push(run, &it, true);
 }
 
@@ -200,60 +195,68 @@ static bool follow_mute(struct run *run)
     return true;
 }
 
+/* Before each read: the mute followed, the rejections counted so far made
+ * known to the control thread, and a recording's wait for the answer. */
+static bool on_before_read(void *userdata)
+{
+    struct run *run = userdata;
+
+    atomic_store(&run->rejected, ear_rejected(run->ear));
+    if (follow_mute(run)) {
+        return false;
+    }
+    if (!run->live && ear_get_state(run->ear) == EAR_IDLE) {
+        wait_for_answer(run);
+    }
+    return true;
+}
+
+static void on_read(void *userdata, int16_t *samples, size_t n)
+{
+    struct run *run = userdata;
+
+    if (run->ear_muted) {
+        explicit_bzero(samples, n * sizeof(*samples));
+    }
+    ear_set_listening(run->ear, !run->ear_muted && !atomic_load(&run->request_open));
+}
+
+static void on_capture_lost(void *userdata, const char *why)
+{
+    struct item capture = {.kind = ITEM_CAPTURE_LOST};
+
+    snprintf(capture.text, sizeof(capture.text), "%s", why);
+    push(userdata, &capture, true);
+}
+
+static void on_capture_restored(void *userdata, const char *device)
+{
+    struct item capture = {.kind = ITEM_CAPTURE_RESTORED};
+
+    snprintf(capture.text, sizeof(capture.text), "%s", device);
+    push(userdata, &capture, true);
+}
+
 void *run_ear_main(void *userdata)
 {
+    static const struct listen_loop_callbacks loop_callbacks = {
+        .on_before_read = on_before_read,
+        .on_read = on_read,
+        .on_capture_lost = on_capture_lost,
+        .on_capture_restored = on_capture_restored,
+    };
     struct run *run = userdata;
     struct item it = {.kind = ITEM_INPUT_DONE};
     char err[ERRSZ] = "";
-    int16_t buf[2048];
-    int r = 0;
+    int r;
 
-    while (!signals_stop_requested()) {
-        ssize_t n;
-
-        if (follow_mute(run)) {
-            continue;
-        }
-        if (!run->live && ear_get_state(run->ear) == EAR_IDLE) {
-            wait_for_answer(run);
-        }
-        n = audio_source_read(run->source, buf, sizeof(buf) / sizeof(buf[0]), err, sizeof(err));
-        if (n == -EINTR) {
-            continue;
-        }
-        if (n == -ENODEV) {
-            struct item capture = {.kind = ITEM_CAPTURE_LOST};
-
-            snprintf(capture.text, sizeof(capture.text), "%s", err);
-            push(run, &capture, true);
-            r = capture_reopen(run->source, err, sizeof(err));
-            if (r < 0) {
-                r = r == -EINTR ? 0 : r;
-                break;
-            }
-            capture.kind = ITEM_CAPTURE_RESTORED;
-            snprintf(capture.text, sizeof(capture.text), "%s", audio_source_describe(run->source));
-            push(run, &capture, true);
-            continue;
-        }
-        if (n <= 0) {
-            r = (int)n;
-            break;
-        }
-        if (run->ear_muted) {
-            explicit_bzero(buf, (size_t)n * sizeof(buf[0]));
-        }
-        ear_set_listening(run->ear, !run->ear_muted && !atomic_load(&run->request_open));
-        r = ear_feed(run->ear, buf, (size_t)n, err, sizeof(err));
-        atomic_store(&run->rejected, ear_rejected(run->ear));
-        if (r < 0) {
-            break;
-        }
-    }
-    if (r >= 0 && !signals_stop_requested()) {
+    r = listen_loop_run(run->source, run->ear, &loop_callbacks, run, err, sizeof(err));
+    atomic_store(&run->rejected, ear_rejected(run->ear));
+    if (r == LISTEN_LOOP_STOPPED) {
+        r = 0;
+    } else if (r == 0 && !signals_stop_requested()) {
         r = ear_finish(run->ear, err, sizeof(err));
     }
-    explicit_bzero(buf, sizeof(buf));
     if (r < 0) {
         it.kind = ITEM_INPUT_ERROR;
         snprintf(it.text, sizeof(it.text), "%s", err);

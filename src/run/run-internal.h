@@ -1,7 +1,8 @@
-/* The `hark run` daemon's inside, shared by its files (not for other
- * modules): the state of a run, the items on the queue between the ear
- * thread and the loop thread, and the functions each file gives the others.
- * Which thread may touch which field is said in struct run. */
+/* The `hark run` daemon's inside, shared by its files and by
+ * tests/unit/test-run-request.c (not for other modules): the state of a run,
+ * the items on the queue between the ear thread and the loop thread, and the
+ * functions each file gives the others. Which thread may touch which field
+ * is said in struct run. */
 #pragma once
 
 #include <pthread.h>
@@ -34,6 +35,7 @@ enum item_kind {
     ITEM_WAKE,
     ITEM_FRAME,
     ITEM_END,
+    ITEM_OVERFLOW, /* the end of a request that lost frames to a full queue */
     ITEM_INPUT_DONE,
     ITEM_INPUT_ERROR,
     ITEM_CAPTURE_LOST,     /* text: the message */
@@ -73,8 +75,9 @@ struct item {
     double duration_s; /* end */
     bool no_speech;    /* end: nothing was said after the wake */
     char text[128];    /* wake: the phrase; end: the reason; input error: the message */
-    size_t len;        /* frame: bytes in data */
-    uint8_t data[PROTO_BINARY_MAX]; /* frame: the packed binary message */
+    uint32_t seq;      /* frame: its number in the request's uplink */
+    size_t len;        /* frame: bytes in opus */
+    uint8_t opus[PROTO_OPUS_MAX]; /* frame: one Opus packet (the link packs the frame) */
 };
 
 struct run {
@@ -88,8 +91,6 @@ struct run {
     struct audio_opus_decoder *decoder;
     struct audio_source *source;
     struct ear *ear;
-    struct policy *policy;
-    struct policy *next_policy; /* a pushed update's rules, from the next request on */
     struct history *history;    /* NULL: [privacy] history = off */
     struct history *old_history; /* history = off: one left from before, only expired */
     struct interaction *interaction;

@@ -151,14 +151,6 @@ static void on_item(struct run *run, const struct item *it)
 
     switch (it->kind) {
     case ITEM_WAKE:
-        if (run->next_policy) {
-            /* Between requests: the last one was decided by the old rules. */
-            interaction_set_policy(run->interaction, run->next_policy);
-            policy_free(run->policy);
-            run->policy = run->next_policy;
-            run->next_policy = NULL;
-            log_info("the rules of the last update apply from this request on");
-        }
         events_wake(it->t, it->text, it->neural ? "neural" : "pocketsphinx", it->score, it->verify);
         if (run->loop_muted) {
             /* Heard before the ear applied the mute: not taken. */
@@ -197,23 +189,23 @@ static void on_item(struct run *run, const struct item *it)
         if (run->current != it->id || !run->streaming) {
             return;
         }
-        r = link_send_binary(run->link, it->data, it->len);
+        r = link_send_audio(run->link, it->id, it->seq, it->opus, it->len);
         if (r < 0) {
             run_fail_request(run, "link", "the link cannot keep up: request dropped", true);
             return;
         }
         run->up_frames++;
-        run->up_bytes += it->len - PROTO_FRAME_HEADER;
-        interaction_audio(run->interaction, it->data + PROTO_FRAME_HEADER,
-                          it->len - PROTO_FRAME_HEADER);
+        run->up_bytes += it->len;
+        interaction_audio(run->interaction, it->opus, it->len);
+        return;
+    case ITEM_OVERFLOW:
+        if (run->current == it->id && run->streaming) {
+            run_fail_request(run, "overflow", "audio could not be queued fast enough: request dropped",
+                             true);
+        }
         return;
     case ITEM_END:
         if (run->current != it->id || !run->streaming) {
-            return;
-        }
-        if (strcmp(it->text, "overflow") == 0) {
-            run_fail_request(run, "overflow", "audio could not be queued fast enough: request dropped",
-                         true);
             return;
         }
         run->streaming = false;
@@ -418,8 +410,7 @@ static void on_update(struct run *run, const struct proto_msg *msg)
             log_error("the update's rules: %s", err);
             rules_used = false;
         } else {
-            policy_free(run->next_policy);
-            run->next_policy = next;
+            interaction_set_policy(run->interaction, next);
         }
     }
     events_update_applied(b.version, b.n_pins, rules_used);

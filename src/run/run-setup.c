@@ -79,12 +79,13 @@ static int setup_privacy(struct run *run, const char *storage, const struct upda
         .create = true,
     };
     struct policy_rules rules;
+    struct policy *policy;
     struct history_report rep;
     char err[ERRSZ];
     int r;
 
     run_policy_rules(cfg, applied, &rules);
-    r = policy_new(&rules, err, sizeof(err), &run->policy);
+    r = policy_new(&rules, err, sizeof(err), &policy);
     if (r < 0) {
         log_error("[privacy] %s", err);
         return r;
@@ -98,13 +99,14 @@ static int setup_privacy(struct run *run, const char *storage, const struct upda
         r = history_open(&hp, interaction_now_ms(), err, sizeof(err), &rep, &run->history);
         if (r < 0) {
             log_error("%s", err);
+            policy_free(policy);
             return r;
         }
         interaction_log_report(&rep);
     } else {
         open_old_history(run, &hp);
     }
-    r = interaction_new(run->policy, run->history, cfg->privacy.debug_recording,
+    r = interaction_new(policy, run->history, cfg->privacy.debug_recording,
                         &run->interaction);
     if (r < 0) {
         log_error("out of memory");

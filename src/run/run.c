@@ -151,8 +151,6 @@ finish:
     free(run->held_pcm);
     history_free(run->history);
     history_free(run->old_history);
-    policy_free(run->policy);
-    policy_free(run->next_policy);
     queue_free(run->queue);
     pthread_cond_destroy(&run->answered);
     pthread_cond_destroy(&run->unmuted);

@@ -10,8 +10,8 @@ BUILD=$(cd "$1" && pwd)
 HARK=$BUILD/src/hark
 DEVCLOUD=$BUILD/samples/devcloud/hark-devcloud
 SAMPLES=$(cd "$(dirname "$0")/../../samples" && pwd)
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../cloud-lib.sh"
+. "$(dirname "$0")/../pipeline/lib.sh"
+. "$(dirname "$0")/../pipeline/cloud-lib.sh"
 command -v valgrind >/dev/null || fail "valgrind is missing: sh scripts/deps.sh bench"
 
 start_devcloud

@@ -25,8 +25,8 @@ MAX_ENTRIES=50
 HARK=$BUILD/src/hark
 DEVCLOUD=$BUILD/samples/devcloud/hark-devcloud
 SAMPLES=$(cd "$(dirname "$0")/../../samples" && pwd)
-. "$(dirname "$0")/../lib.sh"
-. "$(dirname "$0")/../cloud-lib.sh"
+. "$(dirname "$0")/../pipeline/lib.sh"
+. "$(dirname "$0")/../pipeline/cloud-lib.sh"
 
 HARK_PID=""
 soak_cleanup() {

@@ -10,7 +10,7 @@
 #   protect against.
 # usage: doc-check.sh SOURCE_ROOT
 SRC=$1
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../pipeline/lib.sh"
 
 tm=$SRC/doc/threat-model.md
 [ -f "$tm" ] || fail "$tm is missing"

@@ -1,5 +1,5 @@
 /* test-xcorr: where a decoded uplink lies in the recording it came from, by
- * normalised cross-correlation (for tests/run-uplink.sh).
+ * normalised cross-correlation (for tests/pipeline/run-uplink.sh).
  *
  * usage: test-xcorr REFERENCE.wav UPLINK.wav   (both 16 kHz mono)
  * prints: lag_samples=L lag_s=S corr=C snr_db=D ref_samples=N up_samples=M

@@ -170,10 +170,11 @@ static int send_json(struct link *link, char *json)
 }
 
 /* Sends a frame, servicing the link while its bounded queue is full. */
-static int send_frame(struct link *link, const uint8_t *data, size_t len)
+static int send_frame(struct link *link, uint32_t id, uint32_t seq, const uint8_t *opus,
+                      size_t len)
 {
     for (int tries = 0; tries < 1000; tries++) {
-        int r = link_send_binary(link, data, len);
+        int r = link_send_audio(link, id, seq, opus, len);
 
         if (r != -ENOBUFS) {
             return r;
@@ -195,17 +196,14 @@ static int stream(struct link *link, uint32_t id, const int16_t *pcm, size_t n, 
         return r;
     }
     for (size_t at = 0; at + AUDIO_OPUS_FRAME <= n && seq < max_frames; at += AUDIO_OPUS_FRAME) {
-        uint8_t packet[PROTO_OPUS_MAX], frame[PROTO_BINARY_MAX];
+        uint8_t packet[PROTO_OPUS_MAX];
         ssize_t len = audio_opus_encode(enc, pcm + at, packet, sizeof(packet));
-        int flen;
 
         if (len <= 0) {
             r = (int)len;
             break;
         }
-        flen = proto_frame_pack(PROTO_FRAME_UPLINK, id, seq, packet, (size_t)len, frame,
-                                sizeof(frame));
-        r = flen < 0 ? flen : send_frame(link, frame, (size_t)flen);
+        r = send_frame(link, id, seq, packet, (size_t)len);
         if (r < 0) {
             break;
         }

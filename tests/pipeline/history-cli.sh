@@ -1,5 +1,5 @@
 #!/bin/sh
-# `hark history` on histories that tests/history-tool.c writes and this
+# `hark history` on histories that tests/pipeline/history-tool.c writes and this
 # script damages: text from the cloud with terminal controls is escaped;
 # verify changes no byte and exits 1 on any tampering, naming it; a missing
 # key file is an error, never "no history"; a lock file others may open is

@@ -3,7 +3,7 @@
 # that the policy drops (hark-devcloud --misbehave intent-first,second-intent:
 # a PIN sentence as the transcript, a sensitive banking.balance intent, an
 # answer with an account number), the heap and every other writable mapping
-# of the running hark are searched (tests/memscan.c, through /proc/PID/mem)
+# of the running hark are searched (tests/pipeline/memscan.c, through /proc/PID/mem)
 # for their words. The control: the cloud's URL, which hark keeps, is found.
 # usage: run-memory.sh HARK DEVCLOUD SAMPLES_DIR MEMSCAN
 HARK=$1

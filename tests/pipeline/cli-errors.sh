@@ -37,7 +37,7 @@ expect_error 2 "unexpected argument" -- "$HARK" listen extra
 
 # -h and --help are the same everywhere: exit 0, the command's own usage on
 # stdout. Each synopsis of a command main.c owns is a heading of doc/cli.md.
-DOC=$(dirname "$0")/../doc/cli.md
+DOC=$(dirname "$0")/../../doc/cli.md
 for cmd in listen run provision verify-update history ctl tune pin check-config devices version; do
     for h in -h --help; do
         "$HARK" "$cmd" "$h" >"$TMP/out" 2>"$TMP/err" || fail "hark $cmd $h: exit $?: $(cat "$TMP/err")"

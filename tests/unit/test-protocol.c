@@ -591,8 +591,110 @@ static void test_frames(void)
     CHECK(proto_frame_parse(out, 20, NULL) == -EINVAL);
 }
 
-int main(void)
+/* One field of a doc table row ("`name` (what it is)"), which must be the
+ * parser's i-th field of type, optional in both or in neither. A piece that
+ * does not start with a name goes on describing the field before it. */
+static void doc_field(enum proto_type type, char *piece, size_t *i)
 {
+    const char *want;
+    char *name, *end;
+    bool required = false, doc_required;
+
+    piece += strspn(piece, " ");
+    if (*piece != '`') {
+        return;
+    }
+    name = piece + 1;
+    end = strchr(name, '`');
+    if (!end) {
+        CHECKF(end, "%s: an unclosed ` in the fields of %s", "doc/protocol.md", proto_type_name(type));
+        return;
+    }
+    *end = '\0';
+    doc_required = strncmp(end + 1, " (optional", 10) != 0;
+    want = proto_field_name(type, *i, &required);
+    CHECKF(streq(want, name), "doc/protocol.md: %s's field %zu is `%s`, the parser's \"%s\"",
+           proto_type_name(type), *i + 1, name, want ? want : "(none)");
+    CHECKF(!streq(want, name) || required == doc_required,
+           "doc/protocol.md: %s's `%s` is %s there, %s in the parser", proto_type_name(type), name,
+           doc_required ? "required" : "optional", required ? "required" : "optional");
+    (*i)++;
+}
+
+/* doc/protocol.md's message tables ("| `type` | fields | when |" under
+ * "### Client to server" and "### Server to client") list every type's
+ * fields in the parser's order, with "(optional" after the name of each that
+ * may be left out: the doc and the field table are one list. */
+static void test_doc(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char line[4096];
+    bool tables = false, seen[PROTO_UPDATE + 1] = {false};
+    size_t rows = 0;
+
+    CHECKF(f, "%s: cannot open", path);
+    while (f && fgets(line, sizeof(line), f)) {
+        enum proto_type type = PROTO_UNKNOWN;
+        char *name = line + 3, *cell, *end, *piece;
+        size_t i = 0;
+        int depth = 0;
+        bool quoted = false;
+
+        if (strncmp(line, "### ", 4) == 0) {
+            tables = strstr(line, "Client to server") || strstr(line, "Server to client");
+        }
+        if (!tables || strncmp(line, "| `", 3) != 0 || !(end = strchr(name, '`')) ||
+            !(cell = strchr(end, '|')) || !strchr(cell + 1, '|')) {
+            continue;
+        }
+        *end = '\0';
+        *strchr(++cell, '|') = '\0';
+        for (int t = PROTO_UNKNOWN + 1; t <= PROTO_UPDATE; t++) {
+            type = streq(proto_type_name((enum proto_type)t), name) ? (enum proto_type)t : type;
+        }
+        CHECKF(type != PROTO_UNKNOWN, "%s: a row for \"%s\", a type the parser does not know", path,
+               name);
+        if (type == PROTO_UNKNOWN) {
+            continue;
+        }
+        seen[type] = true;
+        rows++;
+        /* The fields are separated by the commas outside parentheses and
+         * quotes. */
+        for (char *p = piece = cell;; p++) {
+            char c = *p;
+
+            quoted ^= c == '`';
+            depth += !quoted && c == '(' ? 1 : !quoted && c == ')' ? -1 : 0;
+            if (c == '\0' || (c == ',' && depth == 0 && !quoted)) {
+                *p = '\0';
+                doc_field(type, piece, &i);
+                if (c == '\0') {
+                    break;
+                }
+                piece = p + 1;
+            }
+        }
+        CHECKF(!proto_field_name(type, i, NULL), "%s: %s has %zu fields there, more in the parser",
+               path, name, i);
+    }
+    if (f) {
+        fclose(f);
+    }
+    for (int t = PROTO_UNKNOWN + 1; t <= PROTO_UPDATE; t++) {
+        CHECKF(seen[t], "%s: no row for %s", path, proto_type_name((enum proto_type)t));
+    }
+    CHECK(rows == PROTO_UPDATE);
+}
+
+/* With an argument (the docs suite): only doc/protocol.md against the
+ * field table. */
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        test_doc(argv[1]);
+        return check_status();
+    }
     test_round_trip();
     test_accepted();
     test_unknown_type();

@@ -5,7 +5,7 @@
  * with an answer, not left hanging; a line too long or unknown is an error.
  *
  * With "hold PATH SECONDS" it is the misbehaving clients alone, for the
- * end-to-end test (tests/run-control.sh): CONTROL_CLIENTS_MAX - 2 silent
+ * end-to-end test (tests/pipeline/run-control.sh): CONTROL_CLIENTS_MAX - 2 silent
  * connections and one that dribbles a byte every 0.3 s, kept open (and made
  * again when cut off) for SECONDS. */
 #define _GNU_SOURCE
@@ -221,7 +221,7 @@ static void test_bad_lines(const char *path)
     CHECK(atomic_load(&mutes) == 2 && !atomic_load(&muted));
 }
 
-/* "hold PATH SECONDS": the misbehaving clients for tests/run-control.sh. */
+/* "hold PATH SECONDS": the misbehaving clients for tests/pipeline/run-control.sh. */
 static int hold(const char *path, int seconds)
 {
     struct dribbler d = {.path = path, .seconds = seconds};

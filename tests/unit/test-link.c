@@ -1430,9 +1430,9 @@ static void test_protocol_happy(bool with_pings)
     huge[PROTO_TEXT_MAX + 1] = '\0';
     CHECK(link_send_text(link, huge) == -EMSGSIZE);
     free(huge);
-    uint8_t bin[PROTO_BINARY_MAX + 1] = {0};
-    CHECK(link_send_binary(link, bin, sizeof(bin)) == -EMSGSIZE);
-    CHECK(link_send_binary(link, bin, 0) == -EMSGSIZE);
+    uint8_t bin[PROTO_OPUS_MAX + 1] = {0};
+    CHECK(link_send_audio(link, 1, 0, bin, sizeof(bin)) == -EMSGSIZE);
+    CHECK(link_send_audio(link, 1, 0, bin, 0) == -EMSGSIZE);
     int queued = 0;
     int r_full = 0;
     for (int i = 0; i < 300; i++) {

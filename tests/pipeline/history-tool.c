@@ -1,5 +1,5 @@
 /* Writes records into a history the way hark run would, for the tests of
- * `hark history` (tests/history-cli.sh): any text, at any age.
+ * `hark history` (tests/pipeline/history-cli.sh): any text, at any age.
  * usage: history-tool DIR append AGE_S TEXT   (prints the record's id) */
 #include <inttypes.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
 # again; a persisted mute outlives a restart. hark listens on no TCP or UDP
 # socket, only on its Unix control socket. A mute is answered and applied
 # at once while other clients hold the socket: some silent, one sending its
-# line a byte at a time (TEST_CONTROL hold, tests/test-control.c).
+# line a byte at a time (TEST_CONTROL hold, tests/unit/test-control.c).
 # usage: run-control.sh HARK DEVCLOUD SAMPLES_DIR TEST_CONTROL
 HARK=$1
 DEVCLOUD=$2
