@@ -94,6 +94,32 @@ static int open_lock(struct history *h, char *err, size_t errsz)
     return 0;
 }
 
+/* The start of an operation that changes the files: refused on a history
+ * opened read-only, then locked and brought up to what is on disk; with
+ * `refusing` (what the operation is) refused too while the file header
+ * fails authentication. The lock is held on success only. */
+static int begin_change(struct history *h, const char *refusing, struct history_report *rep,
+                        char *err, size_t errsz)
+{
+    int r;
+
+    if (h->read_only) {
+        return err_fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
+    }
+    r = op_begin(h, err, errsz);
+    if (r < 0) {
+        return r;
+    }
+    r = hist_refresh(h, rep, err, errsz);
+    if (r == 0 && refusing && h->header_bad) {
+        r = err_fail(err, errsz, -EBADMSG, "%s; refusing to %s", h->header_problem, refusing);
+    }
+    if (r < 0) {
+        op_end(h);
+    }
+    return r;
+}
+
 void history_free(struct history *h)
 {
     if (!h) {
@@ -293,20 +319,9 @@ int history_append(struct history *h, enum history_type type, int64_t now_ms, co
     if (!data && len > 0) {
         return err_fail(err, errsz, -EINVAL, "history_append: no data");
     }
-    if (h->read_only) {
-        return err_fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
-    }
-    r = op_begin(h, err, errsz);
+    r = begin_change(h, "append", &rep, err, errsz);
     if (r < 0) {
         return r;
-    }
-    r = hist_refresh(h, &rep, err, errsz);
-    if (r < 0) {
-        goto cleanup;
-    }
-    if (h->header_bad) {
-        r = err_fail(err, errsz, -EBADMSG, "%s; refusing to append", h->header_problem);
-        goto cleanup;
     }
     r = hist_apply_retention(h, now_ms, false, &rep, err, errsz);
     if (r < 0) {
@@ -372,17 +387,11 @@ int history_purge(struct history *h, int64_t now_ms, char *err, size_t errsz,
     struct history_report rep = {0};
     int r;
 
-    if (h->read_only) {
-        return err_fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
-    }
-    r = op_begin(h, err, errsz);
+    r = begin_change(h, NULL, &rep, err, errsz);
     if (r < 0) {
         return r;
     }
-    r = hist_refresh(h, &rep, err, errsz);
-    if (r == 0) {
-        r = hist_apply_retention(h, now_ms, true, &rep, err, errsz);
-    }
+    r = hist_apply_retention(h, now_ms, true, &rep, err, errsz);
     if (r == 0) {
         hist_fill_report(h, &rep);
         if (ret_report) {
@@ -479,20 +488,9 @@ int history_delete(struct history *h, uint64_t id, char *err, size_t errsz)
     size_t i;
     int r;
 
-    if (h->read_only) {
-        return err_fail(err, errsz, -EROFS, "%s: opened read-only", h->hist_path);
-    }
-    r = op_begin(h, err, errsz);
+    r = begin_change(h, "delete", NULL, err, errsz);
     if (r < 0) {
         return r;
-    }
-    r = hist_refresh(h, NULL, err, errsz);
-    if (r < 0) {
-        goto cleanup;
-    }
-    if (h->header_bad) {
-        r = err_fail(err, errsz, -EBADMSG, "%s; refusing to delete", h->header_problem);
-        goto cleanup;
     }
     for (i = 0; i < h->nrec; i++) {
         if (h->recs[i].state == REC_OK && h->recs[i].id == id) {
