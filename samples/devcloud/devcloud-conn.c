@@ -463,12 +463,7 @@ static void on_end(struct conn *conn, const struct proto_msg *msg)
     }
 
     pthread_mutex_lock(&dc->lock);
-    if (dc->todo_tail) {
-        dc->todo_tail->next = job;
-    } else {
-        dc->todo_head = job;
-    }
-    dc->todo_tail = job;
+    job_list_push(&dc->todo, job);
     pthread_cond_signal(&dc->cond);
     pthread_mutex_unlock(&dc->lock);
 }
@@ -552,8 +547,8 @@ static void on_jobs_done(struct devcloud *dc)
     struct job *done;
 
     pthread_mutex_lock(&dc->lock);
-    done = dc->done_head;
-    dc->done_head = dc->done_tail = NULL;
+    done = dc->done.head;
+    dc->done = (struct job_list){0};
     pthread_mutex_unlock(&dc->lock);
 
     while (done) {

@@ -122,6 +122,21 @@ struct job {
     double asr_s, tts_s, speech_s;
 };
 
+/* Jobs in the order they were put in; under devcloud.lock. */
+struct job_list {
+    struct job *head, *tail;
+};
+
+static inline void job_list_push(struct job_list *list, struct job *job)
+{
+    if (list->tail) {
+        list->tail->next = job;
+    } else {
+        list->head = job;
+    }
+    list->tail = job;
+}
+
 struct conn {
     struct conn *prev, *next;
     struct devcloud *dc;
@@ -178,8 +193,8 @@ struct devcloud {
     bool worker_started;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    struct job *todo_head, *todo_tail;
-    struct job *done_head, *done_tail;
+    struct job_list todo; /* for the worker */
+    struct job_list done; /* for the main thread */
     bool stopping;
 };
 

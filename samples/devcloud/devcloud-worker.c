@@ -112,16 +112,16 @@ static void *worker_main(void *userdata)
     for (;;) {
         struct job *job;
 
-        while (!dc->todo_head && !dc->stopping) {
+        while (!dc->todo.head && !dc->stopping) {
             pthread_cond_wait(&dc->cond, &dc->lock);
         }
         if (dc->stopping) {
             break;
         }
-        job = dc->todo_head;
-        dc->todo_head = job->next;
-        if (!dc->todo_head) {
-            dc->todo_tail = NULL;
+        job = dc->todo.head;
+        dc->todo.head = job->next;
+        if (!dc->todo.head) {
+            dc->todo.tail = NULL;
         }
         job->next = NULL;
         pthread_mutex_unlock(&dc->lock);
@@ -129,12 +129,7 @@ static void *worker_main(void *userdata)
         process(dc, job);
 
         pthread_mutex_lock(&dc->lock);
-        if (dc->done_tail) {
-            dc->done_tail->next = job;
-        } else {
-            dc->done_head = job;
-        }
-        dc->done_tail = job;
+        job_list_push(&dc->done, job);
         /* The context outlives the worker (joined before it is destroyed). */
         lws_cancel_service(dc->ctx);
     }
@@ -217,13 +212,13 @@ void devcloud_stop_worker(struct devcloud *dc)
         conn->job = NULL;
         conn->state = REQ_NONE;
     }
-    for (job = dc->todo_head; job; job = next) {
+    for (job = dc->todo.head; job; job = next) {
         next = job->next;
         devcloud_job_free(job);
     }
-    for (job = dc->done_head; job; job = next) {
+    for (job = dc->done.head; job; job = next) {
         next = job->next;
         devcloud_job_free(job);
     }
-    dc->todo_head = dc->todo_tail = dc->done_head = dc->done_tail = NULL;
+    dc->todo = dc->done = (struct job_list){0};
 }
