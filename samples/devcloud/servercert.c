@@ -23,46 +23,26 @@
 #define VALIDITY_DAYS (10 * 365)
 #define SERIAL_BITS 127
 
-/* PEM through a secure-heap memory BIO, which OpenSSL wipes when freed, so
- * the key's bytes do not linger in a stdio buffer. */
-static int write_key(const char *dir, EVP_PKEY *pkey)
+/* A key (pkey) or a certificate (x509) as PEM in DIR/NAME, 0600. The key
+ * goes through a secure-heap memory BIO, which OpenSSL wipes when freed, so
+ * its bytes do not linger in a stdio buffer. */
+static int write_pem(const char *dir, const char *name, EVP_PKEY *pkey, X509 *x509)
 {
-    BIO *bio = BIO_new(BIO_s_secmem());
+    BIO *bio = BIO_new(pkey ? BIO_s_secmem() : BIO_s_mem());
     char *data = NULL;
     long len;
-    int r;
+    int r = -EIO;
 
     if (!bio) {
         return -ENOMEM;
     }
-    if (!PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL)) {
-        r = -EIO;
-        goto finish;
+    if (pkey ? PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL)
+             : PEM_write_bio_X509(bio, x509)) {
+        len = BIO_get_mem_data(bio, &data);
+        if (len > 0) {
+            r = file_write_atomic(dir, name, ".new", data, (size_t)len, 0600);
+        }
     }
-    len = BIO_get_mem_data(bio, &data);
-    r = len > 0 ? file_write_atomic(dir, SERVERCERT_KEY_FILE, ".new", data, (size_t)len, 0600) : -EIO;
-finish:
-    BIO_free(bio);
-    return r;
-}
-
-static int write_cert(const char *dir, X509 *x509)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    long len;
-    int r;
-
-    if (!bio) {
-        return -ENOMEM;
-    }
-    if (!PEM_write_bio_X509(bio, x509)) {
-        r = -EIO;
-        goto finish;
-    }
-    len = BIO_get_mem_data(bio, &data);
-    r = len > 0 ? file_write_atomic(dir, SERVERCERT_CERT_FILE, ".new", data, (size_t)len, 0600) : -EIO;
-finish:
     BIO_free(bio);
     return r;
 }
@@ -150,12 +130,12 @@ static int generate(const char *dir, const char *key_path, const char *cert_path
     }
     /* The certificate first: a key without its certificate is useless, a
      * certificate without its key is noticed at the next start. */
-    r = write_cert(dir, x509);
+    r = write_pem(dir, SERVERCERT_CERT_FILE, NULL, x509);
     if (r < 0) {
         snprintf(err, errsz, "%s: %s", cert_path, strerror(-r));
         goto finish;
     }
-    r = write_key(dir, pkey);
+    r = write_pem(dir, SERVERCERT_KEY_FILE, pkey, NULL);
     if (r < 0) {
         snprintf(err, errsz, "%s: %s", key_path, strerror(-r));
         unlink(cert_path);

@@ -45,6 +45,11 @@ struct interaction {
     bool too_many;  /* more messages than HELD_MAX of one kind */
     char *slots[2 * PROTO_SLOTS_MAX]; /* the last intent's: name, value, ... */
     size_t n_slots;
+    /* What the decision lets be shown and kept, made once when it is taken:
+     * the event and the record show the same text, and each field is
+     * redacted once. NULL: left out. */
+    char *kept_transcript, *kept_response;
+    char *kept_values[PROTO_SLOTS_MAX]; /* of slots[2 * i + 1] */
     /* The uplink's Opus packets, each with a u16 length, after a header. */
     uint8_t *audio;
     size_t audio_len, audio_cap;
@@ -106,6 +111,15 @@ static void wipe_slots(struct interaction *in)
     in->n_slots = 0;
 }
 
+static void wipe_kept(struct interaction *in)
+{
+    wipe_string(&in->kept_transcript);
+    wipe_string(&in->kept_response);
+    for (size_t i = 0; i < PROTO_SLOTS_MAX; i++) {
+        wipe_string(&in->kept_values[i]);
+    }
+}
+
 static void wipe(struct interaction *in)
 {
     held_wipe(&in->transcripts);
@@ -114,6 +128,7 @@ static void wipe(struct interaction *in)
     held_wipe(&in->slot_values);
     wipe_string(&in->error);
     wipe_slots(in);
+    wipe_kept(in);
     if (in->audio) {
         explicit_bzero(in->audio, in->audio_len);
     }
@@ -204,6 +219,27 @@ static char *slot_as_decided(const struct interaction *in, const char *name, con
     return as_decided(in, value);
 }
 
+/* Makes what the decision lets be shown and kept, once; the event and the
+ * record both take it from here. */
+static void keep_as_decided(struct interaction *in)
+{
+    wipe_kept(in);
+    if (in->decision.action == POLICY_DROP) {
+        return;
+    }
+    if (held_last(&in->intents)) {
+        for (size_t i = 0; i < in->n_slots; i++) {
+            in->kept_values[i] = slot_as_decided(in, in->slots[2 * i], in->slots[2 * i + 1]);
+        }
+    }
+    if (held_last(&in->transcripts)) {
+        in->kept_transcript = as_decided(in, held_last(&in->transcripts));
+    }
+    if (held_last(&in->responses)) {
+        in->kept_response = as_decided(in, held_last(&in->responses));
+    }
+}
+
 /* Keeps the stricter of the decision so far and d (the first on a tie). */
 static void keep_strictest(struct interaction *in, const struct policy_decision *d)
 {
@@ -259,39 +295,31 @@ static void show_policy(struct interaction *in)
     events_policy(in->id, policy_action_name(in->decision.action), in->decision.rule);
 }
 
-/* Shows what is held as the decision allows: the last intent with its
- * slots, the last transcript, the last response. */
+/* Shows what the decision lets be shown: the last intent with its slots,
+ * the last transcript, the last response. */
 static void show_held(struct interaction *in)
 {
     const char *shown[2 * PROTO_SLOTS_MAX] = {NULL};
-    char *values[PROTO_SLOTS_MAX] = {NULL};
     size_t n = 0;
-    char *s;
 
     if (in->decision.action == POLICY_DROP) {
         return;
     }
     if (held_last(&in->intents)) {
         for (size_t i = 0; i < in->n_slots; i++) {
-            if (!(values[n] = slot_as_decided(in, in->slots[2 * i], in->slots[2 * i + 1]))) {
-                continue;
+            if (in->kept_values[i]) {
+                shown[2 * n] = in->slots[2 * i];
+                shown[2 * n + 1] = in->kept_values[i];
+                n++;
             }
-            shown[2 * n] = in->slots[2 * i];
-            shown[2 * n + 1] = values[n];
-            n++;
         }
         events_intent(in->id, held_last(&in->intents), in->sensitive, shown, n);
-        for (size_t i = 0; i < n; i++) {
-            wipe_string(&values[i]);
-        }
     }
-    if (held_last(&in->transcripts) && (s = as_decided(in, held_last(&in->transcripts)))) {
-        events_transcript(in->id, s);
-        wipe_string(&s);
+    if (in->kept_transcript) {
+        events_transcript(in->id, in->kept_transcript);
     }
-    if (held_last(&in->responses) && (s = as_decided(in, held_last(&in->responses)))) {
-        events_response(in->id, s);
-        wipe_string(&s);
+    if (in->kept_response) {
+        events_response(in->id, in->kept_response);
     }
 }
 
@@ -398,7 +426,6 @@ static char *build_record(struct interaction *in)
 {
     cJSON *o = cJSON_CreateObject(), *slots;
     const char *intent = held_last(&in->intents);
-    char *s = NULL, *t;
     char *json = NULL;
 
     if (!o) {
@@ -411,18 +438,15 @@ static char *build_record(struct interaction *in)
     cJSON_AddBoolToObject(o, "sensitive", in->sensitive);
     slots = cJSON_AddObjectToObject(o, "slots");
     for (size_t i = 0; slots && i < in->n_slots; i++) {
-        if ((t = slot_as_decided(in, in->slots[2 * i], in->slots[2 * i + 1]))) {
-            cJSON_AddStringToObject(slots, in->slots[2 * i], t);
-            wipe_string(&t);
+        if (in->kept_values[i]) {
+            cJSON_AddStringToObject(slots, in->slots[2 * i], in->kept_values[i]);
         }
     }
-    if (held_last(&in->transcripts) && (s = as_decided(in, held_last(&in->transcripts)))) {
-        cJSON_AddStringToObject(o, "transcript", s);
-        wipe_string(&s);
+    if (in->kept_transcript) {
+        cJSON_AddStringToObject(o, "transcript", in->kept_transcript);
     }
-    if (held_last(&in->responses) && (s = as_decided(in, held_last(&in->responses)))) {
-        cJSON_AddStringToObject(o, "response", s);
-        wipe_string(&s);
+    if (in->kept_response) {
+        cJSON_AddStringToObject(o, "response", in->kept_response);
     }
     cJSON_AddBoolToObject(o, "audio", in->record_audio && in->audio_frames > 0);
     json = cJSON_PrintUnformatted(o);
@@ -472,6 +496,7 @@ enum policy_action interaction_decide(struct interaction *in)
     }
     if (!in->decided) {
         decide(in);
+        keep_as_decided(in);
         show_policy(in);
         show_held(in);
     }

@@ -15,6 +15,7 @@
 #include "history.h"
 #include "interaction.h"
 #include "policy.h"
+#include "redact.h"
 #include "testdir.h"
 
 #define CANARY "four seven one one nine two three eight"
@@ -28,6 +29,31 @@ static const struct policy_rules rules = {
     .default_action = POLICY_REDACT,
 };
 static struct history *history;
+
+/* Every redaction the interaction makes passes through these (the test is
+ * linked with --wrap=redact_text,--wrap=redact_slot), so that the test can
+ * see each field redacted once: the event and the record show what one
+ * redaction made. */
+static unsigned text_redactions, slot_redactions;
+char *__real_redact_text(const char *text, unsigned ret_counts[REDACT_KINDS]);
+char *__wrap_redact_text(const char *text, unsigned ret_counts[REDACT_KINDS]);
+int __real_redact_slot(const char *name, const char *value, char **ret_value,
+                       unsigned ret_counts[REDACT_KINDS]);
+int __wrap_redact_slot(const char *name, const char *value, char **ret_value,
+                       unsigned ret_counts[REDACT_KINDS]);
+
+char *__wrap_redact_text(const char *text, unsigned ret_counts[REDACT_KINDS])
+{
+    text_redactions++;
+    return __real_redact_text(text, ret_counts);
+}
+
+int __wrap_redact_slot(const char *name, const char *value, char **ret_value,
+                       unsigned ret_counts[REDACT_KINDS])
+{
+    slot_redactions++;
+    return __real_redact_slot(name, value, ret_value, ret_counts);
+}
 
 /* A policy for one interaction, which owns it. */
 static struct policy *new_policy(const struct policy_rules *r)
@@ -371,8 +397,14 @@ int main(void)
     append_fails();
     rules_between_requests();
 
-    /* redact: events and the record hold [number], never the digits */
+    /* redact: events and the record hold [number], never the digits; the
+     * transcript, the response and the slot are each redacted once, for the
+     * events and the record together */
+    text_redactions = slot_redactions = 0;
     ev = play(2, "tir", "shopping", false, "order to account " CANARY, "sent to " CANARY, true);
+    CHECKF(text_redactions == 2 && slot_redactions == 1,
+           "%u texts and %u slots redacted for one transcript, one response and one slot",
+           text_redactions, slot_redactions);
     CHECKF(!strstr(ev, "four seven") && strstr(ev, "\"text\":\"order to account [number]\"") &&
                strstr(ev, "\"slots\":{}") /* "account" names a secret: left out */ && strstr(ev, "\"action\":\"redact\""),
            "redact events:\n%s", ev);
