@@ -16,7 +16,6 @@ end, voice, text); made once (OUT_DIR/STAMP)."""
 
 import argparse
 import glob
-import gzip
 import hashlib
 import os
 import random
@@ -28,6 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..",
+                                "wakeword", "train"))
+import mantext  # noqa: E402
+
 RATE = 16000
 VOICES = ([("flite", v) for v in ("slt", "rms", "awb", "kal16")] +
           [("festival", v) for v in ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")] +
@@ -38,14 +41,9 @@ STAMP = "long-negatives 1"
 def sentences(phrase_words):
     out = []
     for path in sorted(glob.glob("/usr/share/man/man[578]/*.gz")):
-        try:
-            raw = gzip.open(path).read().decode("utf-8", "replace")
-        except (OSError, EOFError):
+        text = mantext.man_text(path)
+        if text is None:
             continue
-        lines = [ln for ln in raw.split("\n") if not ln.startswith((".", "'\\\"")) or
-                 ln.startswith((".B ", ".I "))]
-        text = "\n".join(re.sub(r"^\.[BI] ", "", ln) for ln in lines)
-        text = re.sub(r"\\f[BIRP]|\\f\(..|\\\(..|\\[-&e]|\\", " ", text)
         for s in re.split(r"(?<=[.?!])\s+|\n\s*\n", text):
             s = " ".join(s.split()).lstrip("-/,.;:?!' ")
             ws = re.findall(r"[a-z']+", s.lower())
