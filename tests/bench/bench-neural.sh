@@ -52,14 +52,11 @@ log() { echo "bench-neural: $*" >&2; }
 hark_config() {
     local sys=$1 t=$2 cfg=$3
     case $sys in
-        neural)
-            printf '[wakeword]\nphrases = %s\nmodel = %s\nneural_threshold = %s\ncombine = neural\n' \
-                "$PHRASE" "$MODEL" "$t" ;;
-        # The neural detector proposes, PocketSphinx's second pass decides
-        # at the shipped cut-off.
-        neuralv)
-            printf '[wakeword]\nphrases = %s\nmodel = %s\nneural_threshold = %s\ncombine = verify\n' \
-                "$PHRASE" "$MODEL" "$t" ;;
+        # neuralv: the neural detector proposes, PocketSphinx's second pass
+        # decides at the shipped cut-off.
+        neural|neuralv)
+            printf '[wakeword]\nphrases = %s\nmodel = %s\nneural_threshold = %s\ncombine = %s\n' \
+                "$PHRASE" "$MODEL" "$t" "$([[ $sys == neuralv ]] && echo verify || echo neural)" ;;
         # model = : PocketSphinx alone, whatever the default model is (a
         # run made while the default was the built-in neural model measured
         # the neural detector under this name).
