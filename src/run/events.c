@@ -48,6 +48,25 @@ static void finish_line(FILE *f)
     }
 }
 
+/* The events whose one field (after the id, if any) is a string. */
+static void event_string(const char *event, const char *key, const char *value)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"%s\",\"%s\":", event, key);
+    write_string(f, value);
+    finish_line(f);
+}
+
+static void event_id_string(const char *event, uint32_t id, const char *key, const char *value)
+{
+    FILE *f = out();
+
+    fprintf(f, "{\"event\":\"%s\",\"id\":%" PRIu32 ",\"%s\":", event, id, key);
+    write_string(f, value);
+    finish_line(f);
+}
+
 int events_write_error(void)
 {
     return -write_errno;
@@ -80,20 +99,12 @@ void events_utterance_end(double t, const char *reason, double duration_s)
 
 void events_connected(const char *url)
 {
-    FILE *f = out();
-
-    fputs("{\"event\":\"connected\",\"url\":", f);
-    write_string(f, url);
-    finish_line(f);
+    event_string("connected", "url", url);
 }
 
 void events_disconnected(const char *reason)
 {
-    FILE *f = out();
-
-    fputs("{\"event\":\"disconnected\",\"reason\":", f);
-    write_string(f, reason);
-    finish_line(f);
+    event_string("disconnected", "reason", reason);
 }
 
 void events_stream_start(uint32_t id, double preroll_s)
@@ -118,11 +129,7 @@ void events_stream_end(uint32_t id, const char *reason, double duration_s, uint3
 
 void events_transcript(uint32_t id, const char *text)
 {
-    FILE *f = out();
-
-    fprintf(f, "{\"event\":\"transcript\",\"id\":%" PRIu32 ",\"text\":", id);
-    write_string(f, text);
-    finish_line(f);
+    event_id_string("transcript", id, "text", text);
 }
 
 void events_intent(uint32_t id, const char *name, bool sensitive, const char *const *slots,
@@ -147,11 +154,7 @@ void events_intent(uint32_t id, const char *name, bool sensitive, const char *co
 
 void events_response(uint32_t id, const char *text)
 {
-    FILE *f = out();
-
-    fprintf(f, "{\"event\":\"response\",\"id\":%" PRIu32 ",\"text\":", id);
-    write_string(f, text);
-    finish_line(f);
+    event_id_string("response", id, "text", text);
 }
 
 void events_response_end(uint32_t id, double audio_s)
@@ -199,20 +202,12 @@ void events_remembered(uint32_t id, uint64_t record_id, bool audio)
 
 void events_not_remembered(uint32_t id, const char *reason)
 {
-    FILE *f = out();
-
-    fprintf(f, "{\"event\":\"not_remembered\",\"id\":%" PRIu32 ",\"reason\":", id);
-    write_string(f, reason);
-    finish_line(f);
+    event_id_string("not_remembered", id, "reason", reason);
 }
 
 void events_state(const char *state)
 {
-    FILE *f = out();
-
-    fputs("{\"event\":\"state\",\"state\":", f);
-    write_string(f, state);
-    finish_line(f);
+    event_string("state", "state", state);
 }
 
 void events_capture_lost(const char *message)
@@ -222,11 +217,7 @@ void events_capture_lost(const char *message)
 
 void events_capture_restored(const char *device)
 {
-    FILE *f = out();
-
-    fputs("{\"event\":\"capture_restored\",\"device\":", f);
-    write_string(f, device);
-    finish_line(f);
+    event_string("capture_restored", "device", device);
 }
 
 void events_update_applied(uint64_t version, size_t n_pins, bool policy)
@@ -240,9 +231,5 @@ void events_update_applied(uint64_t version, size_t n_pins, bool policy)
 
 void events_update_refused(const char *reason)
 {
-    FILE *f = out();
-
-    fputs("{\"event\":\"update_refused\",\"reason\":", f);
-    write_string(f, reason);
-    finish_line(f);
+    event_string("update_refused", "reason", reason);
 }
