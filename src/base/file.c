@@ -33,32 +33,20 @@ int file_sync_dir(const char *dir)
     return r;
 }
 
-int file_write_all(int fd, const void *data, size_t len)
+/* The one loop behind file_write_all, file_pwrite_all and file_pread_all:
+ * through EINTR and short counts until len bytes are done, or a read meets
+ * the end of the file (*ret_done says how far it got). */
+enum io { IO_WRITE, IO_PWRITE, IO_PREAD };
+
+static int io_all(int fd, enum io io, const uint8_t *out, uint8_t *in, size_t len, uint64_t off,
+                  size_t *ret_done)
 {
-    const uint8_t *p = data;
-
-    while (len > 0) {
-        ssize_t k = write(fd, p, len);
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            return -errno;
-        }
-        p += k;
-        len -= (size_t)k;
-    }
-    return 0;
-}
-
-int file_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
-{
-    const uint8_t *p = data;
     size_t done = 0;
 
     while (done < len) {
-        ssize_t k = pwrite(fd, p + done, len - done, (off_t)(off + done));
+        ssize_t k = io == IO_WRITE    ? write(fd, out + done, len - done)
+                    : io == IO_PWRITE ? pwrite(fd, out + done, len - done, (off_t)(off + done))
+                                      : pread(fd, in + done, len - done, (off_t)(off + done));
 
         if (k < 0 && errno == EINTR) {
             continue;
@@ -66,32 +54,32 @@ int file_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
         if (k < 0) {
             return -errno;
         }
-        done += (size_t)k;
-    }
-    return 0;
-}
-
-int file_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *ret_got)
-{
-    uint8_t *p = buf;
-    size_t done = 0;
-
-    while (done < len) {
-        ssize_t k = pread(fd, p + done, len - done, (off_t)(off + done));
-
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k < 0) {
-            return -errno;
-        }
-        if (k == 0) {
+        if (k == 0 && io == IO_PREAD) {
             break;
         }
         done += (size_t)k;
     }
-    *ret_got = done;
+    *ret_done = done;
     return 0;
+}
+
+int file_write_all(int fd, const void *data, size_t len)
+{
+    size_t done;
+
+    return io_all(fd, IO_WRITE, data, NULL, len, 0, &done);
+}
+
+int file_pwrite_all(int fd, const void *data, size_t len, uint64_t off)
+{
+    size_t done;
+
+    return io_all(fd, IO_PWRITE, data, NULL, len, off, &done);
+}
+
+int file_pread_all(int fd, void *buf, size_t len, uint64_t off, size_t *ret_got)
+{
+    return io_all(fd, IO_PREAD, NULL, buf, len, off, ret_got);
 }
 
 int file_write_new(const char *path, const void *data, size_t len, mode_t mode)
