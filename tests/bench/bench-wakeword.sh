@@ -52,31 +52,10 @@ hark_config() {
     esac > "$3"
 }
 
-# run_one SYSTEM THRESHOLD AUDIO OUTPREFIX
-# Runs one detector on one file under GNU time; writes OUTPREFIX.{out,err,time,rc}.
-run_one() {
-    local sys=$1 t=$2 audio=$3 out=$4 cfg rc=0
-    local cmd=()
-    [[ -f $out.rc ]] && return 0
-    case $sys in
-        hark|harkv)
-            cfg="$out.ini"
-            hark_config "$sys" "$t" "$cfg"
-            cmd=("$HARK" listen --config "$cfg" --input "$audio") ;;
-        sphinx)
-            cmd=(pocketsphinx_continuous -infile "$audio" -keyphrase "$PHRASE"
-                 -kws_threshold "$t" -time yes) ;;
-        *) die "unknown system $sys" ;;
-    esac
-    /usr/bin/time -f '%e %M %U %S' -o "$out.time" "${cmd[@]}" > "$out.out" 2> "$out.err" || rc=$?
-    echo "$rc" > "$out.rc"
-}
-
-# cg_one SYSTEM THRESHOLD AUDIO OUTPREFIX : the same under callgrind.
-cg_one() {
-    local sys=$1 t=$2 audio=$3 out=$4 rc=0
-    local cmd=()
-    [[ -f $out.rc ]] && return 0
+# detector_cmd SYSTEM THRESHOLD AUDIO OUTPREFIX: the command of one run into
+# the array cmd (hark's config is written to OUTPREFIX.ini).
+detector_cmd() {
+    local sys=$1 t=$2 audio=$3 out=$4
     case $sys in
         hark|harkv)
             hark_config "$sys" "$t" "$out.ini"
@@ -84,7 +63,27 @@ cg_one() {
         sphinx)
             cmd=(pocketsphinx_continuous -infile "$audio" -keyphrase "$PHRASE"
                  -kws_threshold "$t" -time yes) ;;
+        *) die "unknown system $sys" ;;
     esac
+}
+
+# run_one SYSTEM THRESHOLD AUDIO OUTPREFIX
+# Runs one detector on one file under GNU time; writes OUTPREFIX.{out,err,time,rc}.
+run_one() {
+    local out=$4 rc=0
+    local cmd=()
+    [[ -f $out.rc ]] && return 0
+    detector_cmd "$@"
+    /usr/bin/time -f '%e %M %U %S' -o "$out.time" "${cmd[@]}" > "$out.out" 2> "$out.err" || rc=$?
+    echo "$rc" > "$out.rc"
+}
+
+# cg_one SYSTEM THRESHOLD AUDIO OUTPREFIX : the same under callgrind.
+cg_one() {
+    local out=$4 rc=0
+    local cmd=()
+    [[ -f $out.rc ]] && return 0
+    detector_cmd "$@"
     valgrind --tool=callgrind --callgrind-out-file="$out.callgrind" \
         "${cmd[@]}" > "$out.out" 2> "$out.err" || rc=$?
     echo "$rc" > "$out.rc"

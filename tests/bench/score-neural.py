@@ -192,21 +192,15 @@ def main():
       % (a.rev or "?", time.strftime("%Y-%m-%d", time.gmtime()), a.elapsed or "?", a.load))
     w("")
 
-    head = ["threshold", "misses, all", "no noise", "noisy", "held-out voices", "other voices",
-            "FA/h", "near misses woken (of %d)" % len(nearmiss), "FA in positives.wav"]
-    for s in systems:
-        w("### %s: %s sweep" % (NAMES[s], "cut-off" if s == "harkv" else "threshold"))
-        w("")
-        rows = []
-        for t in sweep[s]:
-            d = res[s][t]
-            rows.append(["%s%s" % (t, " (default)" if t == dflt[s] else "")]
-                        + [miss_cell(d, grp[k]) for k in ("all", "no noise", "noisy",
-                                                          "held-out voices", "other voices")]
-                        + ["%.2f" % d["fah"], d["near"], d["fa_pos"]
-                           if not d["errors"] else "%d ⚠ %s" % (d["fa_pos"], ", ".join(d["errors"]))])
-        w(sc.md_table(["cut-off" if s == "harkv" else "threshold"] + head[1:], rows))
-        w("")
+    def cells(s, t):
+        d = res[s][t]
+        return ([miss_cell(d, grp[k]) for k in ("all", "no noise", "noisy", "held-out voices",
+                                                "other voices")]
+                + ["%.2f" % d["fah"], d["near"], d["fa_pos"]
+                   if not d["errors"] else "%d ⚠ %s" % (d["fa_pos"], ", ".join(d["errors"]))])
+    sc.sweep_sections(w, systems, NAMES, sweep, dflt,
+                      ["misses, all", "no noise", "noisy", "held-out voices", "other voices", "FA/h",
+                       "near misses woken (of %d)" % len(nearmiss), "FA in positives.wav"], cells)
 
     # Each system at its best setting within a false-alarm budget.
     w("### At the same false alarms per hour")

@@ -174,6 +174,19 @@ def md_table(header, rows, left=1):
     return "\n".join(out)
 
 
+def sweep_sections(w, systems, names, sweep, dflt, head, cells):
+    """A section per system with the table of its sweep: a row per setting, the
+    setting first (marked at the system's default), then cells(s, t); head
+    names the columns after the setting's."""
+    for s in systems:
+        what = "cut-off" if s == "harkv" else "threshold"
+        w("### %s: %s sweep" % (names[s], what))
+        w("")
+        rows = [["%s%s" % (t, " (default)" if t == dflt[s] else "")] + cells(s, t) for t in sweep[s]]
+        w(md_table([what] + head, rows))
+        w("")
+
+
 def callgrind_instr(err_path):
     try:
         with open(err_path, encoding="utf-8", errors="replace") as f:
@@ -437,23 +450,18 @@ def main():
         w("- **%s: pending** (its binary was not built when this ran)." % p)
     w("")
 
-    for s in systems:
-        w("### %s: %s sweep" % (NAMES[s], "cut-off" if s == "harkv" else "threshold"))
-        w("")
-        rows = []
-        for t in sweep[s]:
-            d = res[s][t]
-            rows.append(["%s%s" % (t, " (default)" if t == dflt[s] else ""),
-                         "%d/%d" % (d["hits"], npos), pct(npos - d["hits"], npos),
-                         d["fa"]["negatives"], "%d (%s)" % (d["fa"]["nearmiss"], pct(d["fa"]["nearmiss"], len(nearmiss))),
-                         d["fa"]["noise"], d["fa"]["positives"],
-                         "%.1f" % d["fah"], "%.1f" % d["fah_all"], "%.1f" % d["fah_bg"], "%.4f" % d["rtf"],
-                         "%.4f" % d["cpuf"], "%.0f×" % (1 / d["rtf"]) if d["rtf"] else "n/a", mib(d["rss"])
-                         + (" ⚠ " + ", ".join(d["errors"]) if d["errors"] else "")])
-        w(md_table(["cut-off" if s == "harkv" else "threshold", "hits", "miss rate", "FA neg", "FA near-miss (of %d)" % len(nearmiss),
+    def cells(s, t):
+        d = res[s][t]
+        return ["%d/%d" % (d["hits"], npos), pct(npos - d["hits"], npos),
+                d["fa"]["negatives"], "%d (%s)" % (d["fa"]["nearmiss"], pct(d["fa"]["nearmiss"], len(nearmiss))),
+                d["fa"]["noise"], d["fa"]["positives"],
+                "%.1f" % d["fah"], "%.1f" % d["fah_all"], "%.1f" % d["fah_bg"], "%.4f" % d["rtf"],
+                "%.4f" % d["cpuf"], "%.0f×" % (1 / d["rtf"]) if d["rtf"] else "n/a", mib(d["rss"])
+                + (" ⚠ " + ", ".join(d["errors"]) if d["errors"] else "")]
+    sweep_sections(w, systems, NAMES, sweep, dflt,
+                   ["hits", "miss rate", "FA neg", "FA near-miss (of %d)" % len(nearmiss),
                     "FA noise", "FA in positives.wav", "FA/h", "FA/h all", "FA/h neg + noise",
-                    "RTF", "CPU s / audio s", "speed", "peak RSS MiB"], rows))
-        w("")
+                    "RTF", "CPU s / audio s", "speed", "peak RSS MiB"], cells)
 
     # Callgrind.
     cg = {}
