@@ -58,7 +58,11 @@ static void quiet_end(int saved)
     close(saved);
 }
 
-int audio_pa_initialize_quietly(void)
+/* Pa_Initialize() with fd 2 pointed at /dev/null while ALSA and JACK probe
+ * (unless audio_set_backend_messages(true)); returns its PaError. Meant for
+ * start-up and for reopening a lost microphone: a message another thread
+ * writes meanwhile would be lost. */
+static PaError initialize_quietly(void)
 {
     int saved = quiet_begin();
     PaError pe = Pa_Initialize();
@@ -124,8 +128,10 @@ static bool is_output(PaDeviceIndex idx)
     return info && info->maxOutputChannels > 0 && info->name;
 }
 
-int audio_find_device(const char *spec, const char *want, bool output, char *err, size_t errsz,
-                      int *ret_index)
+/* The PortAudio device spec names: want NULL for the default device, else an
+ * index or part of a name, an exact name first. */
+static int find_device(const char *spec, const char *want, bool output, char *err, size_t errsz,
+                       int *ret_index)
 {
     bool (*usable)(PaDeviceIndex) = output ? is_output : is_input;
     const char *kind = output ? "output" : "input";
@@ -188,6 +194,23 @@ int audio_find_device(const char *spec, const char *want, bool output, char *err
     return 0;
 }
 
+int audio_pa_open_device(const char *spec, const char *want, bool output, char *err, size_t errsz,
+                         int *ret_index)
+{
+    PaError pe = initialize_quietly();
+    int r;
+
+    if (pe != paNoError) {
+        err_set(err, errsz, "%s: cannot initialise PortAudio: %s", spec, audio_pa_error_text(pe));
+        return -EIO;
+    }
+    r = find_device(spec, want, output, err, errsz, ret_index);
+    if (r < 0) {
+        Pa_Terminate();
+    }
+    return r;
+}
+
 PaStreamParameters audio_input_params(int idx, const PaDeviceInfo *info)
 {
     /* The high latency setting asks for larger periods: fewer wake-ups and
@@ -229,7 +252,7 @@ int audio_devices_enumerate(void (*fn)(const struct audio_device_info *info, voi
         err_set(err, errsz, "audio_devices_enumerate: no callback");
         return -EINVAL;
     }
-    pe = audio_pa_initialize_quietly();
+    pe = initialize_quietly();
     if (pe != paNoError) {
         err_set(err, errsz, "cannot initialise PortAudio: %s", audio_pa_error_text(pe));
         return -EIO;

@@ -97,6 +97,21 @@ int audio_resampler_process(struct audio_resampler *rs, const int16_t *in, size_
     return 0;
 }
 
+ssize_t audio_resampler_step(struct audio_resampler *rs, const int16_t *in, size_t len, size_t *pos,
+                             int16_t *out, size_t n, const char *who, char *err, size_t errsz)
+{
+    size_t in_len = len - *pos;
+    size_t out_len = n;
+    int r = audio_resampler_process(rs, in + *pos, &in_len, out, &out_len);
+
+    if (r < 0) {
+        err_set(err, errsz, "%s: resampling failed", who);
+        return r;
+    }
+    *pos += in_len;
+    return (ssize_t)out_len;
+}
+
 size_t audio_resampler_drain(struct audio_resampler *rs, int16_t *out, size_t n)
 {
     /* One output sample per 1/16000 s the input lasted, rounded up: the same

@@ -148,18 +148,11 @@ static int open_device(struct audio_sink *sink, const char *spec, char *err, siz
     if (r < 0) {
         return r;
     }
-    pe = audio_pa_initialize_quietly();
-    if (pe != paNoError) {
-        err_set(err, errsz, "%s: cannot initialise PortAudio: %s", spec,
-                        audio_pa_error_text(pe));
-        return -EIO;
-    }
-    sink->pa_initialized = true;
-
-    r = audio_find_device(spec, want, true, err, errsz, &idx);
+    r = audio_pa_open_device(spec, want, true, err, errsz, &idx);
     if (r < 0) {
         return r;
     }
+    sink->pa_initialized = true;
     info = Pa_GetDeviceInfo(idx);
     api = Pa_GetHostApiInfo(info->hostApi);
     params = audio_output_params(idx);

@@ -25,6 +25,12 @@ void audio_resampler_free(struct audio_resampler *rs);
  * say how many were actually consumed and written. Returns 0 or -EIO. */
 int audio_resampler_process(struct audio_resampler *rs, const int16_t *in, size_t *in_len,
                             int16_t *out, size_t *out_len);
+/* One step of a reader that buffers its input: resamples what is left of
+ * in[*pos, len) into up to n samples of out and moves *pos past what it
+ * used. Returns the samples written (0: it wants more input), or -EIO with a
+ * message that names who. */
+ssize_t audio_resampler_step(struct audio_resampler *rs, const int16_t *in, size_t len, size_t *pos,
+                             int16_t *out, size_t n, const char *who, char *err, size_t errsz);
 /* Forgets all input: zeroes the filter memory and starts afresh. */
 void audio_resampler_reset(struct audio_resampler *rs);
 /* After the last input: writes up to n samples of the tail still inside the
@@ -34,18 +40,16 @@ size_t audio_resampler_drain(struct audio_resampler *rs, int16_t *out, size_t n)
 
 /* device.c: PortAudio's devices.
  *
- * Pa_Initialize() with fd 2 pointed at /dev/null while ALSA and JACK probe
- * (unless audio_set_backend_messages(true)); returns its PaError. Meant for
+ * Initialises PortAudio with fd 2 pointed at /dev/null while ALSA and JACK
+ * probe (unless audio_set_backend_messages(true)), and finds the device the
+ * spec names (after "mic:" or "speaker:"): want NULL for the default device,
+ * else an index or part of a name, an exact name first. Returns 0 (the
+ * caller then owes a Pa_Terminate()), or -EIO, -ENODEV or -EINVAL with a
+ * message that names spec (PortAudio is terminated again). Meant for
  * start-up and for reopening a lost microphone: a message another thread
- * writes meanwhile would be lost. */
-int audio_pa_initialize_quietly(void);
-
-/* The PortAudio device spec names (after "mic:" or "speaker:"): want NULL
- * for the default device, else an index or part of a name, an exact name
- * first. Returns 0, or -ENODEV, -EINVAL or -EIO with a message that names
- * spec. PortAudio must be initialised. */
-int audio_find_device(const char *spec, const char *want, bool output, char *err, size_t errsz,
-                      int *ret_index);
+ * writes to stderr meanwhile would be lost. */
+int audio_pa_open_device(const char *spec, const char *want, bool output, char *err, size_t errsz,
+                         int *ret_index);
 
 /* How the sink opens an output device (16-bit mono, high latency): also
  * what `hark devices` asks whether it can play 16 kHz. */

@@ -245,18 +245,11 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
         goto cleanup;
     }
 
-    pe = audio_pa_initialize_quietly();
-    if (pe != paNoError) {
-        err_set(err, errsz, "%s: cannot initialise PortAudio: %s", spec, audio_pa_error_text(pe));
-        r = -EIO;
-        goto cleanup;
-    }
-    mic->pa_initialized = true;
-
-    r = audio_find_device(spec, want, false, err, errsz, &idx);
+    r = audio_pa_open_device(spec, want, false, err, errsz, &idx);
     if (r < 0) {
         goto cleanup;
     }
+    mic->pa_initialized = true;
     info = Pa_GetDeviceInfo(idx);
     api = Pa_GetHostApiInfo(info->hostApi);
     params = audio_input_params(idx, info);
@@ -365,9 +358,7 @@ static ssize_t take(struct audio_mic *mic, int16_t *out, size_t n, char *err, si
         return (ssize_t)audio_ring_read(mic->ring, out, n);
     }
     for (;;) {
-        size_t in_len;
-        size_t out_len = n;
-        int r;
+        ssize_t got;
 
         if (mic->in_pos == mic->in_len) {
             mic->in_len = audio_ring_read(mic->ring, mic->in, MIC_CHUNK);
@@ -376,15 +367,10 @@ static ssize_t take(struct audio_mic *mic, int16_t *out, size_t n, char *err, si
                 return 0;
             }
         }
-        in_len = mic->in_len - mic->in_pos;
-        r = audio_resampler_process(mic->rs, mic->in + mic->in_pos, &in_len, out, &out_len);
-        if (r < 0) {
-            err_set(err, errsz, "%s: resampling failed", mic->spec);
-            return r;
-        }
-        mic->in_pos += in_len;
-        if (out_len > 0) {
-            return (ssize_t)out_len;
+        got = audio_resampler_step(mic->rs, mic->in, mic->in_len, &mic->in_pos, out, n, mic->spec,
+                                   err, errsz);
+        if (got != 0) {
+            return got;
         }
     }
 }

@@ -357,9 +357,7 @@ static ssize_t file_read(struct audio_source *src, int16_t *out, size_t n, char 
     }
 
     for (;;) {
-        size_t in_len;
-        size_t out_len = n;
-        int r;
+        ssize_t got;
 
         if (src->mono_pos == src->mono_len && !src->input_done) {
             src->mono_len = file_read_mono(src, src->mono, CHUNK_FRAMES);
@@ -372,15 +370,10 @@ static ssize_t file_read(struct audio_source *src, int16_t *out, size_t n, char 
             }
             return (ssize_t)audio_resampler_drain(src->rs, out, n);
         }
-        in_len = src->mono_len - src->mono_pos;
-        r = audio_resampler_process(src->rs, src->mono + src->mono_pos, &in_len, out, &out_len);
-        if (r < 0) {
-            err_set(err, errsz, "%s: resampling failed", src->name);
-            return r;
-        }
-        src->mono_pos += in_len;
-        if (out_len > 0) {
-            return (ssize_t)out_len;
+        got = audio_resampler_step(src->rs, src->mono, src->mono_len, &src->mono_pos, out, n,
+                                   src->name, err, errsz);
+        if (got != 0) {
+            return got;
         }
     }
 }
