@@ -19,14 +19,19 @@
 #define SMALL_FILE_MAX 128
 #define VERSION_DIGITS_MAX 20
 
-/* Reads a whole file of at most max bytes that this user owns and nobody
- * else may write. -ENOENT when missing (err not set), else err names it. */
-static int read_checked(const char *path, uint8_t *buf, size_t max, size_t *ret_len, char *err,
-                        size_t errsz)
+/* Reads DIR/NAME (its path into path, for the caller's messages), a whole
+ * file of at most max bytes that this user owns and nobody else may write.
+ * -ENOENT when missing (err not set), else err names it. */
+static int read_checked(const char *dir, const char *name, char path[static PATH_MAX], uint8_t *buf,
+                        size_t max, size_t *ret_len, char *err, size_t errsz)
 {
     struct stat st;
     int fd, r = 0;
 
+    if (file_join(path, PATH_MAX, dir, name) < 0) {
+        snprintf(err, errsz, "%s: path too long", dir);
+        return -ENAMETOOLONG;
+    }
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
     if (fd < 0) {
         r = -errno;
@@ -93,11 +98,7 @@ static int load_key(const char *dir, struct update_state *st, char *err, size_t 
     size_t len = 0;
     int r;
 
-    if (file_join(path, sizeof(path), dir, UPDATE_KEY_FILE) < 0) {
-        snprintf(err, errsz, "%s: path too long", dir);
-        return -ENAMETOOLONG;
-    }
-    r = read_checked(path, buf, sizeof(buf), &len, err, errsz);
+    r = read_checked(dir, UPDATE_KEY_FILE, path, buf, sizeof(buf), &len, err, errsz);
     if (r == -ENOENT) {
         st->have_key = false;
         return 0;
@@ -123,11 +124,7 @@ static int load_version(const char *dir, uint64_t *ret, char *err, size_t errsz)
     bool ok;
     int r;
 
-    if (file_join(path, sizeof(path), dir, UPDATE_VERSION_FILE) < 0) {
-        snprintf(err, errsz, "%s: path too long", dir);
-        return -ENAMETOOLONG;
-    }
-    r = read_checked(path, buf, sizeof(buf), &len, err, errsz);
+    r = read_checked(dir, UPDATE_VERSION_FILE, path, buf, sizeof(buf), &len, err, errsz);
     if (r == -ENOENT) {
         *ret = 0;
         return 0;
@@ -199,11 +196,7 @@ int update_store_load_applied(const char *dir, struct update_state *st, const ch
     size_t len = 0;
     int r;
 
-    if (file_join(path, sizeof(path), dir, UPDATE_BUNDLE_FILE) < 0) {
-        snprintf(err, errsz, "%s: path too long", dir);
-        return -ENAMETOOLONG;
-    }
-    r = read_checked(path, buf, sizeof(buf), &len, err, errsz);
+    r = read_checked(dir, UPDATE_BUNDLE_FILE, path, buf, sizeof(buf), &len, err, errsz);
     if (r == -ENOENT) {
         if (st->version > 0) {
             /* Falling back to the config's pins would undo a rotation. */
