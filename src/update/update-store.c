@@ -91,6 +91,17 @@ static int write_atomic(const char *dir, const char *name, const void *data, siz
     return r;
 }
 
+/* After the files replaced together, so that their renames last. */
+static int sync_dir(const char *dir, char *err, size_t errsz)
+{
+    int r = file_sync_dir(dir);
+
+    if (r < 0) {
+        snprintf(err, errsz, "%s: cannot sync: %s", dir, strerror(-r));
+    }
+    return r;
+}
+
 static int load_key(const char *dir, struct update_state *st, char *err, size_t errsz)
 {
     char path[PATH_MAX];
@@ -300,9 +311,8 @@ int update_store_apply(const char *dir, struct update_state *st, const uint8_t *
     if (r < 0) {
         goto finish;
     }
-    r = file_sync_dir(dir);
+    r = sync_dir(dir, err, errsz);
     if (r < 0) {
-        snprintf(err, errsz, "%s: cannot sync: %s", dir, strerror(-r));
         goto finish;
     }
     st->version = b.version;
@@ -360,10 +370,5 @@ int update_store_set_key(const char *dir, const uint8_t key[UPDATE_KEY_BYTES], b
     if (r < 0) {
         return r;
     }
-    r = file_sync_dir(dir);
-    if (r < 0) {
-        snprintf(err, errsz, "%s: cannot sync: %s", dir, strerror(-r));
-        return r;
-    }
-    return 0;
+    return sync_dir(dir, err, errsz);
 }
