@@ -5,18 +5,6 @@
 HARK=$1
 . "$(dirname "$0")/lib.sh"
 
-# expect_error EXIT PATTERN -- COMMAND...: exits EXIT, stderr matches PATTERN.
-expect_error() {
-    want=$1; pattern=$2; shift 3
-    set +e
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    got=$?
-    set -e
-    [ "$got" -eq "$want" ] || fail "$*: exit $got, expected $want; stderr: $(cat "$TMP/err")"
-    grep -q -- "$pattern" "$TMP/err" || fail "$*: stderr lacks '$pattern': $(cat "$TMP/err")"
-    [ ! -s "$TMP/out" ] || fail "$*: wrote to stdout: $(cat "$TMP/out")"
-}
-
 printf '[audio]\npreroll = 500ms\n[endpoint]\nsilense = 700ms\n' >"$TMP/typo.conf"
 expect_error 1 "typo.conf:4:" -- "$HARK" check-config "$TMP/typo.conf"
 expect_error 1 "typo.conf:4:" -- "$HARK" listen --config "$TMP/typo.conf" --input "$TMP/none.wav"

@@ -1,8 +1,14 @@
 # Helpers for the end-to-end tests against hark-devcloud on loopback: sourced
-# after lib.sh. Every server is started here on 127.0.0.1 and stopped on exit.
+# (it sources lib.sh). Every server is started here on 127.0.0.1 and stopped
+# on exit, and so is the test's hark in the background ($HARK_PID), if any.
 # KEEP_TMP=1 keeps the test's temporary directory, to look at after a failure.
+. "$(dirname "$0")/lib.sh"
 DEVCLOUD_PID=""
+HARK_PID=""
 cloud_cleanup() {
+    if [ -n "$HARK_PID" ]; then
+        kill "$HARK_PID" 2>/dev/null || true
+    fi
     if [ -n "$DEVCLOUD_PID" ]; then
         kill -TERM "$DEVCLOUD_PID" 2>/dev/null || true
         wait "$DEVCLOUD_PID" 2>/dev/null || true
@@ -83,4 +89,11 @@ provision_device() {
         "$DEVCLOUD" register --state "$TMP/cloud" "$DEVICE_FP" >/dev/null 2>>"$TMP/cloud.err" ||
             fail "register: $(cat "$TMP/cloud.err")"
     fi
+}
+
+# start_cloud_device [PORT [OPTION...]]: start_devcloud, then a device
+# registered with it (provision_device): the start of most end-to-end tests.
+start_cloud_device() {
+    start_devcloud "$@"
+    provision_device
 }

@@ -7,17 +7,9 @@
 # SIGTERM.
 # usage: devcloud-smoke.sh DEVCLOUD
 DEVCLOUD=$1
-. "$(dirname "$0")/lib.sh"
-
-PID=""
-cleanup() {
-    if [ -n "$PID" ]; then
-        kill -TERM "$PID" 2>/dev/null || true
-        wait "$PID" 2>/dev/null || true
-    fi
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
+# Started here, not by start_devcloud: this test checks the server's defaults
+# (no --listen); cloud-lib.sh stops it ($DEVCLOUD_PID) on exit.
+. "$(dirname "$0")/cloud-lib.sh"
 
 # spki_pin CERT: the RFC 7469 pin of a certificate, by the openssl command line.
 spki_pin() {
@@ -73,12 +65,12 @@ client() {
 # ---- start: a new key and certificate, the pin, the port ----
 "$DEVCLOUD" --state "$TMP/state" --port 0 --port-file "$TMP/port" --stats "$TMP/stats.json" \
     >"$TMP/out" 2>"$TMP/err" &
-PID=$!
+DEVCLOUD_PID=$!
 i=0
 while [ ! -s "$TMP/port" ]; do
     i=$((i + 1))
     [ "$i" -lt 300 ] || fail "no port file: $(cat "$TMP/err")"
-    kill -0 "$PID" 2>/dev/null || fail "hark-devcloud exited: $(cat "$TMP/err")"
+    kill -0 "$DEVCLOUD_PID" 2>/dev/null || fail "hark-devcloud exited: $(cat "$TMP/err")"
     sleep 0.1
 done
 PORT=$(cat "$TMP/port")
@@ -209,9 +201,9 @@ grep -q "registry:2: not a fingerprint" "$TMP/err" || fail "the registry's bad l
     fail "a response or transcript was logged"
 
 # ---- stop: stats ----
-kill -TERM "$PID"
-wait "$PID" || fail "hark-devcloud exited non-zero on SIGTERM: $(cat "$TMP/err")"
-PID=""
+kill -TERM "$DEVCLOUD_PID"
+wait "$DEVCLOUD_PID" || fail "hark-devcloud exited non-zero on SIGTERM: $(cat "$TMP/err")"
+DEVCLOUD_PID=""
 cat "$TMP/err" >&2
 cat "$TMP/stats.json"
 want='{"connections":3,"refused":1,"utterances":1,"audio_frames":2,"audio_bytes":2}'
@@ -220,7 +212,7 @@ want='{"connections":3,"refused":1,"utterances":1,"audio_frames":2,"audio_bytes"
 
 # A second start keeps the key and the pin.
 "$DEVCLOUD" --state "$TMP/state" --port 0 --port-file "$TMP/port2" >"$TMP/out2" 2>"$TMP/err2" &
-PID=$!
+DEVCLOUD_PID=$!
 i=0
 while [ ! -s "$TMP/port2" ]; do
     i=$((i + 1))
@@ -228,7 +220,7 @@ while [ ! -s "$TMP/port2" ]; do
     sleep 0.1
 done
 [ "$(sed -n 's/^pin //p' "$TMP/out2")" = "$pin" ] || fail "the pin changed across restarts"
-kill -TERM "$PID"
-wait "$PID" || fail "second run exited non-zero"
-PID=""
+kill -TERM "$DEVCLOUD_PID"
+wait "$DEVCLOUD_PID" || fail "second run exited non-zero"
+DEVCLOUD_PID=""
 echo "ok"

@@ -1,5 +1,8 @@
 # Shared helpers for the shell tests: sourced, not run.
-# Each test gets its own temporary directory, removed on exit.
+# Each test gets its own temporary directory, removed on exit. cloud-lib.sh
+# and pulse-lib.sh source it too: it runs once.
+[ -z "${HARK_TEST_LIB:-}" ] || return 0
+HARK_TEST_LIB=1
 set -eu
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/hark-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
@@ -7,6 +10,21 @@ trap 'rm -rf "$TMP"' EXIT
 fail() {
     echo "FAIL: $*" >&2
     exit 1
+}
+
+# expect_error EXIT PATTERN -- COMMAND...: COMMAND exits EXIT, says PATTERN
+# on stderr and nothing on stdout.
+expect_error() {
+    want=$1
+    pattern=$2
+    shift 3
+    set +e
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    got=$?
+    set -e
+    [ "$got" -eq "$want" ] || fail "$*: exit $got, expected $want; stderr: $(cat "$TMP/err")"
+    grep -q -- "$pattern" "$TMP/err" || fail "$*: stderr lacks '$pattern': $(cat "$TMP/err")"
+    [ ! -s "$TMP/out" ] || fail "$*: wrote to stdout: $(cat "$TMP/out")"
 }
 
 # say VOICE TEXT OUT.wav: synthesized speech, 16 kHz mono.

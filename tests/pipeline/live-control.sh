@@ -13,18 +13,27 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 . "$(dirname "$0")/pulse-lib.sh"
 
-start_devcloud 0 --save-uplink "$TMP/uplink"
-provision_device
+start_cloud_device 0 --save-uplink "$TMP/uplink"
 start_pulse 48000
 mkdir -p "$TMP/uplink"
 
 # capture_streams: hark's capture streams on the sound server.
 capture_streams() {
     pactl list short source-outputs | grep -c . || true
+}
+
+# wait_streams N TENTHS WHY: until hark has N capture streams; fails saying
+# WHY after TENTHS tenths of a second.
+wait_streams() {
+    i=0
+    while [ "$(capture_streams)" -ne "$1" ]; do
+        i=$((i + 1))
+        [ "$i" -lt "$2" ] || fail "$3"
+        sleep 0.1
+    done
 }
 
 printf '[audio]\nwake_chime = on\n' >>"$TMP/hark.conf"
@@ -36,12 +45,7 @@ wait_for "$TMP/out" '"event":"connected"' 15
 # Muted: no capture stream, nothing heard, nothing sent.
 "$HARK" ctl --config "$TMP/hark.conf" mute >"$TMP/status" || fail "mute failed"
 wait_for "$TMP/out" '"state":"muted"' 5
-i=0
-while [ "$(capture_streams)" -ne 0 ]; do
-    i=$((i + 1))
-    [ "$i" -lt 30 ] || fail "the capture stream is still open while muted"
-    sleep 0.1
-done
+wait_streams 0 30 "the capture stream is still open while muted"
 play_into_mic "$SAMPLES/weather.flac"
 sleep 1
 ! grep -q '"event":"wake"' "$TMP/out" || fail "a wake was heard while muted"
@@ -50,12 +54,7 @@ sleep 1
 "$HARK" ctl --config "$TMP/hark.conf" unmute >"$TMP/status" || fail "unmute failed"
 wait_for "$TMP/out" '"state":"idle"' 5 2
 # The ear thread opens the device again when it wakes: allow it a moment.
-i=0
-while [ "$(capture_streams)" -ne 1 ]; do
-    i=$((i + 1))
-    [ "$i" -lt 50 ] || fail "no capture stream 5 s after unmute"
-    sleep 0.1
-done
+wait_streams 1 50 "no capture stream 5 s after unmute"
 sleep 2 # the null sink's monitor starts delivering about 2 s after capture starts
 start_playing "$SAMPLES/weather.flac"
 wait_for "$TMP/out" '"event":"response_end"|"event":"error"' 30

@@ -10,7 +10,6 @@
 HARK=$1
 SAMPLES=$2
 DEVCLOUD=${3:-}
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 . "$(dirname "$0")/pulse-lib.sh"
 
@@ -71,8 +70,7 @@ events=$(sed -n 's/.*"event":"\([a-z_]*\)".*/\1/p' "$TMP/out" | tr '\n' ' ')
 echo "hark listen: ok"
 [ -n "$DEVCLOUD" ] || exit 0
 
-start_devcloud
-provision_device
+start_cloud_device
 "$HARK" -v run --config "$TMP/hark.conf" --input mic >"$TMP/run.out" 2>"$TMP/run.err" &
 HARK_PID=$!
 wait_for "$TMP/run.out" '"event":"connected"' 15

@@ -8,7 +8,6 @@
 # usage: live-listen.sh HARK SAMPLES_DIR
 HARK=$1
 SAMPLES=$2
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pulse-lib.sh"
 
 # listen_to SPEC LOGGED [no-wake]: runs hark listen on SPEC, checks that it

@@ -8,7 +8,6 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 . "$(dirname "$0")/pulse-lib.sh"
 
@@ -21,8 +20,7 @@ grep -q '^ *[0-9]*  default .*16 kHz ok  (default)$' "$TMP/outputs" || fail "no 
 grep -q '^ *[0-9]*  pulse  ' "$TMP/outputs" || fail "the pulse output device is not listed"
 grep -q '^ *[0-9]*  default .*(default)$' "$TMP/inputs" || fail "no default input device listed"
 
-start_devcloud
-provision_device
+start_cloud_device
 cp "$TMP/hark.conf" "$TMP/base.conf"
 
 # A speaker that is not there: an error that names it, before any request.

@@ -8,12 +8,10 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 . "$(dirname "$0")/pulse-lib.sh"
 
-start_devcloud
-provision_device
+start_cloud_device
 start_pulse 48000
 
 "$HARK" -v run --config "$TMP/hark.conf" --input mic >"$TMP/out" 2>"$TMP/err" &

@@ -1,10 +1,11 @@
 # A real sound server for the live capture tests: a private PulseAudio daemon
 # for this test only, with a null sink whose monitor is the default source,
-# reached by PortAudio through ALSA's pulse plugin. Sourced after lib.sh (and
+# reached by PortAudio through ALSA's pulse plugin. Sourced (it sources lib.sh;
 # after cloud-lib.sh when both are used). Its socket, runtime and state
 # directories, the client config and the ALSA config all live in $TMP, so
 # tests run in parallel without sharing a daemon, as root (CI) or not, and
 # without any system-wide sound setup. KEEP_TMP=1 keeps $TMP (pulse.log).
+. "$(dirname "$0")/lib.sh"
 command -v pulseaudio >/dev/null || fail "pulseaudio (Debian package pulseaudio) is missing"
 command -v paplay >/dev/null || fail "paplay (Debian package pulseaudio-utils) is missing"
 [ -n "$(find /usr/lib -name libasound_module_pcm_pulse.so 2>/dev/null | head -1)" ] ||

@@ -12,10 +12,7 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
-HARK_PID=""
-trap 'if [ -n "$HARK_PID" ]; then kill "$HARK_PID" 2>/dev/null || true; fi; cloud_cleanup' EXIT
 
 sox "$SAMPLES/weather.flac" -r 16000 -c 1 -b 16 "$TMP/weather.wav"
 say slt "hey computer" "$TMP/phrase.wav"
@@ -23,8 +20,7 @@ silence 0.5 "$TMP/lead.wav"
 silence 7 "$TMP/quiet.wav"
 silence 2 "$TMP/gap.wav"
 
-start_devcloud 0 -v
-provision_device
+start_cloud_device 0 -v
 
 # 1. The wake phrase, 7 s of quiet (no_speech is 5 s), then a real request.
 sox -D "$TMP/lead.wav" "$TMP/phrase.wav" "$TMP/quiet.wav" "$TMP/weather.wav" "$TMP/gap.wav" \

@@ -12,11 +12,9 @@ HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
 TEST_CONTROL=$4
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
-start_devcloud
-provision_device
+start_cloud_device
 SOCK=$TMP/run/control # as write_config (cloud-lib.sh) sets it
 cat >"$TMP/hook" <<'HOOK'
 #!/bin/sh

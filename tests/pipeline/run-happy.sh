@@ -6,11 +6,9 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
-start_devcloud
-provision_device
+start_cloud_device
 "$HARK" -v run --config "$TMP/hark.conf" --input "$SAMPLES/weather.flac" --output "$TMP/answer.wav" \
     >"$TMP/out" 2>"$TMP/err" || fail "run exited non-zero: $(cat "$TMP/err")"
 cat "$TMP/out"

@@ -6,7 +6,6 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
 # Two weather requests and a timer in one recording.
@@ -40,8 +39,7 @@ ids() {
     history list --json | field id | tr '\n' ' '
 }
 
-start_devcloud
-provision_device
+start_cloud_device
 
 # Three requests remembered, in order, each with its recording.
 config "debug_recording = on"

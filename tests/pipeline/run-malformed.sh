@@ -10,10 +10,7 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
-HARK_PID=""
-trap 'if [ -n "$HARK_PID" ]; then kill "$HARK_PID" 2>/dev/null || true; fi; cloud_cleanup' EXIT
 
 # count PATTERN FILE: lines of FILE that match.
 count() {

@@ -10,15 +10,11 @@ HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
 MEMSCAN=$4
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
-HARK_PID=""
-trap 'if [ -n "$HARK_PID" ]; then kill "$HARK_PID" 2>/dev/null || true; fi; cloud_cleanup' EXIT
 
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: reading another process's memory needs root"; exit 77; }
 
-start_devcloud 0 --misbehave intent-first,second-intent
-provision_device
+start_cloud_device 0 --misbehave intent-first,second-intent
 mkfifo "$TMP/in"
 "$HARK" run --config "$TMP/hark.conf" --input - <"$TMP/in" >"$TMP/out" 2>"$TMP/err" &
 HARK_PID=$!

@@ -9,12 +9,10 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
 command -v strace >/dev/null || fail "strace is missing (scripts/deps.sh installs it)"
-start_devcloud
-provision_device
+start_cloud_device
 # LeakSanitizer cannot work under ptrace; the other pipeline tests check leaks.
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
     strace -f -qq -e trace=socket,connect,sendto,sendmsg,sendmmsg -o "$TMP/trace" \

@@ -12,7 +12,6 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
 MODES="intent-first,late-transcript,second-intent,after-end,error-text,secret-slots"
@@ -39,8 +38,7 @@ sox -D "$TMP/weather.wav" "$TMP/gap.wav" "$TMP/weather.wav" "$TMP/gap.wav" "$TMP
     "$TMP/gap.wav" "$TMP/weather.wav" "$TMP/gap.wav" "$TMP/weather.wav" "$TMP/gap.wav" \
     "$TMP/weather.wav" "$TMP/gap.wav" "$TMP/input.wav"
 
-start_devcloud 0 -v --misbehave "$MODES"
-provision_device
+start_cloud_device 0 -v --misbehave "$MODES"
 status=0
 "$HARK" -vv run --config "$TMP/hark.conf" --input "$TMP/input.wav" --output "$TMP/answers.wav" \
     >"$TMP/out" 2>"$TMP/err" || status=$?

@@ -11,7 +11,6 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
 CANARY_WORDS="four seven one one nine two three eight"
@@ -50,8 +49,7 @@ run_input() {
         >"$TMP/$name.out" 2>"$TMP/$name.err" || fail "$name: run exited non-zero: $(cat "$TMP/$name.err")"
 }
 
-start_devcloud 0 -v
-provision_device
+start_cloud_device 0 -v
 
 # 1. The defaults: banking.* is dropped.
 run_input default

@@ -8,7 +8,6 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
 raw() {

@@ -12,7 +12,6 @@ HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
 SIGN=$4
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
 # Two clouds with their own keys; the device is registered with both.

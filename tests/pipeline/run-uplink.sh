@@ -10,7 +10,6 @@ HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
 XCORR=$4
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
 # value NAME: NAME=VALUE from test-xcorr's line on stdin.
@@ -22,8 +21,7 @@ value() {
 # are the ones hark counts (-D: no dither, the same samples every run).
 sox -D "$SAMPLES/weather.flac" -r 16000 -c 1 -b 16 "$TMP/in.wav"
 
-start_devcloud 0 --save-uplink "$TMP/uplink"
-provision_device
+start_cloud_device 0 --save-uplink "$TMP/uplink"
 "$HARK" -v run --config "$TMP/hark.conf" --input "$TMP/in.wav" --output "$TMP/answer.wav" \
     >"$TMP/out" 2>"$TMP/err" || fail "run exited non-zero: $(cat "$TMP/err")"
 cat "$TMP/out"

@@ -8,11 +8,9 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
-start_devcloud
-provision_device
+start_cloud_device
 cp "$TMP/hark.conf" "$TMP/base.conf"
 
 # run_hark: hark run -v on the weather request in real time, in the

@@ -7,7 +7,6 @@
 HARK=$1
 DEVCLOUD=$2
 SAMPLES=$3
-. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/cloud-lib.sh"
 
 # full NOTE COMMAND...: exit 1 with stdout on /dev/full, the message on

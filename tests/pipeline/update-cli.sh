@@ -14,24 +14,9 @@ SIGN=$2
 PIN_A=sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=
 PIN_B=sha256/BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=
 
-# expect_exit CODE PATTERN -- COMMAND...: exits CODE, says PATTERN on stderr,
-# nothing on stdout.
-expect_exit() {
-    want=$1
-    pattern=$2
-    shift 3
-    set +e
-    "$@" >"$TMP/out" 2>"$TMP/err"
-    rc=$?
-    set -e
-    [ "$rc" -eq "$want" ] || fail "$*: exit $rc, expected $want; stderr: $(cat "$TMP/err")"
-    grep -q -- "$pattern" "$TMP/err" || fail "$*: stderr lacks '$pattern': $(cat "$TMP/err")"
-    [ ! -s "$TMP/out" ] || fail "$*: wrote to stdout: $(cat "$TMP/out")"
-}
-
 # expect_refusal PATTERN -- COMMAND...: exit 1.
 expect_refusal() {
-    expect_exit 1 "$@"
+    expect_error 1 "$@"
 }
 
 # verify FILE [OPTION...]: hark verify-update, which must accept FILE.
@@ -81,7 +66,7 @@ sign_as v2 --version 2 --pin "$PIN_A" --pin "$PIN_B" --policy "$TMP/rules.ini"
 printf '[privacy]\ndrop_intents = Banking\n' >"$TMP/bad-rules.ini"
 expect_refusal "bad-rules.ini:2: drop_intents may hold only intent names" -- \
     "$SIGN" sign --key "$TMP/release.sec" --out "$TMP/x" --version 9 --pin "$PIN_A" --policy "$TMP/bad-rules.ini"
-expect_exit 2 "not sha256" -- "$SIGN" sign --key "$TMP/release.sec" --out "$TMP/x" --version 9 --pin sha256/xyz
+expect_error 2 "not sha256" -- "$SIGN" sign --key "$TMP/release.sec" --out "$TMP/x" --version 9 --pin sha256/xyz
 [ ! -e "$TMP/x" ] || fail "a refused bundle was written"
 
 # No device, then a device without a release key: refused.
@@ -139,7 +124,7 @@ expect_refusal "trailing garbage" -- "$HARK" verify-update --config "$TMP/hark.c
 head -c 5000 /dev/zero >"$TMP/big"
 expect_refusal "big: refused: more than 3072 bytes" -- "$HARK" verify-update --config "$TMP/hark.conf" "$TMP/big"
 expect_refusal "not an update bundle" -- "$HARK" verify-update --config "$TMP/hark.conf" "$TMP/release.pub"
-expect_exit 2 "usage" -- "$HARK" verify-update --config "$TMP/hark.conf"
+expect_error 2 "usage" -- "$HARK" verify-update --config "$TMP/hark.conf"
 [ "$(version_stored)" = none ] || fail "a refused bundle changed the stored version"
 
 # --apply: stored (0600), the version written; then the same version and an
