@@ -307,9 +307,5 @@ int main(int argc, char **argv)
 
     link_free(link);
     free(pcm);
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    return check_status();
 }

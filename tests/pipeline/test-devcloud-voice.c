@@ -203,9 +203,5 @@ int main(int argc, char **argv)
     asr_free(asr);
     tts_free(tts);
     intents_free(intents);
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    return check_status();
 }

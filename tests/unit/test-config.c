@@ -1487,9 +1487,5 @@ int main(int argc, char **argv)
     test_locale();
     test_reference(argv[1]);
 
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("all config tests passed\n");
-    return 0;
+    return check_status();
 }

@@ -12,6 +12,7 @@
 #include "intents.h"
 
 #include "check.h"
+#include "testdir.h"
 
 struct case_ {
     const char *transcript;
@@ -98,8 +99,6 @@ static void check_case(const struct intents *in, const struct case_ *c)
           c->transcript, r.request);
 }
 
-static char tmpdir[192];
-
 /* Writes text to a file and loads it; returns the result, error in err. */
 static int load_text(const char *name, const char *text, char *path, size_t pathsz, char *err,
                      size_t errsz)
@@ -108,7 +107,7 @@ static int load_text(const char *name, const char *text, char *path, size_t path
     FILE *f;
     int r;
 
-    snprintf(path, pathsz, "%s/%s", tmpdir, name);
+    snprintf(path, pathsz, "%s/%s", testdir, name);
     f = fopen(path, "we");
     if (!f) {
         perror(path);
@@ -156,7 +155,7 @@ static const struct bad bads[] = {
 
 static void check_bad(size_t i, const struct bad *b)
 {
-    char name[32], path[512], err[1024], want[600], text[1024];
+    char name[32], path[4200], err[1024], want[4300], text[1024];
     int r;
 
     snprintf(name, sizeof(name), "bad%zu.conf", i);
@@ -178,7 +177,7 @@ static void check_bad(size_t i, const struct bad *b)
 int main(int argc, char **argv)
 {
     struct intents *in = NULL;
-    char err[1024], path[512];
+    char err[1024], path[4200];
     size_t n_cases = sizeof(cases) / sizeof(cases[0]);
     int r;
 
@@ -186,12 +185,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s INTENTS.CONF\n", argv[0]);
         return 2;
     }
-    snprintf(tmpdir, sizeof(tmpdir), "%s/hark-intents.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    testdir_make("devcloud-intents");
     r = intents_load(argv[1], err, sizeof(err), &in);
     if (r < 0) {
         fprintf(stderr, "FAIL: %s\n", err);
@@ -246,16 +240,7 @@ int main(int argc, char **argv)
     r = intents_load("/nonexistent/intents.conf", err, sizeof(err), &in);
     CHECKF(r == -ENOENT && strstr(err, "/nonexistent/intents.conf"), "missing file: %d %s", r, err);
 
-    for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
-        snprintf(path, sizeof(path), "%s/bad%zu.conf", tmpdir, i);
-        unlink(path);
-    }
-    snprintf(path, sizeof(path), "%s/good.conf", tmpdir);
-    unlink(path);
-    rmdir(tmpdir);
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("ok: %zu transcripts, %zu bad rules files\n", n_cases, sizeof(bads) / sizeof(bads[0]));
-    return 0;
+    testdir_remove();
+    printf("%zu transcripts, %zu bad rules files\n", n_cases, sizeof(bads) / sizeof(bads[0]));
+    return check_status();
 }

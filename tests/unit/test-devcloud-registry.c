@@ -11,6 +11,7 @@
 #include "registry.h"
 
 #include "check.h"
+#include "testdir.h"
 
 #define PIN_A "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 #define PIN_B "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
@@ -64,20 +65,14 @@ static char *read_all(const char *path)
 
 int main(void)
 {
-    char dir[192];
-    char path[512], want[600], err[1024];
+    char path[4200], want[4300], err[1024];
     struct registry *reg = NULL;
     struct bad_lines bad = {0};
     struct stat st;
     int r;
 
-    snprintf(dir, sizeof(dir), "%s/hark-registry.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    snprintf(path, sizeof(path), "%s/registry", dir);
+    testdir_make("devcloud-registry");
+    snprintf(path, sizeof(path), "%s/registry", testdir);
 
     /* Missing: -ENOENT, named. */
     r = registry_load(path, on_bad_line, &bad, err, sizeof(err), &reg);
@@ -119,7 +114,7 @@ int main(void)
 
     /* Appending: validated, created 0600, no duplicates, a missing final
      * newline does not glue two entries together. */
-    snprintf(path, sizeof(path), "%s/new-registry", dir);
+    snprintf(path, sizeof(path), "%s/new-registry", testdir);
     r = registry_append(path, "sha256/nope", err, sizeof(err));
     CHECKF(r == -EINVAL && strstr(err, "not a fingerprint"), "bad fingerprint: %d %s", r, err);
     CHECKF(access(path, F_OK) < 0, "a refused fingerprint created the file");
@@ -140,16 +135,9 @@ int main(void)
     registry_free(reg);
 
     /* Not a regular file. */
-    r = registry_load(dir, on_bad_line, &bad, err, sizeof(err), &reg);
+    r = registry_load(testdir, on_bad_line, &bad, err, sizeof(err), &reg);
     CHECKF(r < 0, "a directory loaded as a registry");
 
-    unlink(path);
-    snprintf(path, sizeof(path), "%s/registry", dir);
-    unlink(path);
-    rmdir(dir);
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    testdir_remove();
+    return check_status();
 }

@@ -19,8 +19,7 @@
 
 #include "check.h"
 #include "openssl-util.h"
-
-static char tmp[4096];
+#include "testdir.h"
 
 static unsigned mode_of(const char *path)
 {
@@ -92,14 +91,9 @@ int main(void)
     const char *key_path = NULL;
 
     umask(022);
-    snprintf(tmp, sizeof(tmp), "%s/hark-test-identity.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    testdir_make("identity");
     /* Two levels that do not exist yet: both are created owner-only. */
-    snprintf(dir, sizeof(dir), "%s/state/identity", tmp);
+    snprintf(dir, sizeof(dir), "%s/state/identity", testdir);
 
     /* Nothing there yet. */
     err[0] = '\0';
@@ -110,7 +104,7 @@ int main(void)
     CHECK(identity_provision(dir, false, fp, err, sizeof(err)) == 0);
     CHECK(pin_is_valid(fp));
     CHECK(mode_of(dir) == 0700);
-    snprintf(path, sizeof(path), "%s/state", tmp);
+    snprintf(path, sizeof(path), "%s/state", testdir);
     CHECK(mode_of(path) == 0700);
     snprintf(path, sizeof(path), "%s/" IDENTITY_KEY_FILE, dir);
     CHECK(mode_of(path) == 0600);
@@ -172,7 +166,7 @@ int main(void)
     }
 
     /* A key that is not the certificate's. */
-    snprintf(other, sizeof(other), "%s/other", tmp);
+    snprintf(other, sizeof(other), "%s/other", testdir);
     CHECK(identity_provision(other, false, fp3, err, sizeof(err)) == 0);
     CHECK(run_command("cp '%s/" IDENTITY_KEY_FILE "' '%s/" IDENTITY_KEY_FILE "'", other, dir) == 0);
     err[0] = '\0';
@@ -186,13 +180,6 @@ int main(void)
     CHECK(identity_load(other, fp3, &crt_path, &key_path, err, sizeof(err)) == -ENOENT);
     CHECK(strstr(err, "hark provision") != NULL);
 
-    snprintf(path, sizeof(path), "rm -rf '%s'", tmp);
-    if (system(path) != 0) {
-        fprintf(stderr, "cannot remove %s\n", tmp);
-    }
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    testdir_remove();
+    return check_status();
 }

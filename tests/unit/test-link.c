@@ -31,10 +31,9 @@
 #include "base-clock.h"
 #include "check.h"
 #include "openssl-util.h"
+#include "testdir.h"
 
 extern char **environ;
-
-static char tmp[2048];
 
 /* ---- Helpers ------------------------------------------------------------ */
 
@@ -95,8 +94,8 @@ struct sserver {
     pid_t pid;
     int stdin_fd; /* held open: s_server stops at EOF on its stdin */
     int port;
-    char out[2300]; /* its stdout: the application data it received */
-    char err[2300];
+    char out[4200]; /* its stdout: the application data it received */
+    char err[4200];
 };
 
 /* Starts `openssl s_server -quiet` on 127.0.0.1 with cert/key and extra
@@ -113,8 +112,8 @@ static void sserver_start(struct sserver *s, const char *name, const char *cert,
 
         s->port = free_port(NULL);
         snprintf(accept, sizeof(accept), "127.0.0.1:%d", s->port);
-        snprintf(s->out, sizeof(s->out), "%s/%s.out", tmp, name);
-        snprintf(s->err, sizeof(s->err), "%s/%s.err", tmp, name);
+        snprintf(s->out, sizeof(s->out), "%s/%s.out", testdir, name);
+        snprintf(s->err, sizeof(s->err), "%s/%s.err", testdir, name);
         argv[n++] = "openssl";
         argv[n++] = "s_server";
         argv[n++] = "-accept";
@@ -274,7 +273,7 @@ static const struct link_callbacks test_callbacks = {
     .on_warning = on_test_warning,
 };
 
-static char client_crt[2300], client_key[2300];
+static char client_crt[4200], client_key[4200];
 
 static struct link *new_link(struct rec *r, const char *url, const char *pin, const char *ca)
 {
@@ -434,8 +433,8 @@ static void test_link_new_errors(void)
     CHECK(link_new(&p, &test_callbacks, &r, err, sizeof(err), &link) == -EINVAL && !link);
     CHECK(strstr(err, "sha256/nope") != NULL);
     p.pins = good;
-    char missing[2400];
-    snprintf(missing, sizeof(missing), "%s/missing.crt", tmp);
+    char missing[4300];
+    snprintf(missing, sizeof(missing), "%s/missing.crt", testdir);
     p.cert_path = missing;
     err[0] = '\0';
     int rc = link_new(&p, &test_callbacks, &r, err, sizeof(err), &link);
@@ -514,7 +513,7 @@ static void test_backoff_live(const char *any_pin)
 
 /* ---- (a)(b)(c) Pinning and TLS against openssl s_server --------------------- */
 
-static char server_crt[2300], server_key[2300], server_pin[PIN_STRING_MAX],
+static char server_crt[4200], server_key[4200], server_pin[PIN_STRING_MAX],
     other_pin[PIN_STRING_MAX];
 
 static void test_wrong_pin(int extra_flags, const char *name)
@@ -684,17 +683,17 @@ static void test_old_tls(void)
 /* With a CA file: chain and address are checked as well as the pin. */
 static void test_ca_file(void)
 {
-    char ca_crt[2300], ca2_crt[2300], leaf_crt[2300], leaf_key[2300], bad_crt[2300];
+    char ca_crt[4200], ca2_crt[4200], leaf_crt[4200], leaf_key[4200], bad_crt[4200];
     char leaf_pin[PIN_STRING_MAX], bad_pin[PIN_STRING_MAX];
     struct sserver s;
     struct rec r;
     char url[128];
 
-    snprintf(ca_crt, sizeof(ca_crt), "%s/ca.crt", tmp);
-    snprintf(ca2_crt, sizeof(ca2_crt), "%s/ca2.crt", tmp);
-    snprintf(leaf_crt, sizeof(leaf_crt), "%s/leaf.crt", tmp);
-    snprintf(leaf_key, sizeof(leaf_key), "%s/leaf.key", tmp);
-    snprintf(bad_crt, sizeof(bad_crt), "%s/leaf-dns.crt", tmp);
+    snprintf(ca_crt, sizeof(ca_crt), "%s/ca.crt", testdir);
+    snprintf(ca2_crt, sizeof(ca2_crt), "%s/ca2.crt", testdir);
+    snprintf(leaf_crt, sizeof(leaf_crt), "%s/leaf.crt", testdir);
+    snprintf(leaf_key, sizeof(leaf_key), "%s/leaf.key", testdir);
+    snprintf(bad_crt, sizeof(bad_crt), "%s/leaf-dns.crt", testdir);
     if (run_command("cd '%s' && "
             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key "
             "-out ca.crt -days 2 -subj /CN=test-ca 2>/dev/null && "
@@ -708,7 +707,7 @@ static void test_ca_file(void)
             "-extfile ip.ext -out leaf.crt 2>/dev/null && "
             "openssl x509 -req -in leaf.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 "
             "-extfile dns.ext -out leaf-dns.crt 2>/dev/null",
-            tmp) != 0) {
+            testdir) != 0) {
         check_failures++;
         return;
     }
@@ -895,16 +894,16 @@ static int make_dated_cert(const char *path, const char *key_path, long from_day
  * peer and the dates; with a CA file OpenSSL refuses it. */
 static void test_cert_dates(void)
 {
-    char expired[2300], early[2300], ca_expired[2300], ca_crt[2300], ca_key[2300], peer[64];
+    char expired[4200], early[4200], ca_expired[4200], ca_crt[4200], ca_key[4200], peer[64];
     struct sserver s;
     struct rec r;
     char url[128];
 
-    snprintf(expired, sizeof(expired), "%s/expired.crt", tmp);
-    snprintf(early, sizeof(early), "%s/early.crt", tmp);
-    snprintf(ca_expired, sizeof(ca_expired), "%s/ca-expired.crt", tmp);
-    snprintf(ca_crt, sizeof(ca_crt), "%s/dates-ca.crt", tmp);
-    snprintf(ca_key, sizeof(ca_key), "%s/dates-ca.key", tmp);
+    snprintf(expired, sizeof(expired), "%s/expired.crt", testdir);
+    snprintf(early, sizeof(early), "%s/early.crt", testdir);
+    snprintf(ca_expired, sizeof(ca_expired), "%s/ca-expired.crt", testdir);
+    snprintf(ca_crt, sizeof(ca_crt), "%s/dates-ca.crt", testdir);
+    snprintf(ca_key, sizeof(ca_key), "%s/dates-ca.key", testdir);
     if (run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
                     "-keyout '%s' -out '%s' -days 2 -subj /CN=dates-ca 2>/dev/null",
                     ca_key, ca_crt) != 0 ||
@@ -1575,16 +1574,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     /* Before anything in this process initialises OpenSSL: defaults that
      * allow TLS 1.0 and 1.1 (Debian's own refuse them), see test_old_tls. */
-    char conf[2300];
+    char conf[4200];
     FILE *cf;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    snprintf(tmp, sizeof(tmp), "%s/hark-test-link.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
-    snprintf(conf, sizeof(conf), "%s/openssl.cnf", tmp);
+    testdir_make("link");
+    snprintf(conf, sizeof(conf), "%s/openssl.cnf", testdir);
     cf = fopen(conf, "we");
     if (!cf) {
         perror(conf);
@@ -1596,10 +1590,10 @@ int main(int argc, char **argv)
           cf);
     fclose(cf);
     setenv("OPENSSL_CONF", conf, 1);
-    snprintf(server_crt, sizeof(server_crt), "%s/server.crt", tmp);
-    snprintf(server_key, sizeof(server_key), "%s/server.key", tmp);
-    snprintf(client_crt, sizeof(client_crt), "%s/client.crt", tmp);
-    snprintf(client_key, sizeof(client_key), "%s/client.key", tmp);
+    snprintf(server_crt, sizeof(server_crt), "%s/server.crt", testdir);
+    snprintf(server_key, sizeof(server_key), "%s/server.key", testdir);
+    snprintf(client_crt, sizeof(client_crt), "%s/client.crt", testdir);
+    snprintf(client_key, sizeof(client_key), "%s/client.key", testdir);
     if (run_command("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout '%s' "
             "-out '%s' -days 2 -subj /CN=127.0.0.1 2>/dev/null",
             server_key, server_crt) != 0 ||
@@ -1658,14 +1652,6 @@ int main(int argc, char **argv)
         test_endless_frame();
     }
 
-    char cmd[2200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) {
-        fprintf(stderr, "cannot remove %s\n", tmp);
-    }
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    testdir_remove();
+    return check_status();
 }

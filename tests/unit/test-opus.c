@@ -335,9 +335,5 @@ int main(void)
     test_quality();
     test_decoder_edges();
     test_ranges();
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("all opus tests passed\n");
-    return 0;
+    return check_status();
 }

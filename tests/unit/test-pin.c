@@ -11,8 +11,7 @@
 
 #include "check.h"
 #include "openssl-util.h"
-
-static char tmp[4096];
+#include "testdir.h"
 
 /* Runs a shell command; the paths in it are ours (mkdtemp), never input. */
 static size_t read_bytes(const char *path, uint8_t *buf, size_t sz)
@@ -47,11 +46,11 @@ static void check_cert(const char *name, const char *newkey, char ret_pin[PIN_ST
     char pem[4200], der[4200], expect[PIN_STRING_MAX], pin[PIN_STRING_MAX], err[512];
     uint8_t bytes[8192];
 
-    snprintf(pem, sizeof(pem), "%s/%s.pem", tmp, name);
-    snprintf(der, sizeof(der), "%s/%s.der", tmp, name);
+    snprintf(pem, sizeof(pem), "%s/%s.pem", testdir, name);
+    snprintf(der, sizeof(der), "%s/%s.der", testdir, name);
     if (run_command("openssl req -x509 %s -nodes -keyout '%s/%s.key' -out '%s' -days 2 -subj /CN=%s "
             "2>/dev/null",
-            newkey, tmp, name, pem, name) != 0 ||
+            newkey, testdir, name, pem, name) != 0 ||
         run_command("openssl x509 -in '%s' -outform der -out '%s'", pem, der) != 0) {
         exit(1);
     }
@@ -97,49 +96,44 @@ static void check_bad_file(const char *path, const char *why)
 int main(void)
 {
     char ec_pin[PIN_STRING_MAX], rsa_pin[PIN_STRING_MAX], pin[PIN_STRING_MAX], err[1024];
-    char path[4200], path2[4200];
+    char path[4200];
 
-    snprintf(tmp, sizeof(tmp), "%s/hark-test-pin.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    testdir_make("pin");
 
     check_cert("ec", "-newkey ec -pkeyopt ec_paramgen_curve:P-256", ec_pin);
     check_cert("rsa", "-newkey rsa:2048", rsa_pin);
     CHECK(strcmp(ec_pin, rsa_pin) != 0);
 
     /* A chain file: the pin is the first certificate's (the leaf). */
-    snprintf(path, sizeof(path), "%s/chain.pem", tmp);
-    CHECK(run_command("cat '%s/rsa.pem' '%s/ec.pem' > '%s'", tmp, tmp, path) == 0);
+    snprintf(path, sizeof(path), "%s/chain.pem", testdir);
+    CHECK(run_command("cat '%s/rsa.pem' '%s/ec.pem' > '%s'", testdir, testdir, path) == 0);
     CHECK(pin_from_file(path, pin, err, sizeof(err)) == 0 && strcmp(pin, rsa_pin) == 0);
 
     /* PEM with text around it (as `openssl x509 -text` writes it). */
-    snprintf(path, sizeof(path), "%s/text.pem", tmp);
-    CHECK(run_command("openssl x509 -in '%s/ec.pem' -text > '%s'", tmp, path) == 0);
+    snprintf(path, sizeof(path), "%s/text.pem", testdir);
+    CHECK(run_command("openssl x509 -in '%s/ec.pem' -text > '%s'", testdir, path) == 0);
     CHECK(pin_from_file(path, pin, err, sizeof(err)) == 0 && strcmp(pin, ec_pin) == 0);
 
     /* Bad files: every error names the file. */
-    snprintf(path, sizeof(path), "%s/missing.pem", tmp);
+    snprintf(path, sizeof(path), "%s/missing.pem", testdir);
     check_bad_file(path, "No such file");
     CHECK(pin_from_file(path, pin, err, sizeof(err)) == -ENOENT);
-    snprintf(path, sizeof(path), "%s/empty.pem", tmp);
+    snprintf(path, sizeof(path), "%s/empty.pem", testdir);
     write_bytes(path, "", 0);
     check_bad_file(path, "empty");
-    snprintf(path, sizeof(path), "%s/garbage.bin", tmp);
+    snprintf(path, sizeof(path), "%s/garbage.bin", testdir);
     write_bytes(path, "\x30\x82\x01\x00 not a certificate at all", 30);
     check_bad_file(path, "not a certificate");
-    snprintf(path, sizeof(path), "%s/garbage.txt", tmp);
+    snprintf(path, sizeof(path), "%s/garbage.txt", testdir);
     write_bytes(path, "hello\n", 6);
     check_bad_file(path, "not a certificate");
-    snprintf(path, sizeof(path), "%s/bad.pem", tmp);
+    snprintf(path, sizeof(path), "%s/bad.pem", testdir);
     write_bytes(path, "-----BEGIN CERTIFICATE-----\nnot!base64\n-----END CERTIFICATE-----\n", 65);
     check_bad_file(path, "PEM");
     /* A private key is not a certificate, though it is PEM. */
-    snprintf(path, sizeof(path), "%s/ec.key", tmp);
+    snprintf(path, sizeof(path), "%s/ec.key", testdir);
     check_bad_file(path, "not a certificate");
-    check_bad_file(tmp, "not a regular file");
+    check_bad_file(testdir, "not a regular file");
 
     /* pin_is_valid */
     CHECK(pin_is_valid("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="));
@@ -157,13 +151,6 @@ int main(void)
     CHECK(!pin_is_valid("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= "));
     CHECK(!pin_is_valid("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")); /* 36 bytes */
 
-    snprintf(path2, sizeof(path2), "rm -rf '%s'", tmp);
-    if (system(path2) != 0) {
-        fprintf(stderr, "cannot remove %s\n", tmp);
-    }
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("ok\n");
-    return 0;
+    testdir_remove();
+    return check_status();
 }

@@ -701,9 +701,5 @@ int main(int argc, char **argv)
     test_malformed();
     test_update();
     test_frames();
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("all protocol tests passed\n");
-    return 0;
+    return check_status();
 }

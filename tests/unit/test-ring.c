@@ -295,9 +295,5 @@ int main(void)
     test_clear();
     test_stress();
 
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("test-ring: all checks passed\n");
-    return 0;
+    return check_status();
 }

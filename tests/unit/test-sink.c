@@ -380,9 +380,5 @@ int main(void)
     test_wav();
     test_wav_errors();
     testdir_remove();
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("all sink tests passed\n");
-    return 0;
+    return check_status();
 }

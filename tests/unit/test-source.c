@@ -1068,9 +1068,5 @@ int main(void)
     test_resampler_reset();
 
     testdir_remove();
-    if (check_status() != 0) {
-        return 1;
-    }
-    printf("test-source: all checks passed\n");
-    return 0;
+    return check_status();
 }

@@ -1,6 +1,6 @@
 /* The test programs' temporary directory, see testdir.h. */
-#include <dirent.h>
-#include <fcntl.h>
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,21 +33,18 @@ char *testdir_path(const char *file)
     return p;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if ((type == FTW_DP ? rmdir(path) : unlink(path)) < 0) {
+        fprintf(stderr, "cannot remove %s\n", path);
+    }
+    return 0;
+}
+
 void testdir_remove(void)
 {
-    DIR *dir = opendir(testdir);
-    struct dirent *e;
-
-    if (!dir) {
-        return;
-    }
-    while ((e = readdir(dir))) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            unlinkat(dirfd(dir), e->d_name, 0);
-        }
-    }
-    closedir(dir);
-    if (rmdir(testdir) < 0) {
-        fprintf(stderr, "cannot remove %s\n", testdir);
-    }
+    /* Depth first, not following links: directories after what they hold. */
+    nftw(testdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -8,5 +8,5 @@ extern char testdir[4096];
 void testdir_make(const char *name);
 /* The path of a file in it. The string stays valid for the next 31 calls. */
 char *testdir_path(const char *file);
-/* Removes the files in it and then it. */
+/* Removes it and everything in it. */
 void testdir_remove(void);
