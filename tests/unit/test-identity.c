@@ -141,18 +141,19 @@ int main(void)
     CHECK(strcmp(fp2, fp3) == 0);
 
     /* Permissions: refused, naming the file and the fix. */
-    snprintf(path, sizeof(path), "%s/" IDENTITY_KEY_FILE, dir);
-    CHECK(chmod(path, 0644) == 0);
-    err[0] = '\0';
-    CHECK(identity_load(dir, fp3, &crt_path, &key_path, err, sizeof(err)) == -EPERM);
-    CHECK(strstr(err, path) != NULL && strstr(err, "chmod 600") != NULL);
-    CHECK(chmod(path, 0600) == 0);
-    snprintf(path, sizeof(path), "%s/" IDENTITY_CERT_FILE, dir);
-    CHECK(chmod(path, 0620) == 0);
-    err[0] = '\0';
-    CHECK(identity_load(dir, fp3, &crt_path, &key_path, err, sizeof(err)) == -EPERM);
-    CHECK(strstr(err, path) != NULL && strstr(err, "chmod 600") != NULL);
-    CHECK(chmod(path, 0600) == 0);
+    static const struct {
+        const char *file;
+        mode_t mode;
+    } loose[] = {{IDENTITY_KEY_FILE, 0644}, {IDENTITY_CERT_FILE, 0620}};
+    for (size_t i = 0; i < sizeof(loose) / sizeof(loose[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, loose[i].file);
+        CHECKF(chmod(path, loose[i].mode) == 0, "%s", path);
+        err[0] = '\0';
+        CHECKF(identity_load(dir, fp3, &crt_path, &key_path, err, sizeof(err)) == -EPERM,
+               "%s mode %o", path, (unsigned)loose[i].mode);
+        CHECKF(strstr(err, path) != NULL && strstr(err, "chmod 600") != NULL, "%s: %s", path, err);
+        CHECKF(chmod(path, 0600) == 0, "%s", path);
+    }
     CHECK(identity_load(dir, fp3, &crt_path, &key_path, err, sizeof(err)) == 0);
 
     /* Owned by someone else (root can arrange that). */

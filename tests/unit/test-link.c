@@ -341,6 +341,40 @@ static bool run_until_file_has(struct link *link, const char *path, const char *
     return false;
 }
 
+/* A link with pin and ca to s (an s_server the caller started) that is to be
+ * refused: services it until it is down, then stops the server. Returns
+ * whether the link saw the server's certificate; *ret_out is what the server
+ * received (to free). */
+static bool link_refused(struct rec *r, struct sserver *s, const char *pin, const char *ca,
+                         char **ret_out)
+{
+    char url[128];
+
+    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s->port);
+    struct link *link = new_link(r, url, pin, ca);
+    CHECKF(run_until(link, &r->down, 1, 10.0), "%s: the link did not go down", s->out);
+    bool saw_cert = link->seen_pin[0] != '\0';
+    link_free(link);
+    usleep(200000); /* s_server writes out what it received */
+    sserver_stop(s);
+    *ret_out = read_text(s->out);
+    return saw_cert;
+}
+
+/* A link with pin and ca to s that is to send its upgrade request; stops
+ * the server once it has. */
+static void link_upgrades(struct rec *r, struct sserver *s, const char *pin, const char *ca)
+{
+    char url[128];
+
+    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s->port);
+    struct link *link = new_link(r, url, pin, ca);
+    CHECKF(run_until_file_has(link, s->out, "GET " PROTO_PATH, 10.0), "%s: no upgrade request",
+           s->out);
+    link_free(link);
+    sserver_stop(s);
+}
+
 /* ---- (d) URLs -------------------------------------------------------------- */
 
 static void test_parse_url(void)
@@ -520,20 +554,12 @@ static void test_wrong_pin(int extra_flags, const char *name)
 {
     struct sserver s;
     struct rec r;
-    char url[128];
+    char *out;
 
     sserver_start(&s, name, server_crt, server_key, NULL);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
     link_test_extra_ssl_flags = extra_flags;
-    struct link *link = new_link(&r, url, other_pin, NULL);
-    CHECK(run_until(link, &r.down, 1, 10.0));
-    bool verify_saw_leaf = link->seen_pin[0] != '\0';
-    link_free(link);
+    bool verify_saw_leaf = link_refused(&r, &s, other_pin, NULL, &out);
     link_test_extra_ssl_flags = 0;
-    usleep(200000);
-    sserver_stop(&s);
-
-    char *out = read_text(s.out);
     char *errs = read_text(s.err);
     /* The client aborted the handshake itself (the verify callback, not the
      * later check before the upgrade request, refused the certificate). */
@@ -558,19 +584,12 @@ static void test_second_gate(const char *pin, const char *name, const char *expe
 {
     struct sserver s;
     struct rec r;
-    char url[128];
+    char *out;
 
     sserver_start(&s, name, server_crt, server_key, NULL);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
     link_test_skip_verify = true;
-    struct link *link = new_link(&r, url, pin, NULL);
-    CHECK(run_until(link, &r.down, 1, 10.0));
-    link_free(link);
+    link_refused(&r, &s, pin, NULL, &out);
     link_test_skip_verify = false;
-    usleep(200000);
-    sserver_stop(&s);
-
-    char *out = read_text(s.out);
     char *errs = read_text(s.err);
     CHECK(strstr(r.reason, expect) != NULL);
     CHECK(strstr(r.reason, server_pin) != NULL);
@@ -653,23 +672,15 @@ static void test_old_tls(void)
     static const char *const tls11[] = {"-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0", NULL};
     struct sserver s;
     struct rec r;
-    char url[128], peer[64];
+    char peer[64], *out;
 
     sserver_start(&s, "tls11", server_crt, server_key, tls11);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
     snprintf(peer, sizeof(peer), "127.0.0.1:%d", s.port);
     const char *control = default_client_version(s.port);
     CHECK(strcmp(control, "TLSv1.1") == 0);
     printf("TLS 1.1 server: a plain OpenSSL client with this process's defaults gets: %s\n",
            control);
-    struct link *link = new_link(&r, url, server_pin, NULL);
-    CHECK(run_until(link, &r.down, 1, 10.0));
-    bool verified = link->seen_pin[0] != '\0';
-    link_free(link);
-    usleep(100000);
-    sserver_stop(&s);
-
-    char *out = read_text(s.out);
+    bool verified = link_refused(&r, &s, server_pin, NULL, &out);
     CHECK(strstr(r.reason, peer) != NULL);
     CHECK(strstr(r.reason, "TLS handshake failed") != NULL);
     CHECK(strstr(r.reason, "protocol version") != NULL);
@@ -687,7 +698,6 @@ static void test_ca_file(void)
     char leaf_pin[PIN_STRING_MAX], bad_pin[PIN_STRING_MAX];
     struct sserver s;
     struct rec r;
-    char url[128];
 
     snprintf(ca_crt, sizeof(ca_crt), "%s/ca.crt", testdir);
     snprintf(ca2_crt, sizeof(ca2_crt), "%s/ca2.crt", testdir);
@@ -717,52 +727,34 @@ static void test_ca_file(void)
 
     /* Pin, chain and IP address all good: the upgrade is sent. */
     sserver_start(&s, "ca-good", leaf_crt, leaf_key, NULL);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
-    struct link *link = new_link(&r, url, leaf_pin, ca_crt);
-    CHECK(run_until_file_has(link, s.out, "GET " PROTO_PATH, 10.0));
-    link_free(link);
-    sserver_stop(&s);
+    link_upgrades(&r, &s, leaf_pin, ca_crt);
     printf("CA file, good chain and address: upgrade sent\n");
 
-    /* The right pin but a CA that did not sign it: refused. */
-    sserver_start(&s, "ca-other", leaf_crt, leaf_key, NULL);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
-    link = new_link(&r, url, leaf_pin, ca2_crt);
-    CHECK(run_until(link, &r.down, 1, 10.0));
-    link_free(link);
-    usleep(100000);
-    sserver_stop(&s);
-    char *out = read_text(s.out);
-    CHECK(strstr(r.reason, "certificate rejected") != NULL && out && out[0] == '\0');
-    printf("CA file, foreign CA: %s\n", r.reason);
-    free(out);
+    /* Refused, and not one byte of application data sent: the right pin but
+     * a CA that did not sign it; the right pin and CA, but a certificate for
+     * another name; chain good, pin wrong (the CA never replaces the pin). */
+    const struct {
+        const char *name, *what, *crt, *pin, *ca;
+        const char *reason, *reason_too; /* what the reason says */
+    } cases[] = {
+        {"ca-other", "foreign CA", leaf_crt, leaf_pin, ca2_crt, "certificate rejected", NULL},
+        {"ca-name", "certificate for another name", bad_crt, leaf_pin, ca_crt,
+         "IP address mismatch", NULL},
+        {"ca-pin", "good chain, wrong pin", leaf_crt, other_pin, ca_crt, "pin mismatch", leaf_pin},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *out;
 
-    /* The right pin and CA, but a certificate for another name. */
-    sserver_start(&s, "ca-name", bad_crt, leaf_key, NULL);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
-    link = new_link(&r, url, leaf_pin, ca_crt);
-    CHECK(run_until(link, &r.down, 1, 10.0));
-    link_free(link);
-    usleep(100000);
-    sserver_stop(&s);
-    out = read_text(s.out);
-    CHECK(strstr(r.reason, "IP address mismatch") != NULL && out && out[0] == '\0');
-    printf("CA file, certificate for another name: %s\n", r.reason);
-    free(out);
-
-    /* Chain good, pin wrong: the CA never replaces the pin. */
-    sserver_start(&s, "ca-pin", leaf_crt, leaf_key, NULL);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
-    link = new_link(&r, url, other_pin, ca_crt);
-    CHECK(run_until(link, &r.down, 1, 10.0));
-    link_free(link);
-    usleep(100000);
-    sserver_stop(&s);
-    out = read_text(s.out);
-    CHECK(strstr(r.reason, "pin mismatch") != NULL && strstr(r.reason, leaf_pin) != NULL);
-    CHECK(out && out[0] == '\0');
-    printf("CA file, good chain, wrong pin: %s\n", r.reason);
-    free(out);
+        sserver_start(&s, cases[i].name, cases[i].crt, leaf_key, NULL);
+        link_refused(&r, &s, cases[i].pin, cases[i].ca, &out);
+        CHECKF(strstr(r.reason, cases[i].reason) != NULL &&
+                   (!cases[i].reason_too || strstr(r.reason, cases[i].reason_too) != NULL),
+               "CA file, %s: %s", cases[i].what, r.reason);
+        CHECKF(out && out[0] == '\0', "CA file, %s: the server received '%s'", cases[i].what,
+               out ? out : "(nothing to read)");
+        printf("CA file, %s: %s\n", cases[i].what, r.reason);
+        free(out);
+    }
 }
 
 /* TLS 1.2 with the cipher suites a server picks: only ECDHE with an AEAD
@@ -814,16 +806,10 @@ static void test_tls12_ciphers(void)
     /* ECDHE with CBC: a plain client of this process does connect (the
      * control), the link refuses before any certificate is looked at. */
     sserver_start(&s, "tls12-cbc", server_crt, server_key, cbc);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
     const char *control = default_client_version(s.port);
     CHECK(strcmp(control, "TLSv1.2") == 0);
-    link = new_link(&r, url, server_pin, NULL);
-    CHECK(run_until(link, &r.down, 1, 10.0));
-    bool verified = link->seen_pin[0] != '\0';
-    link_free(link);
-    usleep(100000);
-    sserver_stop(&s);
-    char *out = read_text(s.out);
+    char *out;
+    bool verified = link_refused(&r, &s, server_pin, NULL, &out);
     CHECK(strstr(r.reason, "TLS handshake failed") != NULL);
     CHECK(r.ready == 0 && !verified);
     CHECK(out && out[0] == '\0');
@@ -897,7 +883,6 @@ static void test_cert_dates(void)
     char expired[4200], early[4200], ca_expired[4200], ca_crt[4200], ca_key[4200], peer[64];
     struct sserver s;
     struct rec r;
-    char url[128];
 
     snprintf(expired, sizeof(expired), "%s/expired.crt", testdir);
     snprintf(early, sizeof(early), "%s/early.crt", testdir);
@@ -922,12 +907,8 @@ static void test_cert_dates(void)
         openssl_pin(certs[i], pin);
         CHECK(strcmp(pin, server_pin) == 0); /* the same key */
         sserver_start(&s, i == 0 ? "dates-expired" : "dates-early", certs[i], server_key, NULL);
-        snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
         snprintf(peer, sizeof(peer), "127.0.0.1:%d", s.port);
-        struct link *link = new_link(&r, url, server_pin, NULL);
-        CHECK(run_until_file_has(link, s.out, "GET " PROTO_PATH, 10.0));
-        link_free(link);
-        sserver_stop(&s);
+        link_upgrades(&r, &s, server_pin, NULL);
         CHECK(r.warnings == 1);
         CHECK(strstr(r.warning, peer) != NULL);
         CHECK(strstr(r.warning, what[i]) != NULL);
@@ -938,22 +919,13 @@ static void test_cert_dates(void)
 
     /* The control: a certificate within its dates gives no warning. */
     sserver_start(&s, "dates-good", server_crt, server_key, NULL);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
-    struct link *link = new_link(&r, url, server_pin, NULL);
-    CHECK(run_until_file_has(link, s.out, "GET " PROTO_PATH, 10.0));
-    link_free(link);
-    sserver_stop(&s);
+    link_upgrades(&r, &s, server_pin, NULL);
     CHECK(r.warnings == 0);
 
     /* With a CA file, an expired certificate is refused, pin or not. */
     sserver_start(&s, "dates-ca", ca_expired, server_key, NULL);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", s.port);
-    link = new_link(&r, url, server_pin, ca_crt);
-    CHECK(run_until(link, &r.down, 1, 10.0));
-    link_free(link);
-    usleep(100000);
-    sserver_stop(&s);
-    char *out = read_text(s.out);
+    char *out;
+    link_refused(&r, &s, server_pin, ca_crt, &out);
     CHECK(strstr(r.reason, "certificate rejected: certificate has expired") != NULL);
     CHECK(r.ready == 0 && out && out[0] == '\0');
     printf("CA file, an expired certificate: %s\n", r.reason);
@@ -1360,6 +1332,17 @@ static void wserver_stop(struct wserver *w)
     pthread_mutex_destroy(&w->lock);
 }
 
+/* Starts a wserver with the scripts, and a link to it with its pin. */
+static struct link *wserver_link(struct wserver *w, const enum script *scripts, size_t n,
+                                 struct rec *r)
+{
+    char url[128];
+
+    wserver_start(w, scripts, n);
+    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", w->port);
+    return new_link(r, url, server_pin, NULL);
+}
+
 static int wserver_get(struct wserver *w, const int *field)
 {
     pthread_mutex_lock(&w->lock);
@@ -1382,11 +1365,8 @@ static void test_protocol_happy(bool with_pings)
     static const enum script scripts[] = {SCRIPT_HAPPY};
     struct wserver w;
     struct rec r;
-    char url[128];
 
-    wserver_start(&w, scripts, 1);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", w.port);
-    struct link *link = new_link(&r, url, server_pin, NULL);
+    struct link *link = wserver_link(&w, scripts, 1, &r);
     CHECK(!link_is_ready(link));
     CHECK(link_send_text(link, "{\"type\":\"end\"}") == -ENOTCONN);
     CHECK(run_until(link, &r.ready, 1, 10.0));
@@ -1476,11 +1456,8 @@ static void test_subprotocol(void)
     static const enum script scripts[] = {SCRIPT_NO_SUBPROTOCOL, SCRIPT_OTHER_SUBPROTOCOL};
     struct wserver w;
     struct rec r;
-    char url[128];
 
-    wserver_start(&w, scripts, 2);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", w.port);
-    struct link *link = new_link(&r, url, server_pin, NULL);
+    struct link *link = wserver_link(&w, scripts, 2, &r);
     /* No Sec-WebSocket-Protocol: lws 4.1 accepts that; our check does not. */
     CHECK(run_until(link, &r.down, 1, 10.0));
     CHECK(strstr(r.reason, "did not accept the websocket subprotocol hark.v1") != NULL);
@@ -1503,12 +1480,9 @@ static void test_protocol_closes(void)
                                           SCRIPT_UNREGISTERED};
     struct wserver w;
     struct rec r;
-    char url[128];
     char reasons[3][REASON_MAX];
 
-    wserver_start(&w, scripts, 3);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", w.port);
-    struct link *link = new_link(&r, url, server_pin, NULL);
+    struct link *link = wserver_link(&w, scripts, 3, &r);
     for (int i = 0; i < 3; i++) {
         CHECK(run_until(link, &r.down, i + 1, 10.0));
         snprintf(reasons[i], sizeof(reasons[i]), "%s", r.reason);
@@ -1531,11 +1505,8 @@ static void test_endless_frame(void)
     static const enum script scripts[] = {SCRIPT_ENDLESS};
     struct wserver w;
     struct rec r;
-    char url[128];
 
-    wserver_start(&w, scripts, 1);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", w.port);
-    struct link *link = new_link(&r, url, server_pin, NULL);
+    struct link *link = wserver_link(&w, scripts, 1, &r);
     CHECK(run_until(link, &r.ready, 1, 10.0));
     CHECK(run_until(link, &r.down, 1, 12.0));
     CHECK(strstr(r.reason, "over 16384 bytes") != NULL);
@@ -1550,11 +1521,8 @@ static void test_dead_link(void)
     static const enum script scripts[] = {SCRIPT_SILENT};
     struct wserver w;
     struct rec r;
-    char url[128];
 
-    wserver_start(&w, scripts, 1);
-    snprintf(url, sizeof(url), "wss://127.0.0.1:%d", w.port);
-    struct link *link = new_link(&r, url, server_pin, NULL);
+    struct link *link = wserver_link(&w, scripts, 1, &r);
     CHECK(run_until(link, &r.ready, 1, 10.0));
     CHECK(run_until(link, &r.down, 1, 12.0));
     double noticed = r.down_t[0] - w.ready_sent_t;

@@ -114,25 +114,31 @@ int main(void)
     CHECK(run_command("openssl x509 -in '%s/ec.pem' -text > '%s'", testdir, path) == 0);
     CHECK(pin_from_file(path, pin, err, sizeof(err)) == 0 && strcmp(pin, ec_pin) == 0);
 
-    /* Bad files: every error names the file. */
+    /* Bad files: every error names the file. The bytes are written unless
+     * NULL: missing.pem is not there; ec.key, a private key, is not a
+     * certificate though it is PEM. */
+    static const struct {
+        const char *file, *bytes;
+        size_t len;
+        const char *why;
+    } bad_files[] = {
+        {"missing.pem", NULL, 0, "No such file"},
+        {"empty.pem", "", 0, "empty"},
+        {"garbage.bin", "\x30\x82\x01\x00 not a certificate at all", 30, "not a certificate"},
+        {"garbage.txt", "hello\n", 6, "not a certificate"},
+        {"bad.pem", "-----BEGIN CERTIFICATE-----\nnot!base64\n-----END CERTIFICATE-----\n", 65,
+         "PEM"},
+        {"ec.key", NULL, 0, "not a certificate"},
+    };
+    for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", testdir, bad_files[i].file);
+        if (bad_files[i].bytes) {
+            write_bytes(path, bad_files[i].bytes, bad_files[i].len);
+        }
+        check_bad_file(path, bad_files[i].why);
+    }
     snprintf(path, sizeof(path), "%s/missing.pem", testdir);
-    check_bad_file(path, "No such file");
     CHECK(pin_from_file(path, pin, err, sizeof(err)) == -ENOENT);
-    snprintf(path, sizeof(path), "%s/empty.pem", testdir);
-    write_bytes(path, "", 0);
-    check_bad_file(path, "empty");
-    snprintf(path, sizeof(path), "%s/garbage.bin", testdir);
-    write_bytes(path, "\x30\x82\x01\x00 not a certificate at all", 30);
-    check_bad_file(path, "not a certificate");
-    snprintf(path, sizeof(path), "%s/garbage.txt", testdir);
-    write_bytes(path, "hello\n", 6);
-    check_bad_file(path, "not a certificate");
-    snprintf(path, sizeof(path), "%s/bad.pem", testdir);
-    write_bytes(path, "-----BEGIN CERTIFICATE-----\nnot!base64\n-----END CERTIFICATE-----\n", 65);
-    check_bad_file(path, "PEM");
-    /* A private key is not a certificate, though it is PEM. */
-    snprintf(path, sizeof(path), "%s/ec.key", testdir);
-    check_bad_file(path, "not a certificate");
     check_bad_file(testdir, "not a regular file");
 
     /* pin_is_valid */

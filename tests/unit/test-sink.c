@@ -179,6 +179,29 @@ static void test_wav_errors(void)
     CHECK(audio_sink_write(NULL, NULL, 0, NULL, 0) == -EINVAL);
 }
 
+/* $HOME/.asoundrc (HOME: the test directory) with a default device, and,
+ * unless named_raw is NULL, one named harkplay: ALSA file devices that write
+ * what they play, raw, to the files given. */
+static int write_asoundrc(const char *default_raw, const char *named_raw)
+{
+    static const char device[] = "pcm.%s {\n    type file\n    slave.pcm \"null\"\n"
+                                 "    file \"%s\"\n    format \"raw\"\n}\n";
+    FILE *f = fopen(testdir_path(".asoundrc"), "we");
+
+    if (!f) {
+        return -1;
+    }
+    fprintf(f, device, "!default", default_raw);
+    if (named_raw) {
+        fprintf(f, device, "harkplay", named_raw);
+    }
+    if (fclose(f) != 0) {
+        return -1;
+    }
+    setenv("HOME", testdir, 1);
+    return 0;
+}
+
 /* The default output device as this machine has it: CI has none, and then
  * the message must say so; a desktop plays 0.2 s of silence. */
 static int default_device_child(void)
@@ -227,20 +250,9 @@ static int device_child(void)
     long size;
     int r;
 
-    f = fopen(rc_path, "we");
-    if (!f) {
+    if (write_asoundrc(raw_path, NULL) < 0) {
         return 1;
     }
-    fprintf(f,
-            "pcm.!default {\n"
-            "    type file\n"
-            "    slave.pcm \"null\"\n"
-            "    file \"%s\"\n"
-            "    format \"raw\"\n"
-            "}\n",
-            raw_path);
-    fclose(f);
-    setenv("HOME", testdir, 1);
 
     r = audio_sink_open_device("speaker", err, sizeof(err), &sink);
     if (r < 0) {
@@ -314,27 +326,16 @@ static long file_size(const char *path)
 static int named_device_child(void)
 {
     static const char *bad[] = {"speaker:", "loudspeaker", "mic", "speaker:harkplay-missing"};
-    char *rc_path = testdir_path(".asoundrc");
     char *default_raw = testdir_path("default.raw");
     char *named_raw = testdir_path("named.raw");
     struct audio_sink *sink = NULL;
     char err[512] = "";
     int16_t *pattern = make_pattern(RATE / 4, 7);
-    FILE *f;
     int r;
 
-    f = fopen(rc_path, "we");
-    if (!f) {
+    if (write_asoundrc(default_raw, named_raw) < 0) {
         return 1;
     }
-    fprintf(f,
-            "pcm.!default {\n    type file\n    slave.pcm \"null\"\n    file \"%s\"\n"
-            "    format \"raw\"\n}\n"
-            "pcm.harkplay {\n    type file\n    slave.pcm \"null\"\n    file \"%s\"\n"
-            "    format \"raw\"\n}\n",
-            default_raw, named_raw);
-    fclose(f);
-    setenv("HOME", testdir, 1);
 
     r = audio_sink_open_device("speaker:HARKPLA", err, sizeof(err), &sink);
     if (r < 0 && strstr(err, "no output device")) {

@@ -373,80 +373,44 @@ static void test_malformed(void)
     EXPECT_MALFORMED(r, "the device scope at offset 25 is not sha256/");
 
     /* Rules: unknown, twice, out of order, too many, too long, bad values,
-     * control characters, invalid UTF-8. */
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 1);
-    raw_rule(r, "history", "off");
-    EXPECT_MALFORMED(r, "unknown rule 'history'");
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 2);
-    raw_rule(r, "drop_words", "cvv");
-    raw_rule(r, "drop_words", "pin");
-    EXPECT_MALFORMED(r, "rule drop_words at offset 96 is out of order or given twice");
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 2);
-    raw_rule(r, "default_action", "drop");
-    raw_rule(r, "drop_intents", "banking.*");
-    EXPECT_MALFORMED(r, "out of order");
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 7);
-    EXPECT_MALFORMED(r, "7 rules, at most 6");
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 1);
+     * control characters, invalid UTF-8, a name of 0 bytes (a NULL value:
+     * the name alone). Valid UTF-8 gets past the text check to the rule's
+     * own, which holds words to what the config takes. Each body: a
+     * header, pin A, the rule count, the rules. */
     memset(long_rule, 'a', UPDATE_RULE_MAX + 1);
     long_rule[UPDATE_RULE_MAX + 1] = '\0';
-    raw_rule(r, "drop_words", long_rule);
-    EXPECT_MALFORMED(r, "rule drop_words: 256 bytes, at most 255");
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 1);
-    raw_rule(r, "drop_intents", "Banking");
-    EXPECT_MALFORMED(r, "rule drop_intents may hold only intent names");
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 1);
-    raw_rule(r, "default_action", "forget");
-    EXPECT_MALFORMED(r, "rule default_action is not drop, redact or allow");
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 1);
-    raw_rule(r, "drop_words", "a\nb");
-    EXPECT_MALFORMED(r, "drop_words: a control character at offset");
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 1);
-    raw_rule(r, "drop_words", "caf\xc3");
-    EXPECT_MALFORMED(r, "drop_words: invalid UTF-8");
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 1);
-    raw_u8(r, 0);
-    EXPECT_MALFORMED(r, "rule name at offset 80: 0 bytes long");
-    /* Valid UTF-8 gets past the text check to the rule's own, which holds
-     * words to what the config takes. */
-    raw_header(r, 1);
-    raw_u8(r, 1);
-    raw_text8(r, PIN_A);
-    raw_u8(r, 1);
-    raw_rule(r, "drop_words",
-             "contrase\xc3\xb1"
-             "a");
-    EXPECT_MALFORMED(r, "rule drop_words may hold only words");
+    const struct {
+        unsigned count;
+        const char *rules[2][2]; /* name, value; up to a NULL name */
+        const char *expect;
+    } rule_cases[] = {
+        {1, {{"history", "off"}}, "unknown rule 'history'"},
+        {2, {{"drop_words", "cvv"}, {"drop_words", "pin"}},
+         "rule drop_words at offset 96 is out of order or given twice"},
+        {2, {{"default_action", "drop"}, {"drop_intents", "banking.*"}}, "out of order"},
+        {7, {{NULL}}, "7 rules, at most 6"},
+        {1, {{"drop_words", long_rule}}, "rule drop_words: 256 bytes, at most 255"},
+        {1, {{"drop_intents", "Banking"}}, "rule drop_intents may hold only intent names"},
+        {1, {{"default_action", "forget"}}, "rule default_action is not drop, redact or allow"},
+        {1, {{"drop_words", "a\nb"}}, "drop_words: a control character at offset"},
+        {1, {{"drop_words", "caf\xc3"}}, "drop_words: invalid UTF-8"},
+        {1, {{"", NULL}}, "rule name at offset 80: 0 bytes long"},
+        {1, {{"drop_words", "contrase\xc3\xb1" "a"}}, "rule drop_words may hold only words"},
+    };
+    for (size_t i = 0; i < sizeof(rule_cases) / sizeof(rule_cases[0]); i++) {
+        raw_header(r, 1);
+        raw_u8(r, 1);
+        raw_text8(r, PIN_A);
+        raw_u8(r, rule_cases[i].count);
+        for (size_t j = 0; j < 2 && rule_cases[i].rules[j][0]; j++) {
+            if (rule_cases[i].rules[j][1]) {
+                raw_rule(r, rule_cases[i].rules[j][0], rule_cases[i].rules[j][1]);
+            } else {
+                raw_text8(r, rule_cases[i].rules[j][0]);
+            }
+        }
+        EXPECT_MALFORMED(r, rule_cases[i].expect);
+    }
 
     /* The signer refuses what the parser would refuse. */
     b = sample(0);
