@@ -6,8 +6,8 @@
  *
  * Why estimate the delay rather than give the filter a long enough tail: the
  * delay is tens to hundreds of ms (sound server, device buffers), the room's
- * tail about 100 ms. A filter spanning 500 ms of delay would cost four times as
- * much per frame and adapt four times as slowly (an NLMS filter converges in
+ * tail a few hundred. A filter spanning 500 ms of delay as well would cost
+ * twice as much per frame and adapt twice as slowly (an NLMS filter converges in
  * proportion to its length), missing the 1 s target; WebRTC's filter cannot be
  * made that long at all. One correlation a second costs less than the filter.
  *
@@ -162,7 +162,7 @@ int audio_aec_new(const struct audio_aec_params *params, struct audio_aec **ret_
         return -EINVAL;
     }
     max_delay_ms = params->max_delay_ms ? params->max_delay_ms : 300;
-    tail_ms = params->tail_ms ? params->tail_ms : 128;
+    tail_ms = params->tail_ms ? params->tail_ms : 320;
     if (max_delay_ms > AUDIO_AEC_MAX_DELAY_MS || tail_ms < 10 || tail_ms > AUDIO_AEC_MAX_TAIL_MS) {
         return -EINVAL;
     }

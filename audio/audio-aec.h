@@ -22,7 +22,7 @@
 #define AUDIO_AEC_MAX_AHEAD_MS 2000
 
 enum audio_aec_backend {
-    AUDIO_AEC_SPEEX,  /* speexdsp's MDF canceller and its residual-echo suppressor */
+    AUDIO_AEC_SPEEX,  /* speexdsp's MDF canceller (the default: doc/benchmarks.md) */
     AUDIO_AEC_WEBRTC, /* WebRTC AudioProcessing 0.3's canceller (AEC with NLP) */
 };
 
@@ -32,8 +32,9 @@ struct audio_aec_params {
      * (sound server and device buffers, the air). At most
      * AUDIO_AEC_MAX_DELAY_MS; 0 means 300. */
     unsigned max_delay_ms;
-    /* The echo tail the speex filter models after the direct path; WebRTC's
-     * is fixed (its extended filter, 128 ms). 0 means 128. */
+    /* The echo tail the speex filter models after the direct path (a room's
+     * reverberation lasts a few hundred ms); WebRTC's is fixed (its extended
+     * filter, 128 ms). 0 means 320. */
     unsigned tail_ms;
 };
 
@@ -71,7 +72,8 @@ void audio_aec_free(struct audio_aec *aec);
 int audio_aec_play(struct audio_aec *aec, uint64_t position, const int16_t *samples, size_t n);
 
 /* Cancels the echo from one frame of the microphone: n must be
- * AUDIO_AEC_FRAME. out may be mic. Returns 0 or -EINVAL. */
+ * AUDIO_AEC_FRAME. out may be mic. Returns 0, -EINVAL, or -EIO when the back
+ * end failed (out then holds the microphone's frame as it was). */
 int audio_aec_process(struct audio_aec *aec, const int16_t *mic, size_t n, int16_t *out);
 
 /* Capture position: samples processed so far. */

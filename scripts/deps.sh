@@ -4,11 +4,14 @@
 # command and fails, so nothing is half set up.
 set -eu
 
-# hark-devcloud (samples/) is built with hark: it needs flite to speak.
-build="meson ninja-build pkg-config gcc libc6-dev
+# hark-devcloud (samples/) is built with hark: it needs flite to speak. The
+# echo canceller's WebRTC back end (a C++ shim) needs g++ and
+# libwebrtc-audio-processing-dev; without them it is left out of the build.
+build="meson ninja-build pkg-config gcc g++ libc6-dev
     libpocketsphinx-dev libsphinxbase-dev pocketsphinx-en-us
     portaudio19-dev libsndfile1-dev libspeexdsp-dev libinih-dev
-    libwebsockets-dev libssl-dev libmbedtls-dev libcjson-dev libopus-dev libsodium-dev flite1-dev"
+    libwebsockets-dev libssl-dev libmbedtls-dev libcjson-dev libopus-dev libsodium-dev flite1-dev
+    libwebrtc-audio-processing-dev"
 # Test audio is synthesized with flite and shaped with sox; the no-network
 # test uses strace and unshare (util-linux); pocketsphinx_continuous is the
 # reference the wake test compares with. The live capture tests run a private

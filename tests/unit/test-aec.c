@@ -139,11 +139,11 @@ static struct audio_aec *make(enum audio_aec_backend backend)
     return aec;
 }
 
-/* A fixed echo path 60 ms late: the delay is found, and after a second or two
- * the echo is down by well over 20 dB. */
+/* A fixed echo path 60 ms late: the delay is found, and after a few seconds
+ * the echo is down by 25 dB. */
 static void test_converges(enum audio_aec_backend backend)
 {
-    const size_t n = 6 * RATE, delay = 60 * RATE / 1000;
+    const size_t n = 8 * RATE, delay = 60 * RATE / 1000;
     int16_t *far = far_end(n);
     int16_t *mic = room(far, n, delay, 0.0);
     struct audio_aec *aec = make(backend);
@@ -153,7 +153,7 @@ static void test_converges(enum audio_aec_backend backend)
 
     audio_aec_get_stats(aec, &st);
     early = erle_db(mic, out, 0, RATE / 2);
-    late = erle_db(mic, out, 3 * RATE, n);
+    late = erle_db(mic, out, 5 * RATE, n);
     CHECKF(st.locked && fabs(st.delay_ms - 60.0) < 2.0, "%s: locked %d, delay %.2f ms",
            audio_aec_backend_to_string(backend), st.locked, st.delay_ms);
     /* Issue 16's target; WebRTC's canceller stays below it on this room (its
@@ -165,7 +165,7 @@ static void test_converges(enum audio_aec_backend backend)
     /* The reported figure is smoothed over the last second, onsets included. */
     CHECKF(st.erle_db > 15.0 && st.erle_db < late + 3.0, "%s: reported ERLE %.1f dB, measured %.1f dB",
            audio_aec_backend_to_string(backend), st.erle_db, late);
-    printf("%s: converges: delay %.2f ms, ERLE %.1f dB first 0.5 s, %.1f dB from 3 s\n",
+    printf("%s: converges: delay %.2f ms, ERLE %.1f dB first 0.5 s, %.1f dB from 5 s\n",
            audio_aec_backend_to_string(backend), st.delay_ms, early, late);
     audio_aec_free(aec);
     free(far);
