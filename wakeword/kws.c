@@ -24,8 +24,8 @@
 /* The second pass hears the phrase with this much audio around it. */
 #define PAD_BEFORE (16000 / 5)
 #define PAD_AFTER (16000 / 10)
-/* ... out of a ring of the last RING_SECONDS of audio. */
-#define RING_SECONDS 4
+/* ... and at most WINDOW_SECONDS in all, read from the caller's audio. */
+#define WINDOW_SECONDS 4
 #define VERIFY_NAME "verify"
 #define LOOP_NAME "loop"
 #define MAX_PHRASES 8
@@ -44,10 +44,11 @@ struct kws {
     double cutoff[MAX_PHRASES];
     char texts[MAX_PHRASES][128];
     size_t n_phrases;
-    int16_t *ring;          /* the last RING_SECONDS of audio fed, by absolute position */
-    size_t ring_cap;
-    uint64_t ring_from;     /* first position the ring holds (after a skip) */
-    int16_t *window;        /* the window handed to the second pass */
+    size_t (*read_heard)(void *userdata, uint64_t from, uint64_t to, int16_t *buf);
+    void *userdata;         /* read_heard's */
+    uint64_t heard_from;    /* the second pass reads nothing older (a skip, a wake) */
+    int16_t *window;        /* the window handed to the second pass, NULL without one */
+    size_t window_cap;
     uint64_t rejected;      /* detections the second pass turned down */
     uint64_t utt_start; /* absolute sample of the current utterance's start */
     uint64_t fed;       /* absolute samples fed or skipped */
@@ -381,10 +382,16 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
     kws->verify = params->verify && kws->spotting;
     /* The second pass, for the spotter's detections or another's. */
     if (kws->verify || second_pass) {
-        kws->ring_cap = (size_t)RING_SECONDS * 16000;
-        kws->ring = calloc(kws->ring_cap, sizeof(*kws->ring));
-        kws->window = calloc(kws->ring_cap, sizeof(*kws->window));
-        if (!kws->ring || !kws->window) {
+        if (!params->read_heard) {
+            snprintf(err, errsz, "the second pass has no audio to read");
+            r = -EINVAL;
+            goto fail;
+        }
+        kws->read_heard = params->read_heard;
+        kws->userdata = params->userdata;
+        kws->window_cap = (size_t)WINDOW_SECONDS * 16000;
+        kws->window = calloc(kws->window_cap, sizeof(*kws->window));
+        if (!kws->window) {
             r = -ENOMEM;
             goto fail;
         }
@@ -421,7 +428,7 @@ void kws_free(struct kws *kws)
         /* The phone loop frees the segments of its last utterance only when
          * the next one starts, not when it is freed: an empty one leaves it
          * none. */
-        if (kws->ring && ps_set_search(kws->ps, LOOP_NAME) == 0 && ps_start_utt(kws->ps) == 0) {
+        if (kws->window && ps_set_search(kws->ps, LOOP_NAME) == 0 && ps_start_utt(kws->ps) == 0) {
             ps_end_utt(kws->ps);
         }
         ps_free(kws->ps);
@@ -429,11 +436,9 @@ void kws_free(struct kws *kws)
     if (kws->config) {
         cmd_ln_free_r(kws->config);
     }
-    if (kws->ring) {
-        explicit_bzero(kws->ring, kws->ring_cap * sizeof(*kws->ring));
-        explicit_bzero(kws->window, kws->ring_cap * sizeof(*kws->window));
+    if (kws->window) {
+        explicit_bzero(kws->window, kws->window_cap * sizeof(*kws->window));
     }
-    free(kws->ring);
     free(kws->window);
     free(kws);
 }
@@ -478,12 +483,7 @@ static int restart(struct kws *kws)
 int kws_skip(struct kws *kws, uint64_t n)
 {
     kws->fed += n;
-    kws->ring_from = kws->fed;
-    /* What the second pass kept of the audio before is never looked at
-     * again: it does not stay in memory either (a mute promises that). */
-    if (kws->ring) {
-        explicit_bzero(kws->ring, kws->ring_cap * sizeof(*kws->ring));
-    }
+    kws->heard_from = kws->fed;
     return restart(kws);
 }
 
@@ -532,26 +532,14 @@ static bool take_detection(struct kws *kws, struct kws_detection *d)
     return true;
 }
 
-/* The window the second pass decodes: n samples of the ring from from. */
-static void ring_copy(struct kws *kws, uint64_t from, size_t n)
+/* The window the second pass decodes, read from the caller's audio: the
+ * samples from from up to to, or the newest of them the caller still has.
+ * Returns their number. */
+static size_t read_window(struct kws *kws, uint64_t from, uint64_t to)
 {
-    for (size_t i = 0; i < n; i++) {
-        kws->window[i] = kws->ring[(from + i) % kws->ring_cap];
-    }
-}
+    size_t n = kws->read_heard(kws->userdata, from, to, kws->window);
 
-static void ring_push(struct kws *kws, const int16_t *samples, size_t n)
-{
-    uint64_t pos = kws->fed;
-
-    if (n > kws->ring_cap) {
-        samples += n - kws->ring_cap;
-        pos += n - kws->ring_cap;
-        n = kws->ring_cap;
-    }
-    for (size_t i = 0; i < n; i++) {
-        kws->ring[(pos + i) % kws->ring_cap] = samples[i];
-    }
+    return n < (size_t)(to - from) ? n : (size_t)(to - from);
 }
 
 struct seg {
@@ -631,10 +619,13 @@ static int64_t spotter_start(struct kws *kws)
     size_t n = PROBE_SAMPLES;
     int k;
 
-    if (kws->fed - kws->ring_from < n) {
+    if (kws->fed - kws->heard_from < n) {
         return -1;
     }
-    ring_copy(kws, kws->fed - n, n);
+    if (read_window(kws, kws->fed - n, kws->fed) < n) {
+        explicit_bzero(kws->window, n * sizeof(*kws->window));
+        return -1;
+    }
     cmn_live_get(fcb->cmn_struct, cmn);
     k = search_segs(kws, LOOP_NAME, kws->window, n, s, MAX_PROBE_SEGS);
     cmn_live_set(fcb->cmn_struct, cmn);
@@ -662,17 +653,21 @@ static double verify(struct kws *kws, size_t phrase, uint64_t start, uint64_t en
 
     from = start > PAD_BEFORE ? start - PAD_BEFORE : 0;
     to = end + PAD_AFTER < kws->fed ? end + PAD_AFTER : kws->fed;
-    if (from < kws->ring_from) {
-        from = kws->ring_from;
+    if (from < kws->heard_from) {
+        from = kws->heard_from;
     }
     if (to < from + 160) {
         return -INFINITY;
     }
-    if (to - from > kws->ring_cap) {
-        from = to - kws->ring_cap;
+    if (to - from > kws->window_cap) {
+        from = to - kws->window_cap;
     }
-    n = (size_t)(to - from);
-    ring_copy(kws, from, n);
+    /* The caller may no longer hold the oldest: the window starts later. */
+    n = read_window(kws, from, to);
+    if (n < 160) {
+        explicit_bzero(kws->window, n * sizeof(*kws->window));
+        return -INFINITY;
+    }
     /* The second pass decodes with the spotter's running cepstral mean,
      * and leaves it as it found it. */
     cmn_live_get(fcb->cmn_struct, cmn);
@@ -707,14 +702,10 @@ static size_t phrase_index(const struct kws *kws, const char *phrase)
     return 0;
 }
 
-/* A wake: the request takes its audio from the ear's pre-roll, and the
- * spotter hears nothing more until it ends. */
-static void forget_ring(struct kws *kws)
+/* A wake: the second pass looks at nothing before it again. */
+static void forget_heard(struct kws *kws)
 {
-    if (kws->ring) {
-        explicit_bzero(kws->ring, kws->ring_cap * sizeof(*kws->ring));
-        kws->ring_from = kws->fed;
-    }
+    kws->heard_from = kws->fed;
 }
 
 int kws_verify(struct kws *kws, const char *phrase, uint64_t start, uint64_t end,
@@ -724,7 +715,7 @@ int kws_verify(struct kws *kws, const char *phrase, uint64_t start, uint64_t end
     double score;
     int r;
 
-    if (!kws->ring) {
+    if (!kws->window) {
         return -EINVAL;
     }
     if (strcmp(kws->texts[p], phrase) != 0) {
@@ -746,7 +737,7 @@ int kws_verify(struct kws *kws, const char *phrase, uint64_t start, uint64_t end
         kws->rejected++;
         return KWS_REJECTED;
     }
-    forget_ring(kws);
+    forget_heard(kws);
     return KWS_WAKE;
 }
 
@@ -756,9 +747,8 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detec
     size_t p = 0;
     int r;
 
-    /* Nothing spotted: the audio is only kept for kws_verify(). */
+    /* Nothing spotted: only the clock moves, for kws_verify(). */
     if (!kws->spotting) {
-        ring_push(kws, samples, n);
         kws->fed += n;
         return 0;
     }
@@ -772,9 +762,6 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detec
         return -EIO;
     }
     kws->heard = kws->heard || n > 0;
-    if (kws->ring) {
-        ring_push(kws, samples, n);
-    }
     kws->fed += n;
 
     /* One utterance runs until a detection. Ending it at the decoder's own
@@ -812,6 +799,6 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n, struct kws_detec
         kws->rejected++;
         return KWS_REJECTED;
     }
-    forget_ring(kws);
+    forget_heard(kws);
     return KWS_WAKE;
 }

@@ -29,6 +29,16 @@ struct kws_params {
      * so the phrase is found more often in noise, and the second pass has
      * more to turn down. */
     double phone_loop;
+    /* Where the second pass reads the audio it checks (needed with verify
+     * or a verify_only phrase): the spotter keeps none of its own. The
+     * caller keeps what it fed (the ear, in its pre-roll ring) and copies
+     * into buf the samples from from up to to, on the spotter's clock (the
+     * samples fed and skipped); when it no longer holds the oldest of them,
+     * the newest it has, still ending at to. Returns how many it copied.
+     * Called from inside kws_feed() and kws_verify(), with to - from at
+     * most 4 s and nothing from before the last kws_skip() or wake. */
+    size_t (*read_heard)(void *userdata, uint64_t from, uint64_t to, int16_t *buf);
+    void *userdata;
 };
 
 struct kws_detection {
@@ -43,7 +53,7 @@ struct kws_detection {
 /* Loads the model and builds the dictionary. A word missing from the
  * dictionary, an unreadable model or dictionary: a negative errno and a
  * message naming it in err. With only verify_only phrases nothing is
- * spotted: kws_feed keeps the audio for kws_verify() and decodes nothing. */
+ * spotted: kws_feed only counts the samples for kws_verify(). */
 int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws **ret_kws);
 void kws_free(struct kws *kws);
 
@@ -67,7 +77,7 @@ int kws_feed(struct kws *kws, const int16_t *samples, size_t n,
 
 /* Another detector's proposal of phrase (one of params.phrases) between
  * samples start and end on the spotter's clock (the samples fed and
- * skipped), within the last 4 s: the second pass checks it as it checks
+ * skipped), within what params.read_heard still has: the second pass checks it as it checks
  * its own detections, and kws_verify returns KWS_WAKE or KWS_REJECTED
  * (counted by kws_rejected()) and its score in *ret_score, or a negative
  * errno (-ENOENT: not a phrase of this spotter). The spotter starts afresh
@@ -79,8 +89,8 @@ int kws_verify(struct kws *kws, const char *phrase, uint64_t start, uint64_t end
 uint64_t kws_rejected(const struct kws *kws);
 
 /* Samples the spotter did not hear (while a request streams, while muted):
- * advances its clock and starts it afresh; the audio the second pass kept
- * is zeroed. */
+ * advances its clock and starts it afresh; the second pass reads nothing
+ * from before them. */
 int kws_skip(struct kws *kws, uint64_t n);
 
 /* Checks that every word of the phrases is in the dictionary, without

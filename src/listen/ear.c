@@ -77,6 +77,21 @@ struct ear {
     int16_t quiet[STEP];    /* the replaced step */
 };
 
+/* The second pass's window, from the pre-roll ring (kws.h): the spotter's
+ * clock is the ear's position, and both restart at a reset. */
+static size_t read_heard(void *userdata, uint64_t from, uint64_t to, int16_t *buf)
+{
+    const struct ear *ear = userdata;
+    uint64_t first;
+
+    /* Copying nothing says where what the ring holds of it begins. */
+    audio_preroll_copy(ear->preroll, from, buf, 0, &first);
+    if (first >= to) {
+        return 0;
+    }
+    return audio_preroll_copy(ear->preroll, first, buf, (size_t)(to - first), NULL);
+}
+
 int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks, void *userdata,
             char *err, size_t errsz, struct ear **ret_ear)
 {
@@ -88,6 +103,7 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
         .n_phrases = cfg->wakeword.n_phrases,
         .verify = cfg->wakeword.verify,
         .phone_loop = cfg->wakeword.phone_loop,
+        .read_heard = read_heard,
     };
     struct audio_vad_params vp = {.threshold_db = cfg->endpoint.vad_threshold_db};
     struct nn_model *models[CONFIG_MAX_MODELS] = {0};
@@ -167,6 +183,7 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
         goto fail;
     }
     if (kp.n_phrases > 0) {
+        kp.userdata = ear;
         r = kws_new(&kp, err, errsz, &ear->kws);
         if (r < 0) {
             goto fail;
@@ -427,8 +444,8 @@ static int spot(struct ear *ear, size_t n, char *err, size_t errsz)
         return r;
     }
     ear->kws_position = lo + k;
-    /* Both hear the whole step (PocketSphinx keeps it for its second pass);
-     * the neural detector's proposal comes first. */
+    /* Both hear the whole step (the second pass reads it again from the
+     * pre-roll); the neural detector's proposal comes first. */
     rn = feed_neural(ear, ear->copy, k, &nd);
     rp = ear->kws ? kws_feed(ear->kws, ear->copy + off, k - off, &pd) : 0;
     explicit_bzero(ear->copy, k * sizeof(*ear->copy));
