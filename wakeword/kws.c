@@ -47,7 +47,7 @@ struct kws {
     size_t (*read_heard)(void *userdata, uint64_t from, uint64_t to, int16_t *buf);
     void *userdata;         /* read_heard's */
     uint64_t heard_from;    /* the second pass reads nothing older (a skip, a wake) */
-    int16_t *window;        /* the window handed to the second pass, NULL without one */
+    int16_t *window;        /* the second pass's window, NULL without a second pass */
     size_t window_cap;
     uint64_t rejected;      /* detections the second pass turned down */
     uint64_t utt_start; /* absolute sample of the current utterance's start */
@@ -306,13 +306,8 @@ static int set_verify(struct kws *kws, const struct kws_params *params, char *er
     return 0;
 }
 
-int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws **ret_kws)
+static int check_params(const struct kws_params *params, char *err, size_t errsz)
 {
-    struct wordset ws = {0};
-    bool second_pass = false;
-    struct kws *kws;
-    int r;
-
     if (!params || params->n_phrases == 0) {
         snprintf(err, errsz, "no wake phrase configured");
         return -EINVAL;
@@ -328,10 +323,15 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
             return -EINVAL;
         }
     }
-    kws = calloc(1, sizeof(*kws));
-    if (!kws) {
-        return -ENOMEM;
-    }
+    return 0;
+}
+
+/* The decoder with the acoustic model and exactly the phrases' words. */
+static int load_decoder(struct kws *kws, const struct kws_params *params, char *err, size_t errsz)
+{
+    struct wordset ws = {0};
+    int r;
+
     /* PocketSphinx logs to stderr by default; hark's own log says what
      * matters, so the decoder speaks only when asked to. */
     err_set_logfp(params->decoder_log ? stderr : NULL);
@@ -349,20 +349,66 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
     }
     if (!kws->config) {
         snprintf(err, errsz, "cannot configure the decoder");
-        r = -EINVAL;
-        goto fail;
+        return -EINVAL;
     }
     kws->ps = ps_init(kws->config);
     if (!kws->ps) {
         snprintf(err, errsz, "%s: cannot load the acoustic model", params->model_dir);
-        r = -ENOENT;
-        goto fail;
+        return -ENOENT;
     }
     r = wordset_from_phrases(&ws, params->phrases, params->n_phrases, err, errsz);
-    if (r < 0) {
-        goto fail;
+    if (r >= 0) {
+        r = scan_dictionary(params->dict_path, &ws, add_word, kws->ps, err, errsz);
     }
-    r = scan_dictionary(params->dict_path, &ws, add_word, kws->ps, err, errsz);
+    wordset_finish(&ws);
+    return r;
+}
+
+/* The second pass, for the spotter's detections or another's: its window
+ * (read from the caller's audio) and its searches. */
+static int set_second_pass(struct kws *kws, const struct kws_params *params, char *err,
+                           size_t errsz)
+{
+    int r;
+
+    if (!params->read_heard) {
+        snprintf(err, errsz, "the second pass has no audio to read");
+        return -EINVAL;
+    }
+    kws->read_heard = params->read_heard;
+    kws->userdata = params->userdata;
+    kws->window_cap = (size_t)WINDOW_SECONDS * 16000;
+    kws->window = calloc(kws->window_cap, sizeof(*kws->window));
+    if (!kws->window) {
+        return -ENOMEM;
+    }
+    r = set_verify(kws, params, err, errsz);
+    if (r < 0) {
+        return r;
+    }
+    if ((kws->spotting && ps_set_search(kws->ps, SEARCH_NAME) < 0) ||
+        ps_get_feat(kws->ps)->cmn_struct->veclen > CMN_MAX) {
+        snprintf(err, errsz, "the decoder refused the second pass");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws **ret_kws)
+{
+    bool second_pass = false;
+    struct kws *kws;
+    int r;
+
+    r = check_params(params, err, errsz);
+    if (r < 0) {
+        return r;
+    }
+    kws = calloc(1, sizeof(*kws));
+    if (!kws) {
+        return -ENOMEM;
+    }
+    r = load_decoder(kws, params, err, errsz);
     if (r < 0) {
         goto fail;
     }
@@ -380,38 +426,16 @@ int kws_new(const struct kws_params *params, char *err, size_t errsz, struct kws
         }
     }
     kws->verify = params->verify && kws->spotting;
-    /* The second pass, for the spotter's detections or another's. */
     if (kws->verify || second_pass) {
-        if (!params->read_heard) {
-            snprintf(err, errsz, "the second pass has no audio to read");
-            r = -EINVAL;
-            goto fail;
-        }
-        kws->read_heard = params->read_heard;
-        kws->userdata = params->userdata;
-        kws->window_cap = (size_t)WINDOW_SECONDS * 16000;
-        kws->window = calloc(kws->window_cap, sizeof(*kws->window));
-        if (!kws->window) {
-            r = -ENOMEM;
-            goto fail;
-        }
-        r = set_verify(kws, params, err, errsz);
+        r = set_second_pass(kws, params, err, errsz);
         if (r < 0) {
             goto fail;
         }
-        if ((kws->spotting && ps_set_search(kws->ps, SEARCH_NAME) < 0) ||
-            ps_get_feat(kws->ps)->cmn_struct->veclen > CMN_MAX) {
-            snprintf(err, errsz, "the decoder refused the second pass");
-            r = -EINVAL;
-            goto fail;
-        }
     }
-    wordset_finish(&ws);
     *ret_kws = kws;
     return 0;
 
 fail:
-    wordset_finish(&ws);
     kws_free(kws);
     return r;
 }

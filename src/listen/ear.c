@@ -92,6 +92,57 @@ static size_t read_heard(void *userdata, uint64_t from, uint64_t to, int16_t *bu
     return audio_preroll_copy(ear->preroll, first, buf, (size_t)(to - first), NULL);
 }
 
+/* The phrases PocketSphinx has: a phrase with a model is the neural
+ * detector's, and PocketSphinx's too unless the neural detector alone
+ * decides (verify: its second pass only); PocketSphinx has the phrases
+ * without a model. Returns their number. */
+static size_t spotter_phrases(const struct hark_config *cfg, const int *phrase_model,
+                              enum config_combine combine, struct kws_phrase *ret_phrases)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
+        bool has_model = phrase_model[i] >= 0;
+
+        if (has_model && combine == CONFIG_COMBINE_NEURAL) {
+            continue;
+        }
+        ret_phrases[n++] = (struct kws_phrase){
+            .text = cfg->wakeword.phrases[i].text,
+            .threshold = cfg->wakeword.phrases[i].threshold,
+            .verify = cfg->wakeword.phrases[i].verify_threshold,
+            .verify_only = has_model && combine == CONFIG_COMBINE_VERIFY,
+        };
+    }
+    return n;
+}
+
+/* A neural detector per model (each takes its model; on failure the
+ * models not yet taken are freed), and the look-back they need. */
+static int add_neural(struct ear *ear, const struct hark_config *cfg,
+                      struct nn_model *models[CONFIG_MAX_MODELS], char *err, size_t errsz)
+{
+    float threshold =
+        cfg->wakeword.neural_threshold > 0 ? (float)cfg->wakeword.neural_threshold : NAN;
+
+    for (size_t m = 0; m < cfg->wakeword.n_models; m++) {
+        int r = nn_detector_new(models[m], threshold, &ear->nn[ear->n_nn]);
+
+        if (r < 0) {
+            snprintf(err, errsz, "%s: cannot set up the neural detector", cfg->wakeword.models[m]);
+            for (size_t k = m; k < cfg->wakeword.n_models; k++) {
+                nn_model_free(models[k]);
+            }
+            return r;
+        }
+        ear->nn_lookback =
+            MAX(ear->nn_lookback, (uint64_t)models[m]->context * models[m]->features.hop);
+        ear->n_nn++;
+    }
+    ear->nn_lookback = MIN(MAX(ear->nn_lookback, GATE_LOOKBACK), MAX_PHRASE_S * AUDIO_RATE);
+    return 0;
+}
+
 int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks, void *userdata,
             char *err, size_t errsz, struct ear **ret_ear)
 {
@@ -100,7 +151,6 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
         .model_dir = cfg->wakeword.model_dir,
         .dict_path = cfg->wakeword.dict,
         .phrases = phrases,
-        .n_phrases = cfg->wakeword.n_phrases,
         .verify = cfg->wakeword.verify,
         .phone_loop = cfg->wakeword.phone_loop,
         .read_heard = read_heard,
@@ -108,8 +158,6 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
     struct audio_vad_params vp = {.threshold_db = cfg->endpoint.vad_threshold_db};
     struct nn_model *models[CONFIG_MAX_MODELS] = {0};
     int phrase_model[CONFIG_MAX_PHRASES];
-    float threshold = cfg->wakeword.neural_threshold > 0 ? (float)cfg->wakeword.neural_threshold
-                                                          : NAN;
     struct ear *ear;
     int r;
 
@@ -122,38 +170,11 @@ int ear_new(const struct hark_config *cfg, const struct ear_callbacks *callbacks
     if (r < 0) {
         goto fail;
     }
-    /* A phrase with a model is the neural detector's, and PocketSphinx's
-     * too unless the neural detector alone decides (verify: its second
-     * pass only); PocketSphinx has the phrases without a model. */
-    kp.n_phrases = 0;
-    for (size_t i = 0; i < cfg->wakeword.n_phrases; i++) {
-        bool has_model = phrase_model[i] >= 0;
-
-        if (has_model && ear->combine == CONFIG_COMBINE_NEURAL) {
-            continue;
-        }
-        phrases[kp.n_phrases++] = (struct kws_phrase){
-            .text = cfg->wakeword.phrases[i].text,
-            .threshold = cfg->wakeword.phrases[i].threshold,
-            .verify = cfg->wakeword.phrases[i].verify_threshold,
-            .verify_only = has_model && ear->combine == CONFIG_COMBINE_VERIFY,
-        };
+    kp.n_phrases = spotter_phrases(cfg, phrase_model, ear->combine, phrases);
+    r = add_neural(ear, cfg, models, err, errsz);
+    if (r < 0) {
+        goto fail;
     }
-    for (size_t m = 0; m < cfg->wakeword.n_models; m++) {
-        r = nn_detector_new(models[m], threshold, &ear->nn[ear->n_nn]);
-        if (r < 0) {
-            snprintf(err, errsz, "%s: cannot set up the neural detector",
-                     cfg->wakeword.models[m]);
-            for (size_t k = m; k < cfg->wakeword.n_models; k++) {
-                nn_model_free(models[k]);
-            }
-            goto fail;
-        }
-        ear->nn_lookback = MAX(ear->nn_lookback, (uint64_t)models[m]->context *
-                                                     models[m]->features.hop);
-        ear->n_nn++;
-    }
-    ear->nn_lookback = MIN(MAX(ear->nn_lookback, GATE_LOOKBACK), MAX_PHRASE_S * AUDIO_RATE);
     ear->cb = *callbacks;
     ear->userdata = userdata;
     ear->listening = true;

@@ -144,95 +144,115 @@ static void send_text(struct run *run, char *json)
     }
 }
 
+/* A wake: the request opens, unless the loop thread has muted or the
+ * link is down (then it ends at once; the audio is not kept for later). */
+static void on_wake_item(struct run *run, const struct item *it)
+{
+    events_wake(it->t, it->text, it->neural ? "neural" : "pocketsphinx", it->score, it->verify);
+    run->current = it->id;
+    if (run->loop_muted) {
+        /* Heard before the ear applied the mute: not taken. */
+        finish_request(run);
+        return;
+    }
+    if (!link_is_ready(run->link)) {
+        run_fail_request(run, "link_down", "the cloud is not connected: request dropped", false);
+        run->current = 0;
+        run_play_error_chime(run);
+        return;
+    }
+    run->streaming = true;
+    run->wake_mono = it->mono;
+    run->end_mono = 0;
+    run->first_frame_seen = false;
+    run->up_frames = 0;
+    run->up_bytes = 0;
+    run->down_seq = 0;
+    run->down_samples = 0;
+    run->request_started = now_mono_s();
+    run->answer_started = false;
+    run_play_wake_chime(run);
+    interaction_begin(run->interaction, it->id);
+    send_text(run, proto_build_start(it->id, it->text, it->score,
+                                     (unsigned)(it->preroll_s * 1000.0 + 0.5)));
+    if (run->current) {
+        events_stream_start(it->id, it->preroll_s);
+    }
+}
+
+static void on_frame_item(struct run *run, const struct item *it)
+{
+    if (run->current != it->id || !run->streaming) {
+        return;
+    }
+    if (link_send_audio(run->link, it->id, it->seq, it->opus, it->len) < 0) {
+        run_fail_request(run, "link", "the link cannot keep up: request dropped", true);
+        return;
+    }
+    run->up_frames++;
+    run->up_bytes += it->len;
+    interaction_audio(run->interaction, it->opus, it->len);
+}
+
+static void on_overflow_item(struct run *run, const struct item *it)
+{
+    if (run->current == it->id && run->streaming) {
+        run_fail_request(run, "overflow", "audio could not be queued fast enough: request dropped",
+                         true);
+    }
+}
+
+/* The end of speech: the request's end goes to the cloud, or, with nothing
+ * said after the wake, the request is abandoned: the cloud is told to
+ * forget the audio, and nothing is answered or kept. */
+static void on_end_item(struct run *run, const struct item *it)
+{
+    if (run->current != it->id || !run->streaming) {
+        return;
+    }
+    run->streaming = false;
+    run->end_mono = it->mono;
+    if (it->no_speech) {
+        events_stream_end(it->id, it->text, it->duration_s, run->up_frames, run->up_bytes);
+        send_text(run, proto_build_cancel(it->id, "no_speech"));
+        if (run->current) {
+            log_info("request %u: nothing said after the wake: abandoned", it->id);
+            events_error(true, it->id, "no_speech",
+                         "nothing was said after the wake phrase: request abandoned");
+            finish_request(run);
+        }
+        return;
+    }
+    send_text(run, proto_build_end(it->id, it->text, run->up_frames));
+    if (run->current) {
+        events_stream_end(it->id, it->text, it->duration_s, run->up_frames, run->up_bytes);
+    }
+}
+
+static void on_input_error_item(struct run *run, const struct item *it)
+{
+    log_error("%s", it->text);
+    run->input_status = 1;
+    run->input_done = true;
+}
+
 static void on_item(struct run *run, const struct item *it)
 {
-    char msg[256];
-    int r;
-
     switch (it->kind) {
     case ITEM_WAKE:
-        events_wake(it->t, it->text, it->neural ? "neural" : "pocketsphinx", it->score, it->verify);
-        if (run->loop_muted) {
-            /* Heard before the ear applied the mute: not taken. */
-            run->current = it->id;
-            finish_request(run);
-            return;
-        }
-        if (!link_is_ready(run->link)) {
-            /* The audio is not kept for later: the request is dropped. */
-            run->current = it->id;
-            run_fail_request(run, "link_down", "the cloud is not connected: request dropped", false);
-            run->current = 0;
-            run_play_error_chime(run);
-            return;
-        }
-        run->current = it->id;
-        run->streaming = true;
-        run->wake_mono = it->mono;
-        run->end_mono = 0;
-        run->first_frame_seen = false;
-        run->up_frames = 0;
-        run->up_bytes = 0;
-        run->down_seq = 0;
-        run->down_samples = 0;
-        run->request_started = now_mono_s();
-        run->answer_started = false;
-        run_play_wake_chime(run);
-        interaction_begin(run->interaction, it->id);
-        send_text(run, proto_build_start(it->id, it->text, it->score,
-                                         (unsigned)(it->preroll_s * 1000.0 + 0.5)));
-        if (run->current) {
-            events_stream_start(it->id, it->preroll_s);
-        }
+        on_wake_item(run, it);
         return;
     case ITEM_FRAME:
-        if (run->current != it->id || !run->streaming) {
-            return;
-        }
-        r = link_send_audio(run->link, it->id, it->seq, it->opus, it->len);
-        if (r < 0) {
-            run_fail_request(run, "link", "the link cannot keep up: request dropped", true);
-            return;
-        }
-        run->up_frames++;
-        run->up_bytes += it->len;
-        interaction_audio(run->interaction, it->opus, it->len);
+        on_frame_item(run, it);
         return;
     case ITEM_OVERFLOW:
-        if (run->current == it->id && run->streaming) {
-            run_fail_request(run, "overflow", "audio could not be queued fast enough: request dropped",
-                             true);
-        }
+        on_overflow_item(run, it);
         return;
     case ITEM_END:
-        if (run->current != it->id || !run->streaming) {
-            return;
-        }
-        run->streaming = false;
-        run->end_mono = it->mono;
-        if (it->no_speech) {
-            /* A wake with nothing said after it is abandoned: the cloud is
-             * told to forget the audio, and nothing is answered or kept. */
-            events_stream_end(it->id, it->text, it->duration_s, run->up_frames, run->up_bytes);
-            send_text(run, proto_build_cancel(it->id, "no_speech"));
-            if (run->current) {
-                log_info("request %u: nothing said after the wake: abandoned", it->id);
-                events_error(true, it->id, "no_speech",
-                             "nothing was said after the wake phrase: request abandoned");
-                finish_request(run);
-            }
-            return;
-        }
-        send_text(run, proto_build_end(it->id, it->text, run->up_frames));
-        if (run->current) {
-            events_stream_end(it->id, it->text, it->duration_s, run->up_frames, run->up_bytes);
-        }
+        on_end_item(run, it);
         return;
     case ITEM_INPUT_ERROR:
-        snprintf(msg, sizeof(msg), "%s", it->text);
-        log_error("%s", msg);
-        run->input_status = 1;
-        run->input_done = true;
+        on_input_error_item(run, it);
         return;
     case ITEM_INPUT_DONE:
         run->input_done = true;

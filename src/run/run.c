@@ -59,62 +59,31 @@ static void wait_for_link(struct run *run)
     }
 }
 
-int run_main(const struct hark_config *cfg, const struct run_options *opts)
+/* One turn of the loop thread: the link, the queue, the answer playing,
+ * the hooks, the history's purge and the answer's deadline. */
+static void loop_once(struct run *run)
 {
-    struct run *run = calloc(1, sizeof(*run));
-    int status = 1;
+    link_run(run->link, run->playing ? 20 : 100);
+    run_drain_queue(run);
+    run_check_playback(run);
+    hooks_poll(run->hooks);
+    if (now_mono_s() >= run->next_purge) {
+        interaction_purge(run->interaction);
+        if (run->old_history) {
+            run_purge_old_history(run);
+        }
+        run->next_purge = now_mono_s() + run_purge_interval(run->cfg);
+    }
+    if (run->current && !run->playing && now_mono_s() - run->request_started > ANSWER_TIMEOUT_S) {
+        run_fail_request(run, "timeout", "no complete answer from the cloud in time", true);
+    }
+}
 
-    if (!run) {
-        log_error("out of memory");
-        return 1;
-    }
-    run->cfg = cfg;
-    run->opts = opts;
-    pthread_mutex_init(&run->lock, NULL);
-    pthread_cond_init(&run->answered, NULL);
-    pthread_cond_init(&run->unmuted, NULL);
-    run->state = STATE_DISCONNECTED;
-    signals_install();
+/* The exit status of a run whose loop has ended. */
+static int loop_status(struct run *run)
+{
+    int status = run->input_status;
 
-    if (run_setup(run) < 0) {
-        goto finish;
-    }
-    if (!run->live) {
-        wait_for_link(run);
-        if (!run->ever_ready) {
-            /* The cloud may well have been reached, and refused us. */
-            log_error("the link to %s was never established within %.0f s: %s", run->url,
-                      CONNECT_WAIT_S, run->last_down[0] ? run->last_down : "no attempt ended");
-            goto finish;
-        }
-    }
-    if (pthread_create(&run->ear_thread, NULL, run_ear_main, run) != 0) {
-        log_error("cannot start the ear thread");
-        goto finish;
-    }
-    run->ear_running = true;
-    run_update_state(run);
-
-    while (!signals_stop_requested()) {
-        link_run(run->link, run->playing ? 20 : 100);
-        run_drain_queue(run);
-        run_check_playback(run);
-        hooks_poll(run->hooks);
-        if (now_mono_s() >= run->next_purge) {
-            interaction_purge(run->interaction);
-            if (run->old_history) {
-                run_purge_old_history(run);
-            }
-            run->next_purge = now_mono_s() + run_purge_interval(cfg);
-        }
-        if (run->current && !run->playing && now_mono_s() - run->request_started > ANSWER_TIMEOUT_S) {
-            run_fail_request(run, "timeout", "no complete answer from the cloud in time", true);
-        }
-        if (run->input_done && run->current == 0 && queue_length(run->queue) == 0) {
-            break;
-        }
-    }
-    status = run->input_status;
     if (status == 0 && run->failed > 0) {
         log_warning("%u request(s) failed or could not be remembered", run->failed);
         status = 3;
@@ -123,21 +92,76 @@ int run_main(const struct hark_config *cfg, const struct run_options *opts)
         log_error("the link to %s was never established", run->url);
         status = 1;
     }
+    return status;
+}
 
-finish:
-    if (run->ear_running) {
-        /* Release an ear thread that waits for an answer or for stdin. */
-        signals_request_stop();
-        if (run->queue) {
-            queue_close(run->queue);
+/* Starts the ear thread once the cloud can hear it, runs the loop until a
+ * stop or the end of the input, and returns the exit status. */
+static int run_loop(struct run *run)
+{
+    if (!run->live) {
+        wait_for_link(run);
+        if (!run->ever_ready) {
+            /* The cloud may well have been reached, and refused us. */
+            log_error("the link to %s was never established within %.0f s: %s", run->url,
+                      CONNECT_WAIT_S, run->last_down[0] ? run->last_down : "no attempt ended");
+            return 1;
         }
-        pthread_mutex_lock(&run->lock);
-        pthread_cond_broadcast(&run->answered);
-        pthread_cond_broadcast(&run->unmuted);
-        pthread_mutex_unlock(&run->lock);
-        signals_interrupt(run->ear_thread);
-        pthread_join(run->ear_thread, NULL);
     }
+    if (pthread_create(&run->ear_thread, NULL, run_ear_main, run) != 0) {
+        log_error("cannot start the ear thread");
+        return 1;
+    }
+    run->ear_running = true;
+    run_update_state(run);
+
+    while (!signals_stop_requested()) {
+        loop_once(run);
+        if (run->input_done && run->current == 0 && queue_length(run->queue) == 0) {
+            break;
+        }
+    }
+    return loop_status(run);
+}
+
+/* Releases an ear thread that waits for an answer, for an unmute or for
+ * stdin, and joins it. */
+static void stop_ear(struct run *run)
+{
+    if (!run->ear_running) {
+        return;
+    }
+    signals_request_stop();
+    if (run->queue) {
+        queue_close(run->queue);
+    }
+    pthread_mutex_lock(&run->lock);
+    pthread_cond_broadcast(&run->answered);
+    pthread_cond_broadcast(&run->unmuted);
+    pthread_mutex_unlock(&run->lock);
+    signals_interrupt(run->ear_thread);
+    pthread_join(run->ear_thread, NULL);
+}
+
+static struct run *run_new(const struct hark_config *cfg, const struct run_options *opts)
+{
+    struct run *run = calloc(1, sizeof(*run));
+
+    if (!run) {
+        return NULL;
+    }
+    run->cfg = cfg;
+    run->opts = opts;
+    pthread_mutex_init(&run->lock, NULL);
+    pthread_cond_init(&run->answered, NULL);
+    pthread_cond_init(&run->unmuted, NULL);
+    run->state = STATE_DISCONNECTED;
+    return run;
+}
+
+/* Frees what run_setup made, after the ear thread has stopped. */
+static void run_free(struct run *run)
+{
     control_free(run->control);
     link_free(run->link);
     hooks_free(run->hooks);
@@ -157,5 +181,22 @@ finish:
     pthread_mutex_destroy(&run->lock);
     explicit_bzero(run, sizeof(*run));
     free(run);
+}
+
+int run_main(const struct hark_config *cfg, const struct run_options *opts)
+{
+    struct run *run = run_new(cfg, opts);
+    int status = 1;
+
+    if (!run) {
+        log_error("out of memory");
+        return 1;
+    }
+    signals_install();
+    if (run_setup(run) >= 0) {
+        status = run_loop(run);
+    }
+    stop_ear(run);
+    run_free(run);
     return status;
 }

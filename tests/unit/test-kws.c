@@ -39,7 +39,7 @@ struct run {
     uint64_t clock; /* the spotter's: samples fed and skipped */
     struct piece fed[MAX_PIECES];
     size_t n_fed;
-    bool deaf;      /* read_heard has nothing */
+    bool deaf;      /* read_heard has nothing to give */
 };
 
 /* The second pass's audio, from the pieces fed since the last skip (one
