@@ -21,29 +21,12 @@
 #include "interaction.h"
 #include "log.h"
 
-
 struct cmd {
     struct hark_config cfg;
     char dir[CONFIG_STRING_MAX + 32];
     struct history *history;
     struct history_report opened; /* what opening found (and expired) */
 };
-
-static void usage(FILE *out)
-{
-    fputs("usage: hark history [--config F] COMMAND\n"
-          "\n"
-          "  list [--json]      what is remembered, oldest first\n"
-          "  show ID            one request in full\n"
-          "  delete ID          forget one request (and its recording)\n"
-          "  delete --last      forget the latest request\n"
-          "  purge              apply the retention now\n"
-          "  export --json      everything remembered, as one JSON document\n"
-          "  verify             check every record; exit 1 if any is damaged\n"
-          "  audio ID FILE.wav  write a request's debug recording as a WAV file\n"
-          "  wipe --yes         destroy the history and its keys (cannot be undone)\n",
-          out);
-}
 
 /* Opens the history as the config says, without making one; read_only
  * (verify): without applying the retention or removing a torn tail, and
@@ -591,7 +574,7 @@ static int dispatch(struct cmd *c, int argc, char **argv)
         return do_wipe(c, argc, argv);
     }
     log_error("history: unknown command '%s'", sub);
-    usage(stderr);
+    cli_command_usage(stderr, "history");
     return 2;
 }
 
@@ -626,20 +609,20 @@ int history_cmd_main(int argc, char **argv)
             config_path = optarg;
             break;
         case 'h':
-            usage(stdout);
+            cli_command_usage(stdout, "history");
             return 0;
         default:
-            usage(stderr);
+            cli_command_usage(stderr, "history");
             return 2;
         }
     }
     if (optind >= argc) {
-        usage(stderr);
+        cli_command_usage(stderr, "history");
         return 2;
     }
     if (!known(argv[optind])) {
         log_error("history: unknown command '%s'", argv[optind]);
-        usage(stderr);
+        cli_command_usage(stderr, "history");
         return 2;
     }
     c = calloc(1, sizeof(*c));

@@ -1,6 +1,7 @@
-/* hark: the command line. The table of subcommands (name, function, usage)
- * dispatches them and makes `hark --help`; each subcommand parses its own
- * options, loads the config once and logs errors once, here at the edge. */
+/* hark: the command line. The table of subcommands (name, function, usage,
+ * and the commands of `hark history`) dispatches them and makes `hark
+ * --help` and their own --help; each subcommand parses its own options,
+ * loads the config once and logs errors once, here at the edge. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -578,6 +579,23 @@ struct command {
     const char *name;
     int (*main)(int argc, char **argv); /* argv[0] is the name; returns the exit code */
     struct command_usage usage[USAGES_MAX]; /* none: not listed (help) */
+    /* A command with commands of its own (history): `hark CMD --help` lists
+     * them; `hark --help` names them in place of COMMAND in the synopsis
+     * and points to `hark CMD --help`. */
+    const struct command_usage *commands;
+    size_t n_commands;
+};
+
+static const struct command_usage history_commands[] = {
+    {"list [--json]", "what is remembered, oldest first"},
+    {"show ID", "one request in full"},
+    {"delete ID", "forget one request (and its recording)"},
+    {"delete --last", "forget the latest request"},
+    {"purge", "apply the retention now"},
+    {"export --json", "everything remembered, as one JSON document"},
+    {"verify", "check every record; exit 1 if any is damaged"},
+    {"audio ID FILE.wav", "write a request's debug recording as a WAV file"},
+    {"wipe --yes", "destroy the history and its keys (cannot be undone)"},
 };
 
 static const struct command commands[] = {
@@ -601,9 +619,9 @@ static const struct command commands[] = {
                 "check a signed update bundle as hark would (signature,\n"
                 "newer version, this device); --apply also stores it"}}},
     {.name = "history", .main = history_cmd_main,
-     .usage = {{"history [--config F] list|show|delete|purge|export|verify|audio|wipe ...",
-                "what hark remembers, and forgetting it\n"
-                "(`hark history --help`)"}}},
+     .usage = {{"history [--config F] COMMAND", "what hark remembers, and forgetting it"}},
+     .commands = history_commands,
+     .n_commands = sizeof(history_commands) / sizeof(history_commands[0])},
     {.name = "ctl", .main = cmd_ctl,
      .usage = {{"ctl [--config F] mute|unmute|status",
                 "mute (the microphone is closed), unmute, or ask a\n"
@@ -638,13 +656,42 @@ static const struct command *command_find(const char *name)
     return NULL;
 }
 
+/* A synopsis in `hark --help`: COMMAND stands for the names of the
+ * command's own commands, when it has them. Returns the columns printed. */
+static int print_synopsis(FILE *out, const struct command *cmd, const char *synopsis)
+{
+    const char *at = cmd->commands ? strstr(synopsis, "COMMAND") : NULL;
+    int n;
+
+    if (!at) {
+        return fprintf(out, "  %s", synopsis);
+    }
+    n = fprintf(out, "  %.*s", (int)(at - synopsis), synopsis);
+    for (size_t k = 0; k < cmd->n_commands; k++) {
+        const char *name = cmd->commands[k].synopsis;
+        int len = (int)strcspn(name, " ");
+
+        /* A command with two forms (delete ID, delete --last) is named once. */
+        if (k > 0 && strncmp(cmd->commands[k - 1].synopsis, name, (size_t)len + 1) == 0) {
+            continue;
+        }
+        n += fprintf(out, "%s%.*s", k > 0 ? "|" : "", len, name);
+    }
+    return n + fprintf(out, " ...%s", at + strlen("COMMAND"));
+}
+
 static void usage(FILE *out)
 {
     fputs("usage: hark [-v] COMMAND [OPTIONS]\n\ncommands:\n", out);
     for (size_t i = 0; i < N_COMMANDS; i++) {
-        for (size_t u = 0; u < USAGES_MAX && commands[i].usage[u].synopsis; u++) {
-            int n = fprintf(out, "  %s", commands[i].usage[u].synopsis);
-            print_summary(out, commands[i].usage[u].summary, n, HELP_COLUMN);
+        const struct command *cmd = &commands[i];
+
+        for (size_t u = 0; u < USAGES_MAX && cmd->usage[u].synopsis; u++) {
+            int n = print_synopsis(out, cmd, cmd->usage[u].synopsis);
+            print_summary(out, cmd->usage[u].summary, n, HELP_COLUMN);
+        }
+        if (cmd->commands) {
+            fprintf(out, "%*s(`hark %s --help`)\n", HELP_COLUMN, "", cmd->name);
         }
     }
     fprintf(out, "\n%s-v raises the log level (repeat for debug). See doc/cli.md.\n", source_help);
@@ -658,6 +705,20 @@ void cli_command_usage(FILE *out, const char *name)
     for (size_t u = 0; cmd && u < USAGES_MAX && cmd->usage[u].synopsis; u++) {
         fprintf(out, "%s hark %s\n", u == 0 ? "usage:" : "      ", cmd->usage[u].synopsis);
         print_summary(out, cmd->usage[u].summary, 0, 11);
+    }
+    if (cmd && cmd->commands) {
+        int width = 0;
+
+        for (size_t k = 0; k < cmd->n_commands; k++) {
+            int len = (int)strlen(cmd->commands[k].synopsis);
+            width = len > width ? len : width;
+        }
+        fputc('\n', out);
+        for (size_t k = 0; k < cmd->n_commands; k++) {
+            fprintf(out, "  %-*s  %s\n", width, cmd->commands[k].synopsis,
+                    cmd->commands[k].summary);
+        }
+        fputc('\n', out);
     }
     if (strcmp(name, "listen") == 0 || strcmp(name, "run") == 0) {
         fprintf(out, "\n%s", source_help);

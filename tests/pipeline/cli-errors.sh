@@ -40,6 +40,19 @@ for cmd in listen run provision verify-update history ctl tune pin check-config 
 done
 expect_error 2 "unexpected argument 'extra'" -- "$HARK" version extra
 
+# history's own commands, from main.c's table: each is a row of its table in
+# doc/cli.md, and `hark --help` names it.
+"$HARK" history --help >"$TMP/out" || fail "hark history --help: exit $?"
+"$HARK" --help >"$TMP/all" || fail "hark --help: exit $?"
+names=$(sed -n 's/^  history \[--config F\] \([a-z|]*\) \.\.\.$/\1/p' "$TMP/all")
+[ -n "$names" ] || fail "hark --help does not name history's commands"
+sed -n 's/^  \([a-z].*[^ ]\)  \+[a-z].*$/\1/p' "$TMP/out" >"$TMP/subs"
+[ "$(wc -l <"$TMP/subs")" -ge 8 ] || fail "hark history --help lists $(wc -l <"$TMP/subs") commands"
+while read -r sub; do
+    grep -qF "| \`$sub\` |" "$DOC" || fail "doc/cli.md has no row for 'hark history $sub'"
+    case "|$names|" in *"|${sub%% *}|"*) ;; *) fail "hark --help does not name 'history ${sub%% *}'" ;; esac
+done <"$TMP/subs"
+
 # A file too big to be an update bundle: one message, not two.
 head -c 5000 /dev/zero >"$TMP/big.bundle"
 expect_error 1 "big.bundle: refused: more than 3072 bytes" -- "$HARK" verify-update "$TMP/big.bundle"
