@@ -177,11 +177,20 @@ static void on_capture_lost(void *userdata, const char *why)
 {
     (void)userdata;
     events_capture_lost(why);
+    log_warning("%s; reopening it", why);
 }
 
-static void on_capture_restored(void *userdata, const char *device)
+static void on_capture_retry(void *userdata, unsigned attempt, const char *why)
 {
     (void)userdata;
+    log_debug("reopen attempt %u: %s", attempt, why);
+}
+
+static void on_capture_restored(void *userdata, const char *device, unsigned attempts)
+{
+    (void)userdata;
+    log_info("capture restored after %u attempt%s: %s", attempts, attempts == 1 ? "" : "s",
+             device);
     events_capture_restored(device);
 }
 
@@ -189,6 +198,7 @@ static int cmd_listen(int argc, char **argv)
 {
     static const struct listen_loop_callbacks loop_callbacks = {
         .on_capture_lost = on_capture_lost,
+        .on_capture_retry = on_capture_retry,
         .on_capture_restored = on_capture_restored,
     };
     const struct ear_callbacks callbacks = {

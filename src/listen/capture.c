@@ -8,7 +8,6 @@
 
 #include "base-clock.h"
 #include "base-err.h"
-#include "log.h"
 #include "signals.h"
 
 #define FIRST_DELAY_S 0.25
@@ -28,8 +27,9 @@ static bool wait_unless_stopped(double seconds)
     return !signals_stop_requested();
 }
 
-int capture_retry(int (*attempt)(void *userdata, char *why, size_t whysz), void *userdata,
-                  char *err, size_t errsz, unsigned *ret_attempts)
+int capture_retry(int (*attempt)(void *userdata, char *why, size_t whysz),
+                  capture_failed_fn *on_failed, void *userdata, char *err, size_t errsz,
+                  unsigned *ret_attempts)
 {
     char why[ERRSZ];
     double delay = FIRST_DELAY_S;
@@ -49,27 +49,41 @@ int capture_retry(int (*attempt)(void *userdata, char *why, size_t whysz), void 
         }
         /* Whatever else failed (no device yet, or one that cannot capture
          * while its sound server is down) may work on the next attempt. */
-        log_debug("reopen attempt %u: %s", attempts, why);
+        if (on_failed) {
+            on_failed(userdata, attempts, why);
+        }
         delay = delay * 2 > MAX_DELAY_S ? MAX_DELAY_S : delay * 2;
     }
     return -EINTR;
 }
 
+/* capture_reopen()'s attempt and the caller's report of the failed ones. */
+struct reopen {
+    struct audio_source *source;
+    capture_failed_fn *on_failed;
+    void *userdata;
+};
+
 static int reopen_source(void *userdata, char *why, size_t whysz)
 {
-    return audio_source_reopen(userdata, why, whysz);
+    struct reopen *ro = userdata;
+
+    return audio_source_reopen(ro->source, why, whysz);
 }
 
-int capture_reopen(struct audio_source *source, char *err, size_t errsz)
+static void reopen_failed(void *userdata, unsigned attempt, const char *why)
 {
-    unsigned attempts = 0;
-    int r;
+    struct reopen *ro = userdata;
 
-    log_warning("%s; reopening it", err);
-    r = capture_retry(reopen_source, source, err, errsz, &attempts);
-    if (r == 0) {
-        log_info("capture restored after %u attempt%s: %s", attempts, attempts == 1 ? "" : "s",
-                 audio_source_describe(source));
+    if (ro->on_failed) {
+        ro->on_failed(ro->userdata, attempt, why);
     }
-    return r;
+}
+
+int capture_reopen(struct audio_source *source, capture_failed_fn *on_failed, void *userdata,
+                   char *err, size_t errsz, unsigned *ret_attempts)
+{
+    struct reopen ro = {.source = source, .on_failed = on_failed, .userdata = userdata};
+
+    return capture_retry(reopen_source, reopen_failed, &ro, err, errsz, ret_attempts);
 }

@@ -13,6 +13,7 @@ int listen_loop_run(struct audio_source *source, struct ear *ear,
                     size_t errsz)
 {
     int16_t buf[2048];
+    unsigned attempts;
     int r = 0;
 
     while (r == 0) {
@@ -33,11 +34,11 @@ int listen_loop_run(struct audio_source *source, struct ear *ear,
             if (cb->on_capture_lost) {
                 cb->on_capture_lost(userdata, err);
             }
-            r = capture_reopen(source, err, errsz);
+            r = capture_reopen(source, cb->on_capture_retry, userdata, err, errsz, &attempts);
             if (r == -EINTR) {
                 r = LISTEN_LOOP_STOPPED;
             } else if (r == 0 && cb->on_capture_restored) {
-                cb->on_capture_restored(userdata, audio_source_describe(source));
+                cb->on_capture_restored(userdata, audio_source_describe(source), attempts);
             }
             continue;
         }

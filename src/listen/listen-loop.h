@@ -17,10 +17,13 @@ struct listen_loop_callbacks {
     /* Each block read, before the ear hears it; it may change the samples
      * (a muted recording is heard as silence). */
     void (*on_read)(void *userdata, int16_t *samples, size_t n);
-    /* The capture device went away (why: the source's message), and, once
-     * capture_reopen() got it back, which device it is now. */
+    /* The capture device went away (why: the source's message), each
+     * attempt to reopen it that failed and will be retried, and, once
+     * capture_reopen() got it back, which device it is now and after how
+     * many attempts. The loop logs none of it: these are the edge's. */
     void (*on_capture_lost)(void *userdata, const char *why);
-    void (*on_capture_restored)(void *userdata, const char *device);
+    void (*on_capture_retry)(void *userdata, unsigned attempt, const char *why);
+    void (*on_capture_restored)(void *userdata, const char *device, unsigned attempts);
 };
 
 /* The loop ended because SIGINT or SIGTERM asked hark to stop. */

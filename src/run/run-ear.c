@@ -221,18 +221,29 @@ static void on_read(void *userdata, int16_t *samples, size_t n)
     ear_set_listening(run->ear, !run->ear_muted && !atomic_load(&run->request_open));
 }
 
+/* The capture's loss and return: logged here, at the ear thread's edge, as
+ * they happen; their events go to the loop thread, which writes them. */
 static void on_capture_lost(void *userdata, const char *why)
 {
     struct item capture = {.kind = ITEM_CAPTURE_LOST};
 
     snprintf(capture.text, sizeof(capture.text), "%s", why);
     push(userdata, &capture, true);
+    log_warning("%s; reopening it", why);
 }
 
-static void on_capture_restored(void *userdata, const char *device)
+static void on_capture_retry(void *userdata, unsigned attempt, const char *why)
+{
+    (void)userdata;
+    log_debug("reopen attempt %u: %s", attempt, why);
+}
+
+static void on_capture_restored(void *userdata, const char *device, unsigned attempts)
 {
     struct item capture = {.kind = ITEM_CAPTURE_RESTORED};
 
+    log_info("capture restored after %u attempt%s: %s", attempts, attempts == 1 ? "" : "s",
+             device);
     snprintf(capture.text, sizeof(capture.text), "%s", device);
     push(userdata, &capture, true);
 }
@@ -243,6 +254,7 @@ void *run_ear_main(void *userdata)
         .on_before_read = on_before_read,
         .on_read = on_read,
         .on_capture_lost = on_capture_lost,
+        .on_capture_retry = on_capture_retry,
         .on_capture_restored = on_capture_restored,
     };
     struct run *run = userdata;

@@ -67,6 +67,10 @@ cat "$TMP/out"
 events=$(sed -n 's/.*"event":"\([a-z_]*\)".*/\1/p' "$TMP/out" | tr '\n' ' ')
 [ "$events" = "wake utterance_end error capture_restored wake utterance_end " ] ||
     fail "events: $events"
+# The log (capture.c returns what happened; the command logs it once).
+for line in 'mic: .*; reopening it' 'capture restored after [0-9]* attempts\{0,1\}: mic: '; do
+    grep -q "$line" "$TMP/err" || fail "hark listen did not log '$line': $(cat "$TMP/err")"
+done
 echo "hark listen: ok"
 [ -n "$DEVCLOUD" ] || exit 0
 
@@ -91,4 +95,7 @@ cat "$TMP/run.out"
     fail "hark run: not two weather transcripts"
 [ "$(grep -c '"event":"error"' "$TMP/run.out")" -eq 1 ] || fail "hark run: not one error event"
 grep '"event":"error"' "$TMP/run.out" | grep -q '"code":"capture_lost"' || fail "hark run: the error is not capture_lost"
+for line in 'mic: .*; reopening it' 'capture restored after [0-9]* attempts\{0,1\}: mic: '; do
+    grep -q "$line" "$TMP/run.err" || fail "hark run did not log '$line': $(cat "$TMP/run.err")"
+done
 echo "live-fault: ok"
