@@ -188,85 +188,88 @@ cleanup:
     return r;
 }
 
-int identity_provision(const char *dir, bool force, char ret_fingerprint[PIN_STRING_MAX], char *err,
-                       size_t errsz)
+/* Where identity_provision writes: the two files and their temporaries. */
+struct provision_paths {
+    char key[PATH_MAX];
+    char crt[PATH_MAX];
+    char key_tmp[PATH_MAX];
+    char crt_tmp[PATH_MAX];
+};
+
+static int join_provision_paths(const char *dir, struct provision_paths *paths, char *err,
+                                size_t errsz)
 {
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-    mbedtls_pk_context pk;
-    unsigned char key_pem[KEY_PEM_MAX];
-    unsigned char crt_der[CRT_DER_MAX];
-    unsigned char crt_pem[CRT_PEM_MAX];
-    char key_path[PATH_MAX], crt_path[PATH_MAX];
-    char key_tmp[PATH_MAX], crt_tmp[PATH_MAX];
-    char fingerprint[PIN_STRING_MAX];
-    char check[PIN_STRING_MAX];
-    char subject[128];
-    size_t crt_len = 0;
-    size_t pem_len = 0;
-    bool temps = false;
+    if (file_join(paths->key, sizeof(paths->key), dir, IDENTITY_KEY_FILE) < 0 ||
+        file_join(paths->crt, sizeof(paths->crt), dir, IDENTITY_CERT_FILE) < 0 ||
+        file_join(paths->key_tmp, sizeof(paths->key_tmp), dir, "." IDENTITY_KEY_FILE ".new") < 0 ||
+        file_join(paths->crt_tmp, sizeof(paths->crt_tmp), dir, "." IDENTITY_CERT_FILE ".new") <
+            0) {
+        snprintf(err, errsz, "%s: path too long", dir);
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+/* Replacing a registered identity locks the device out until the new
+ * fingerprint is registered: only on explicit request (force). */
+static int refuse_existing(const char *dir, const struct provision_paths *paths, char *err,
+                           size_t errsz)
+{
+    bool key = file_exists(paths->key);
+    bool crt = file_exists(paths->crt);
+
+    if (!key && !crt) {
+        return 0;
+    }
+    if (key && crt) {
+        snprintf(err, errsz,
+                 "%s already holds a device identity; not replacing it (`hark provision "
+                 "--show` prints its fingerprint; --force makes a new one, which must be "
+                 "registered with the cloud again)",
+                 dir);
+    } else {
+        snprintf(err, errsz,
+                 "%s holds only part of a device identity (%s but no %s); not replacing it "
+                 "(--force makes a new one, which must be registered with the cloud again)",
+                 dir, key ? IDENTITY_KEY_FILE : IDENTITY_CERT_FILE,
+                 key ? IDENTITY_CERT_FILE : IDENTITY_KEY_FILE);
+    }
+    return -EEXIST;
+}
+
+/* Seeds drbg and makes a new P-256 key in pk, with its fingerprint. */
+static int generate_key(mbedtls_entropy_context *entropy, mbedtls_ctr_drbg_context *drbg,
+                        mbedtls_pk_context *pk, char ret_fingerprint[PIN_STRING_MAX], char *err,
+                        size_t errsz)
+{
     int r;
 
-    mbedtls_entropy_init(&entropy);
-    mbedtls_ctr_drbg_init(&drbg);
-    mbedtls_pk_init(&pk);
-
-    if (file_join(key_path, sizeof(key_path), dir, IDENTITY_KEY_FILE) < 0 ||
-        file_join(crt_path, sizeof(crt_path), dir, IDENTITY_CERT_FILE) < 0 ||
-        file_join(key_tmp, sizeof(key_tmp), dir, "." IDENTITY_KEY_FILE ".new") < 0 ||
-        file_join(crt_tmp, sizeof(crt_tmp), dir, "." IDENTITY_CERT_FILE ".new") < 0) {
-        snprintf(err, errsz, "%s: path too long", dir);
-        r = -ENAMETOOLONG;
-        goto cleanup;
-    }
-    r = make_dirs(dir);
-    if (r < 0) {
-        snprintf(err, errsz, "%s: cannot create the identity directory: %s", dir, strerror(-r));
-        goto cleanup;
-    }
-    if (!force && (file_exists(key_path) || file_exists(crt_path))) {
-        /* Replacing a registered identity locks the device out until the
-         * new fingerprint is registered: only on explicit request. */
-        if (file_exists(key_path) && file_exists(crt_path)) {
-            snprintf(err, errsz,
-                     "%s already holds a device identity; not replacing it (`hark provision "
-                     "--show` prints its fingerprint; --force makes a new one, which must be "
-                     "registered with the cloud again)",
-                     dir);
-        } else {
-            snprintf(err, errsz,
-                     "%s holds only part of a device identity (%s but no %s); not replacing it "
-                     "(--force makes a new one, which must be registered with the cloud again)",
-                     dir, file_exists(key_path) ? IDENTITY_KEY_FILE : IDENTITY_CERT_FILE,
-                     file_exists(key_path) ? IDENTITY_CERT_FILE : IDENTITY_KEY_FILE);
-        }
-        r = -EEXIST;
-        goto cleanup;
-    }
-
-    if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy,
+    if (mbedtls_ctr_drbg_seed(drbg, mbedtls_entropy_func, entropy,
                               (const unsigned char *)drbg_personalization,
                               sizeof(drbg_personalization) - 1) != 0) {
         snprintf(err, errsz, "cannot seed the random generator");
-        r = -EIO;
-        goto cleanup;
+        return -EIO;
     }
-    if (mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
-        mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), mbedtls_ctr_drbg_random,
-                            &drbg) != 0) {
+    if (mbedtls_pk_setup(pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)) != 0 ||
+        mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(*pk), mbedtls_ctr_drbg_random,
+                            drbg) != 0) {
         snprintf(err, errsz, "cannot generate the device key");
-        r = -EIO;
-        goto cleanup;
+        return -EIO;
     }
-    r = pin_of_key(&pk, fingerprint);
+    r = pin_of_key(pk, ret_fingerprint);
     if (r < 0) {
         snprintf(err, errsz, "cannot compute the device fingerprint");
-        goto cleanup;
+        return r;
     }
+    return 0;
+}
 
-    /* CN=hark-device-<12 fingerprint chars>: base64 made safe for a file
-     * name and a distinguished name ('+' and '/' are not). */
+/* CN=hark-device-<12 fingerprint chars>: base64 made safe for a file name
+ * and a distinguished name ('+' and '/' are not). */
+static void subject_of(const char fingerprint[PIN_STRING_MAX], char *subject, size_t subjectsz)
+{
     char tag[CN_FINGERPRINT_CHARS + 1];
+
     memcpy(tag, fingerprint + 7, CN_FINGERPRINT_CHARS);
     tag[CN_FINGERPRINT_CHARS] = '\0';
     for (size_t i = 0; i < CN_FINGERPRINT_CHARS; i++) {
@@ -276,64 +279,131 @@ int identity_provision(const char *dir, bool force, char ret_fingerprint[PIN_STR
             tag[i] = '_';
         }
     }
-    snprintf(subject, sizeof(subject), "CN=hark-device-%s,O=hark", tag);
+    snprintf(subject, subjectsz, "CN=hark-device-%s,O=hark", tag);
+}
 
-    r = make_certificate(&pk, subject, &drbg, crt_der, sizeof(crt_der), &crt_len);
+/* The certificate for pk, checked to carry it, and the key, both in PEM.
+ * ret_pem_len counts the certificate's terminating NUL. */
+static int encode_identity(mbedtls_pk_context *pk, mbedtls_ctr_drbg_context *drbg,
+                           const char fingerprint[PIN_STRING_MAX],
+                           unsigned char key_pem[KEY_PEM_MAX], unsigned char crt_pem[CRT_PEM_MAX],
+                           size_t *ret_pem_len, char *err, size_t errsz)
+{
+    unsigned char crt_der[CRT_DER_MAX];
+    char check[PIN_STRING_MAX];
+    char subject[128];
+    size_t crt_len = 0;
+    int r;
+
+    subject_of(fingerprint, subject, sizeof(subject));
+    r = make_certificate(pk, subject, drbg, crt_der, sizeof(crt_der), &crt_len);
     if (r < 0) {
         snprintf(err, errsz, "cannot create the device certificate");
-        goto cleanup;
+        return r;
     }
     /* x509write_crt_der writes at the end of the buffer. */
     const unsigned char *der = crt_der + sizeof(crt_der) - crt_len;
     r = pin_from_der(der, crt_len, check);
     if (r < 0 || strcmp(check, fingerprint) != 0) {
         snprintf(err, errsz, "the new certificate does not carry the new key");
-        r = -EIO;
-        goto cleanup;
+        return -EIO;
     }
     if (mbedtls_pem_write_buffer("-----BEGIN CERTIFICATE-----\n", "-----END CERTIFICATE-----\n",
-                                 der, crt_len, crt_pem, sizeof(crt_pem), &pem_len) != 0) {
+                                 der, crt_len, crt_pem, CRT_PEM_MAX, ret_pem_len) != 0) {
         snprintf(err, errsz, "cannot encode the device certificate");
-        r = -EIO;
-        goto cleanup;
+        return -EIO;
     }
-    if (mbedtls_pk_write_key_pem(&pk, key_pem, sizeof(key_pem)) != 0) {
+    if (mbedtls_pk_write_key_pem(pk, key_pem, KEY_PEM_MAX) != 0) {
         snprintf(err, errsz, "cannot encode the device key");
-        r = -EIO;
-        goto cleanup;
+        return -EIO;
     }
+    return 0;
+}
 
-    temps = true;
-    r = write_temp(key_tmp, key_pem, strlen((const char *)key_pem));
+/* Writes both files under temporary names and renames them into place, so
+ * that a crash never leaves a half-written key under the real name; the
+ * temporaries are removed if that fails. */
+static int install_identity(const char *dir, const struct provision_paths *paths,
+                            const unsigned char *key_pem, const unsigned char *crt_pem,
+                            size_t pem_len, char *err, size_t errsz)
+{
+    int r;
+
+    r = write_temp(paths->key_tmp, key_pem, strlen((const char *)key_pem));
     if (r < 0) {
-        snprintf(err, errsz, "%s: cannot write: %s", key_tmp, strerror(-r));
-        goto cleanup;
+        snprintf(err, errsz, "%s: cannot write: %s", paths->key_tmp, strerror(-r));
+        goto remove_temps;
     }
     /* pem_len counts the terminating NUL. */
-    r = write_temp(crt_tmp, crt_pem, pem_len - 1);
+    r = write_temp(paths->crt_tmp, crt_pem, pem_len - 1);
     if (r < 0) {
-        snprintf(err, errsz, "%s: cannot write: %s", crt_tmp, strerror(-r));
-        goto cleanup;
+        snprintf(err, errsz, "%s: cannot write: %s", paths->crt_tmp, strerror(-r));
+        goto remove_temps;
     }
-    if (rename(key_tmp, key_path) < 0 || rename(crt_tmp, crt_path) < 0) {
+    if (rename(paths->key_tmp, paths->key) < 0 || rename(paths->crt_tmp, paths->crt) < 0) {
         r = -errno;
         snprintf(err, errsz, "%s: cannot put the identity in place: %s", dir, strerror(-r));
-        goto cleanup;
+        goto remove_temps;
     }
-    temps = false;
     r = file_sync_dir(dir);
     if (r < 0) {
         snprintf(err, errsz, "%s: cannot sync: %s", dir, strerror(-r));
+    }
+    return r;
+
+remove_temps:
+    unlink(paths->key_tmp);
+    unlink(paths->crt_tmp);
+    return r;
+}
+
+int identity_provision(const char *dir, bool force, char ret_fingerprint[PIN_STRING_MAX], char *err,
+                       size_t errsz)
+{
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_pk_context pk;
+    struct provision_paths paths;
+    unsigned char key_pem[KEY_PEM_MAX];
+    unsigned char crt_pem[CRT_PEM_MAX];
+    char fingerprint[PIN_STRING_MAX];
+    size_t pem_len = 0;
+    int r;
+
+    mbedtls_entropy_init(&entropy);
+    mbedtls_ctr_drbg_init(&drbg);
+    mbedtls_pk_init(&pk);
+
+    r = join_provision_paths(dir, &paths, err, errsz);
+    if (r < 0) {
+        goto cleanup;
+    }
+    r = make_dirs(dir);
+    if (r < 0) {
+        snprintf(err, errsz, "%s: cannot create the identity directory: %s", dir, strerror(-r));
+        goto cleanup;
+    }
+    if (!force) {
+        r = refuse_existing(dir, &paths, err, errsz);
+        if (r < 0) {
+            goto cleanup;
+        }
+    }
+    r = generate_key(&entropy, &drbg, &pk, fingerprint, err, errsz);
+    if (r < 0) {
+        goto cleanup;
+    }
+    r = encode_identity(&pk, &drbg, fingerprint, key_pem, crt_pem, &pem_len, err, errsz);
+    if (r < 0) {
+        goto cleanup;
+    }
+    r = install_identity(dir, &paths, key_pem, crt_pem, pem_len, err, errsz);
+    if (r < 0) {
         goto cleanup;
     }
     memcpy(ret_fingerprint, fingerprint, PIN_STRING_MAX);
-    r = 0;
 
 cleanup:
-    if (temps) {
-        unlink(key_tmp);
-        unlink(crt_tmp);
-    }
     mbedtls_platform_zeroize(key_pem, sizeof(key_pem));
     mbedtls_pk_free(&pk);
     mbedtls_ctr_drbg_free(&drbg);
