@@ -214,6 +214,101 @@ int audio_mic_check_spec(const char *spec, char *err, size_t errsz)
     return r;
 }
 
+/* Capturing at 16 kHz spares us resampling; many devices only do 44.1 or
+ * 48 kHz natively, and then we convert in the reader, off the real-time
+ * thread. @RATE (want_rate) asks for our converter even where a plugin
+ * (ALSA's plug, a sound server) would convert: theirs may be worse. */
+static int choose_rate(const char *spec, const PaDeviceInfo *info,
+                       const PaStreamParameters *params, unsigned want_rate, char *err,
+                       size_t errsz, unsigned *ret_rate)
+{
+    if (want_rate != 0) {
+        if (Pa_IsFormatSupported(params, NULL, want_rate) != paFormatIsSupported) {
+            err_set(err, errsz, "%s: device \"%s\" cannot capture 16-bit mono at %u Hz",
+                            spec, info->name, want_rate);
+            return -ENOTSUP;
+        }
+        *ret_rate = want_rate;
+        return 0;
+    }
+    if (Pa_IsFormatSupported(params, NULL, AUDIO_RATE) == paFormatIsSupported) {
+        *ret_rate = AUDIO_RATE;
+        return 0;
+    }
+    double rate = info->defaultSampleRate;
+
+    if (rate < MIN_RATE || rate > MAX_RATE ||
+        Pa_IsFormatSupported(params, NULL, rate) != paFormatIsSupported) {
+        err_set(err, errsz,
+                        "%s: device \"%s\" can capture 16-bit mono at neither %d Hz nor "
+                        "its default %.0f Hz",
+                        spec, info->name, AUDIO_RATE, rate);
+        return -ENOTSUP;
+    }
+    *ret_rate = (unsigned)lround(rate);
+    return 0;
+}
+
+/* The capture ring for ring_ms (0: the default) at mic->rate and, when that
+ * is not 16 kHz, the reader's resampler and its input chunk. */
+static int make_buffers(struct audio_mic *mic, unsigned ring_ms, char *err, size_t errsz)
+{
+    uint64_t ring_samples;
+    int r;
+
+    if (ring_ms == 0) {
+        ring_ms = DEFAULT_RING_MS;
+    }
+    if (ring_ms > MAX_RING_MS) {
+        ring_ms = MAX_RING_MS;
+    }
+    ring_samples = (uint64_t)ring_ms * mic->rate / 1000;
+    r = audio_ring_new((size_t)ring_samples, &mic->ring);
+    if (r < 0) {
+        err_set(err, errsz, "%s: cannot allocate the capture ring: %s", mic->spec,
+                        strerror(-r));
+        return r;
+    }
+    if (mic->rate == AUDIO_RATE) {
+        return 0;
+    }
+    mic->in = calloc(MIC_CHUNK, sizeof(*mic->in));
+    if (!mic->in) {
+        err_set(err, errsz, "%s: out of memory", mic->spec);
+        return -ENOMEM;
+    }
+    r = audio_resampler_new(mic->rate, &mic->rs);
+    if (r < 0) {
+        err_set(err, errsz, "%s: cannot resample from %u Hz: %s", mic->spec, mic->rate,
+                        strerror(-r));
+        return r;
+    }
+    return 0;
+}
+
+/* Opens the stream on the device into mic->ring and starts it. */
+static int start_capture(struct audio_mic *mic, const PaDeviceInfo *info,
+                         const PaStreamParameters *params, char *err, size_t errsz)
+{
+    PaError pe;
+
+    pe = Pa_OpenStream(&mic->stream, params, NULL, mic->rate, paFramesPerBufferUnspecified,
+                       paNoFlag, capture_callback, mic->ring);
+    if (pe != paNoError) {
+        mic->stream = NULL;
+        err_set(err, errsz, "%s: cannot open \"%s\": %s", mic->spec, info->name,
+                        audio_pa_error_text(pe));
+        return -EIO;
+    }
+    pe = Pa_StartStream(mic->stream);
+    if (pe != paNoError) {
+        err_set(err, errsz, "%s: cannot start capture on \"%s\": %s", mic->spec, info->name,
+                        audio_pa_error_text(pe));
+        return -EIO;
+    }
+    return 0;
+}
+
 int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
                    struct audio_mic **ret_mic)
 {
@@ -224,8 +319,6 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
     const PaHostApiInfo *api;
     PaStreamParameters params;
     int idx = paNoDevice;
-    PaError pe;
-    uint64_t ring_samples;
     int r;
 
     mic = calloc(1, sizeof(*mic));
@@ -259,63 +352,14 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
         r = -ENOMEM;
         goto cleanup;
     }
-
-    /* Capturing at 16 kHz spares us resampling; many devices only do 44.1
-     * or 48 kHz natively, and then we convert in the reader, off the
-     * real-time thread. @RATE asks for our converter even where a plugin
-     * (ALSA's plug, a sound server) would convert: theirs may be worse. */
-    mic->rate = AUDIO_RATE;
-    if (want_rate != 0) {
-        if (Pa_IsFormatSupported(&params, NULL, want_rate) != paFormatIsSupported) {
-            err_set(err, errsz, "%s: device \"%s\" cannot capture 16-bit mono at %u Hz",
-                            spec, info->name, want_rate);
-            r = -ENOTSUP;
-            goto cleanup;
-        }
-        mic->rate = want_rate;
-    } else if (Pa_IsFormatSupported(&params, NULL, AUDIO_RATE) != paFormatIsSupported) {
-        double rate = info->defaultSampleRate;
-
-        if (rate < MIN_RATE || rate > MAX_RATE ||
-            Pa_IsFormatSupported(&params, NULL, rate) != paFormatIsSupported) {
-            err_set(err, errsz,
-                            "%s: device \"%s\" can capture 16-bit mono at neither %d Hz nor "
-                            "its default %.0f Hz",
-                            spec, info->name, AUDIO_RATE, rate);
-            r = -ENOTSUP;
-            goto cleanup;
-        }
-        mic->rate = (unsigned)lround(rate);
-    }
-
-    if (ring_ms == 0) {
-        ring_ms = DEFAULT_RING_MS;
-    }
-    if (ring_ms > MAX_RING_MS) {
-        ring_ms = MAX_RING_MS;
-    }
-    ring_samples = (uint64_t)ring_ms * mic->rate / 1000;
-    r = audio_ring_new((size_t)ring_samples, &mic->ring);
+    r = choose_rate(spec, info, &params, want_rate, err, errsz, &mic->rate);
     if (r < 0) {
-        err_set(err, errsz, "%s: cannot allocate the capture ring: %s", spec, strerror(-r));
         goto cleanup;
     }
-
-    if (mic->rate != AUDIO_RATE) {
-        mic->in = calloc(MIC_CHUNK, sizeof(*mic->in));
-        if (!mic->in) {
-            err_set(err, errsz, "%s: out of memory", spec);
-            r = -ENOMEM;
-            goto cleanup;
-        }
-        r = audio_resampler_new(mic->rate, &mic->rs);
-        if (r < 0) {
-            err_set(err, errsz, "%s: cannot resample from %u Hz: %s", spec, mic->rate,
-                            strerror(-r));
-            goto cleanup;
-        }
+    r = make_buffers(mic, ring_ms, err, errsz);
+    if (r < 0) {
+        goto cleanup;
     }
-
     mic->description = fmt_alloc("%s: \"%s\" via %s, %u Hz%s", spec, info->name,
                                            api && api->name ? api->name : "?", mic->rate,
                                            mic->rate == AUDIO_RATE ? "" : " resampled to 16000 Hz");
@@ -324,27 +368,13 @@ int audio_mic_open(const char *spec, unsigned ring_ms, char *err, size_t errsz,
         r = -ENOMEM;
         goto cleanup;
     }
-
-    pe = Pa_OpenStream(&mic->stream, &params, NULL, mic->rate, paFramesPerBufferUnspecified,
-                       paNoFlag, capture_callback, mic->ring);
-    if (pe != paNoError) {
-        mic->stream = NULL;
-        err_set(err, errsz, "%s: cannot open \"%s\": %s", spec, info->name,
-                        audio_pa_error_text(pe));
-        r = -EIO;
-        goto cleanup;
-    }
-    pe = Pa_StartStream(mic->stream);
-    if (pe != paNoError) {
-        err_set(err, errsz, "%s: cannot start capture on \"%s\": %s", spec, info->name,
-                        audio_pa_error_text(pe));
-        r = -EIO;
+    r = start_capture(mic, info, &params, err, errsz);
+    if (r < 0) {
         goto cleanup;
     }
 
     *ret_mic = mic;
     mic = NULL;
-    r = 0;
 cleanup:
     free(want);
     audio_mic_free(mic);
