@@ -266,15 +266,10 @@ static int parse_rules(struct reader *r, struct update_bundle *b)
     return 0;
 }
 
-int update_parse(const uint8_t *data, size_t len, struct update_bundle *ret, char *err,
-                 size_t errsz)
+/* What can be said of the bundle before reading it: its size and magic. */
+static int check_envelope(const uint8_t *data, size_t len, const struct update_bundle *ret,
+                          char *err, size_t errsz)
 {
-    struct update_bundle b = {0};
-    struct reader r = {.data = data, .len = len, .err = err, .errsz = errsz};
-    unsigned format = 0, scope_len = 0, n_pins = 0;
-    size_t at;
-    int e;
-
     if (!data || !ret) {
         err_set(err, errsz, "no bundle");
         return -EINVAL;
@@ -297,81 +292,133 @@ int update_parse(const uint8_t *data, size_t len, struct update_bundle *ret, cha
         err_set(err, errsz, "not an update bundle (no %s magic)", UPDATE_MAGIC);
         return -EBADMSG;
     }
-    r.off = UPDATE_MAGIC_LEN;
-    e = read_u8(&r, "the format", &format);
+    return 0;
+}
+
+/* After the magic: the format, the version, the creation time and the
+ * device scope. */
+static int parse_header(struct reader *r, struct update_bundle *b)
+{
+    unsigned format = 0, scope_len = 0;
+    size_t at;
+    int e;
+
+    e = read_u8(r, "the format", &format);
     if (e < 0) {
         return e;
     }
     if (format != UPDATE_FORMAT) {
-        err_set(err, errsz, "format %u; this hark reads format %d", format, UPDATE_FORMAT);
+        err_set(r->err, r->errsz, "format %u; this hark reads format %d", format,
+                  UPDATE_FORMAT);
         return -EBADMSG;
     }
-    e = read_u64(&r, "the version", &b.version);
+    e = read_u64(r, "the version", &b->version);
     if (e < 0) {
         return e;
     }
-    if (b.version == 0) {
-        err_set(err, errsz, "version 0 (versions start at 1)");
+    if (b->version == 0) {
+        err_set(r->err, r->errsz, "version 0 (versions start at 1)");
         return -EBADMSG;
     }
-    e = read_u64(&r, "the creation time", &b.created);
+    e = read_u64(r, "the creation time", &b->created);
     if (e < 0) {
         return e;
     }
-    at = r.off;
-    e = read_u8(&r, "the device scope", &scope_len);
+    at = r->off;
+    e = read_u8(r, "the device scope", &scope_len);
     if (e < 0) {
         return e;
     }
     if (scope_len > 0) {
-        e = read_pin(&r, at, scope_len, "the device scope", b.scope);
-        if (e < 0) {
-            return e;
-        }
+        return read_pin(r, at, scope_len, "the device scope", b->scope);
     }
-    e = read_u8(&r, "the pin count", &n_pins);
+    return 0;
+}
+
+/* The pin count and the pins: 1 to UPDATE_PINS_MAX, none twice. */
+static int parse_pins(struct reader *r, struct update_bundle *b)
+{
+    unsigned n_pins = 0;
+    int e = read_u8(r, "the pin count", &n_pins);
+
     if (e < 0) {
         return e;
     }
     if (n_pins == 0 || n_pins > UPDATE_PINS_MAX) {
-        err_set(err, errsz, "%u pins; an update carries 1 to %d", n_pins, UPDATE_PINS_MAX);
+        err_set(r->err, r->errsz, "%u pins; an update carries 1 to %d", n_pins,
+                  UPDATE_PINS_MAX);
         return -EBADMSG;
     }
     for (unsigned i = 0; i < n_pins; i++) {
         unsigned pin_len = 0;
         char what[32];
+        size_t at = r->off;
 
         snprintf(what, sizeof(what), "pin %u", i + 1);
-        at = r.off;
-        e = read_u8(&r, what, &pin_len);
+        e = read_u8(r, what, &pin_len);
         if (e < 0) {
             return e;
         }
-        e = read_pin(&r, at, pin_len, what, b.pins[i]);
+        e = read_pin(r, at, pin_len, what, b->pins[i]);
         if (e < 0) {
             return e;
         }
         for (unsigned j = 0; j < i; j++) {
-            if (strcmp(b.pins[i], b.pins[j]) == 0) {
-                err_set(err, errsz, "pin %u is pin %u again", i + 1, j + 1);
+            if (strcmp(b->pins[i], b->pins[j]) == 0) {
+                err_set(r->err, r->errsz, "pin %u is pin %u again", i + 1, j + 1);
                 return -EBADMSG;
             }
         }
     }
-    b.n_pins = n_pins;
+    b->n_pins = n_pins;
+    return 0;
+}
+
+/* What is left after the rules must be the signature, exactly. */
+static int check_signature_room(const struct reader *r)
+{
+    size_t left = r->len - r->off;
+
+    if (left < UPDATE_SIG_BYTES) {
+        err_set(r->err, r->errsz, "truncated: the signature has %zu of %d bytes", left,
+                  UPDATE_SIG_BYTES);
+        return -EBADMSG;
+    }
+    if (left > UPDATE_SIG_BYTES) {
+        err_set(r->err, r->errsz, "%zu bytes of trailing garbage after the signature",
+                  left - UPDATE_SIG_BYTES);
+        return -EBADMSG;
+    }
+    return 0;
+}
+
+int update_parse(const uint8_t *data, size_t len, struct update_bundle *ret, char *err,
+                 size_t errsz)
+{
+    struct update_bundle b = {0};
+    struct reader r = {
+        .data = data, .len = len, .off = UPDATE_MAGIC_LEN, .err = err, .errsz = errsz};
+    int e;
+
+    e = check_envelope(data, len, ret, err, errsz);
+    if (e < 0) {
+        return e;
+    }
+    e = parse_header(&r, &b);
+    if (e < 0) {
+        return e;
+    }
+    e = parse_pins(&r, &b);
+    if (e < 0) {
+        return e;
+    }
     e = parse_rules(&r, &b);
     if (e < 0) {
         return e;
     }
-    if (len - r.off < UPDATE_SIG_BYTES) {
-        err_set(err, errsz, "truncated: the signature has %zu of %d bytes", len - r.off,
-                  UPDATE_SIG_BYTES);
-        return -EBADMSG;
-    }
-    if (len - r.off > UPDATE_SIG_BYTES) {
-        err_set(err, errsz, "%zu bytes of trailing garbage after the signature",
-                  len - r.off - UPDATE_SIG_BYTES);
-        return -EBADMSG;
+    e = check_signature_room(&r);
+    if (e < 0) {
+        return e;
     }
     *ret = b;
     return 0;
