@@ -237,15 +237,12 @@ static int check_layers(struct nn_model *m, const uint8_t *table, const char *na
     return 0;
 }
 
-int nn_model_parse(const uint8_t *buf, size_t size, const char *name, char *err, size_t errsz,
-                   struct nn_model **ret_model)
+/* What holds for the file as a whole: magic, version, size, checksum. */
+static int check_file(const uint8_t *buf, size_t size, const char *name, char *err,
+                      size_t errsz)
 {
     uint8_t hash[32];
-    struct nn_model *m = NULL;
-    const uint8_t *w;
-    uint32_t version, file_size, reserved;
-    size_t expect;
-    int r;
+    uint32_t version, file_size;
 
     if (size < 8 || memcmp(buf + OFF_MAGIC, NN_MODEL_MAGIC, 8) != 0) {
         return fail(err, errsz, name, "not a hark wake-word model (bad magic)");
@@ -276,26 +273,39 @@ int nn_model_parse(const uint8_t *buf, size_t size, const char *name, char *err,
     if (memcmp(hash, buf + size - NN_MODEL_CHECKSUM_SIZE, sizeof(hash)) != 0) {
         return fail(err, errsz, name, "checksum mismatch: the file is damaged");
     }
+    return 0;
+}
 
-    m = calloc(1, sizeof(*m));
-    if (!m) {
-        return -ENOMEM;
-    }
+/* The phrase field: NUL-terminated, zero-padded, words as phrase_ok wants. */
+static int read_phrase(struct nn_model *m, const uint8_t *buf, const char *name, char *err,
+                       size_t errsz)
+{
     memcpy(m->phrase, buf + OFF_PHRASE, NN_PHRASE_MAX);
     if (!memchr(m->phrase, '\0', NN_PHRASE_MAX)) {
-        r = fail(err, errsz, name, "the phrase is not terminated within %u bytes", NN_PHRASE_MAX);
-        goto out_free;
+        return fail(err, errsz, name, "the phrase is not terminated within %u bytes",
+                    NN_PHRASE_MAX);
     }
     for (size_t i = strlen(m->phrase); i < NN_PHRASE_MAX; i++) {
         if (m->phrase[i] != '\0') {
-            r = fail(err, errsz, name, "bytes after the phrase's end are not zero");
-            goto out_free;
+            return fail(err, errsz, name, "bytes after the phrase's end are not zero");
         }
     }
     if (!phrase_ok(m->phrase)) {
-        r = fail(err, errsz, name, "phrase \"%.*s\" is not lower-case words (a-z, ') "
-                 "separated by single spaces", (int)NN_PHRASE_MAX, m->phrase);
-        goto out_free;
+        return fail(err, errsz, name, "phrase \"%.*s\" is not lower-case words (a-z, ') "
+                    "separated by single spaces", (int)NN_PHRASE_MAX, m->phrase);
+    }
+    return 0;
+}
+
+/* The header's fields after the file size, each checked. */
+static int read_header(struct nn_model *m, const uint8_t *buf, const char *name, char *err,
+                       size_t errsz)
+{
+    uint32_t reserved;
+    int r = read_phrase(m, buf, name, err, errsz);
+
+    if (r < 0) {
+        return r;
     }
     m->features = (struct nn_features){
         .sample_rate = get_u32(buf + OFF_SAMPLE_RATE),
@@ -309,27 +319,79 @@ int nn_model_parse(const uint8_t *buf, size_t size, const char *name, char *err,
     };
     r = check_features(&m->features, name, err, errsz);
     if (r < 0) {
-        goto out_free;
+        return r;
     }
     m->threshold = get_f32(buf + OFF_THRESHOLD);
     if (!(m->threshold > 0.0f && m->threshold < 1.0f)) {
-        r = fail(err, errsz, name, "threshold %g (between 0 and 1)", (double)m->threshold);
-        goto out_free;
+        return fail(err, errsz, name, "threshold %g (between 0 and 1)", (double)m->threshold);
     }
     m->trigger_frames = get_u32(buf + OFF_TRIGGER);
     if (m->trigger_frames < 1 || m->trigger_frames > NN_TRIGGER_MAX) {
-        r = fail(err, errsz, name, "trigger of %u frames (1 to %u)", m->trigger_frames,
-                 NN_TRIGGER_MAX);
-        goto out_free;
+        return fail(err, errsz, name, "trigger of %u frames (1 to %u)", m->trigger_frames,
+                    NN_TRIGGER_MAX);
     }
     m->n_layers = get_u32(buf + OFF_N_LAYERS);
     if (m->n_layers < 1 || m->n_layers > NN_LAYERS_MAX) {
-        r = fail(err, errsz, name, "%u layers (1 to %u)", m->n_layers, NN_LAYERS_MAX);
-        goto out_free;
+        return fail(err, errsz, name, "%u layers (1 to %u)", m->n_layers, NN_LAYERS_MAX);
     }
     reserved = get_u32(buf + OFF_RESERVED);
     if (reserved != 0) {
-        r = fail(err, errsz, name, "reserved header field is %u, not 0", reserved);
+        return fail(err, errsz, name, "reserved header field is %u, not 0", reserved);
+    }
+    return 0;
+}
+
+/* The weights after the layer table: exactly as many as the layers need,
+ * all finite; each layer gets its slice. */
+static int read_weights(struct nn_model *m, const uint8_t *buf, size_t size, const char *name,
+                        char *err, size_t errsz)
+{
+    size_t expect = NN_MODEL_HEADER_SIZE + (size_t)m->n_layers * NN_MODEL_LAYER_SIZE +
+                    (size_t)m->params * 4 + NN_MODEL_CHECKSUM_SIZE;
+    const uint8_t *w;
+
+    if (expect != size) {
+        return fail(err, errsz, name, "the layers need %zu bytes of weights, the file has %zd",
+                    (size_t)m->params * 4,
+                    (ssize_t)size - (ssize_t)(expect - (size_t)m->params * 4));
+    }
+    m->data = malloc((size_t)m->params * sizeof(float));
+    if (!m->data) {
+        return -ENOMEM;
+    }
+    w = buf + NN_MODEL_HEADER_SIZE + m->n_layers * NN_MODEL_LAYER_SIZE;
+    for (uint32_t i = 0; i < m->params; i++) {
+        m->data[i] = get_f32(w + 4 * (size_t)i);
+        if (!isfinite(m->data[i])) {
+            return fail(err, errsz, name, "weight %u is not a finite number", i);
+        }
+    }
+    for (uint32_t i = 0, at = 0; i < m->n_layers; i++) {
+        struct nn_layer *l = &m->layers[i];
+
+        l->weights = m->data + at;
+        l->bias = l->weights + layer_params(l) - l->out_ch;
+        at += layer_params(l);
+    }
+    return 0;
+}
+
+int nn_model_parse(const uint8_t *buf, size_t size, const char *name, char *err, size_t errsz,
+                   struct nn_model **ret_model)
+{
+    struct nn_model *m = NULL;
+    int r;
+
+    r = check_file(buf, size, name, err, errsz);
+    if (r < 0) {
+        return r;
+    }
+    m = calloc(1, sizeof(*m));
+    if (!m) {
+        return -ENOMEM;
+    }
+    r = read_header(m, buf, name, err, errsz);
+    if (r < 0) {
         goto out_free;
     }
     if (size < NN_MODEL_HEADER_SIZE + m->n_layers * NN_MODEL_LAYER_SIZE + NN_MODEL_CHECKSUM_SIZE) {
@@ -341,34 +403,9 @@ int nn_model_parse(const uint8_t *buf, size_t size, const char *name, char *err,
     if (r < 0) {
         goto out_free;
     }
-    expect = NN_MODEL_HEADER_SIZE + (size_t)m->n_layers * NN_MODEL_LAYER_SIZE +
-             (size_t)m->params * 4 + NN_MODEL_CHECKSUM_SIZE;
-    if (expect != size) {
-        r = fail(err, errsz, name, "the layers need %zu bytes of weights, the file has %zd",
-                 (size_t)m->params * 4,
-                 (ssize_t)size - (ssize_t)(expect - (size_t)m->params * 4));
+    r = read_weights(m, buf, size, name, err, errsz);
+    if (r < 0) {
         goto out_free;
-    }
-
-    m->data = malloc((size_t)m->params * sizeof(float));
-    if (!m->data) {
-        r = -ENOMEM;
-        goto out_free;
-    }
-    w = buf + NN_MODEL_HEADER_SIZE + m->n_layers * NN_MODEL_LAYER_SIZE;
-    for (uint32_t i = 0; i < m->params; i++) {
-        m->data[i] = get_f32(w + 4 * (size_t)i);
-        if (!isfinite(m->data[i])) {
-            r = fail(err, errsz, name, "weight %u is not a finite number", i);
-            goto out_free;
-        }
-    }
-    for (uint32_t i = 0, at = 0; i < m->n_layers; i++) {
-        struct nn_layer *l = &m->layers[i];
-
-        l->weights = m->data + at;
-        l->bias = l->weights + layer_params(l) - l->out_ch;
-        at += layer_params(l);
     }
     *ret_model = m;
     return 0;
